@@ -1,0 +1,161 @@
+"""Face detectors from OpenCV's DNN module, and cropping the faces they find."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskdetect.errors import InputError
+
+DEFAULT_FACE_DETECTOR_DIR = Path(__file__).resolve().parent.parent / "face_detector"
+SSD_GRAPH = "opencv_face_detector_uint8.pb"
+SSD_CONFIG = "opencv_face_detector.pbtxt"
+YUNET_MODEL = "face_detection_yunet_2026may.onnx"
+DETECTORS = ("yunet", "ssd")
+DEFAULT_DETECTOR = "yunet"
+DEFAULT_CONFIDENCE = 0.5
+# Boxes smaller than this many pixels on a side hold too little face to classify.
+MIN_FACE_SIDE = 8
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A face's box in pixels, x2 and y2 exclusive, already clipped to the image."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    confidence: float | None = None
+
+    @property
+    def width(self):
+        return self.x2 - self.x1
+
+    @property
+    def height(self):
+        return self.y2 - self.y1
+
+    def as_list(self):
+        return [self.x1, self.y1, self.x2, self.y2]
+
+
+def clip_box(x1, y1, x2, y2, width, height, confidence=None):
+    """Clip a box to the image; None when too little of it is left."""
+    x1, y1 = max(0, int(round(x1))), max(0, int(round(y1)))
+    x2, y2 = min(width, int(round(x2))), min(height, int(round(y2)))
+    if x2 - x1 < MIN_FACE_SIDE or y2 - y1 < MIN_FACE_SIDE:
+        return None
+    return FaceBox(x1, y1, x2, y2, None if confidence is None else float(confidence))
+
+
+class SsdFaceDetector:
+    """OpenCV's ResNet-10 SSD face detector (300x300 input), as a TensorFlow graph."""
+
+    name = "ssd"
+
+    def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE):
+        graph, config = Path(model_dir) / SSD_GRAPH, Path(model_dir) / SSD_CONFIG
+        for path in (graph, config):
+            if not path.is_file():
+                raise InputError(f"SSD face detector file not found: {path}")
+        try:
+            self._net = cv2.dnn.readNetFromTensorflow(str(graph), str(config))
+        except cv2.error:
+            raise InputError(f"cannot load the SSD face detector from {graph} and {config}") from None
+        self.confidence = confidence
+
+    def detect(self, image):
+        """Faces in a BGR image, most confident first."""
+        height, width = image.shape[:2]
+        blob = cv2.dnn.blobFromImage(image, 1.0, (300, 300), (104.0, 177.0, 123.0))
+        self._net.setInput(blob)
+        rows = self._net.forward().reshape(-1, 7)
+        rows = rows[rows[:, 2] >= self.confidence]
+        # The graph also emits rows with coordinates far outside the frame; they are not faces.
+        inside = np.all((rows[:, 3:7] > -0.5) & (rows[:, 3:7] < 1.5), axis=1)
+        rows = rows[inside & (rows[:, 5] > rows[:, 3]) & (rows[:, 6] > rows[:, 4])]
+        scale = np.array([width, height, width, height], dtype=np.float32)
+        boxes = []
+        for row in rows[np.argsort(-rows[:, 2])]:
+            x1, y1, x2, y2 = row[3:7] * scale
+            box = clip_box(x1, y1, x2, y2, width, height, row[2])
+            if box is not None:
+                boxes.append(box)
+        return boxes
+
+
+class YuNetFaceDetector:
+    """OpenCV Zoo's YuNet face detector, run at the image's own size."""
+
+    name = "yunet"
+
+    def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE):
+        path = Path(model_dir) / YUNET_MODEL
+        if not path.is_file():
+            raise InputError(f"YuNet face detector file not found: {path}")
+        try:
+            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), confidence, 0.3, 5000)
+        except cv2.error:
+            raise InputError(f"cannot load the YuNet face detector from {path}") from None
+        self._input_size = (320, 320)
+        self.confidence = confidence
+
+    def detect(self, image):
+        """Faces in a BGR image, most confident first."""
+        height, width = image.shape[:2]
+        if (width, height) != self._input_size:
+            self._net.setInputSize((width, height))
+            self._input_size = (width, height)
+        _, rows = self._net.detect(image)
+        if rows is None:
+            return []
+        boxes = []
+        for row in rows[np.argsort(-rows[:, -1])]:
+            x, y, w, h = row[:4]
+            box = clip_box(x, y, x + w, y + h, width, height, row[-1])
+            if box is not None:
+                boxes.append(box)
+        return boxes
+
+
+def load_face_detector(name=DEFAULT_DETECTOR, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE):
+    """A face detector by name: 'yunet' or 'ssd'."""
+    if not 0.0 < confidence <= 1.0:
+        raise InputError(f"face confidence must be in (0, 1], got {confidence}")
+    detectors = {"ssd": SsdFaceDetector, "yunet": YuNetFaceDetector}
+    if name not in detectors:
+        raise InputError(f"unknown face detector {name!r}; choose from {', '.join(DETECTORS)}")
+    return detectors[name](model_dir, confidence)
+
+
+def crop_face(image, box, size, scale=1.0, shift=(0.0, 0.0), angle=0.0, flip=False):
+    """A square, size x size crop of a face, centred on its box.
+
+    The crop's side is the box's longer side times ``scale``; ``shift`` moves the
+    centre by a fraction of that side, ``angle`` rotates in degrees. Pixels past
+    the image edge repeat the edge, so faces cut by the border stay usable.
+    """
+    side = max(box.width, box.height) * scale
+    centre_x = (box.x1 + box.x2) / 2 + shift[0] * side
+    centre_y = (box.y1 + box.y2) / 2 + shift[1] * side
+    zoom = size / side
+    if zoom < 0.5:
+        # warpAffine only interpolates, which aliases when shrinking a lot:
+        # shrink the face's surroundings with area averaging first.
+        reach = side
+        left, top = max(0, int(centre_x - reach)), max(0, int(centre_y - reach))
+        right = min(image.shape[1], int(centre_x + reach) + 1)
+        bottom = min(image.shape[0], int(centre_y + reach) + 1)
+        region = image[top:bottom, left:right]
+        new_size = (max(1, round(region.shape[1] * zoom * 2)), max(1, round(region.shape[0] * zoom * 2)))
+        image = cv2.resize(region, new_size, interpolation=cv2.INTER_AREA)
+        factor = new_size[0] / region.shape[1]
+        centre_x, centre_y = (centre_x - left) * factor, (centre_y - top) * factor
+        zoom /= factor
+    matrix = cv2.getRotationMatrix2D((centre_x, centre_y), angle, zoom)
+    matrix[0, 2] += size / 2 - centre_x
+    matrix[1, 2] += size / 2 - centre_y
+    crop = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.ascontiguousarray(crop[:, ::-1]) if flip else crop

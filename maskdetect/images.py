@@ -1,0 +1,40 @@
+"""Reading images from disk into 8-bit BGR arrays, whatever their format."""
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pbm", ".pgm", ".ppm"}
+)
+
+
+def is_image_path(path):
+    """True when the file name has an image extension (case-insensitive)."""
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def list_images(folder):
+    """Image files directly inside a folder, sorted by name; hidden files are skipped."""
+    return sorted(
+        p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".") and is_image_path(p)
+    )
+
+
+def read_image(path):
+    """Decode an image file into an 8-bit, 3-channel BGR array.
+
+    Grayscale, alpha and 16-bit images are converted, EXIF orientation is applied.
+    Raises ValueError when the file cannot be read or decoded.
+    """
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    if data.size == 0:
+        raise ValueError(f"cannot decode {path}: the file is empty")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise ValueError(f"cannot decode {path}: not a readable image")
+    return image

@@ -1,0 +1,34 @@
+"""Writing the training plot and JSON reports, each atomically."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from maskdetect.atomic import atomic_output  # noqa: E402
+
+
+def write_json(data, path):
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def write_training_plot(history, path):
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    epochs = range(1, len(history["loss"]) + 1)
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for axes, key, title in ((loss_axes, "loss", "Loss"), (accuracy_axes, "accuracy", "Accuracy")):
+        axes.plot(epochs, history[key], marker="o", markersize=3, label=f"training {key}")
+        axes.plot(epochs, history[f"val_{key}"], marker="o", markersize=3, label=f"validation {key}")
+        axes.set_title(f"{title} per epoch")
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(key)
+        axes.grid(alpha=0.3)
+        axes.legend()
+    figure.suptitle("Mask classifier training")
+    figure.tight_layout()
+    with atomic_output(path, ".png") as temporary:
+        figure.savefig(temporary, dpi=100)
+    plt.close(figure)
