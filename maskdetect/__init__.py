@@ -2,8 +2,9 @@
 
 import os
 
-# TensorFlow's C++ start-up chatter hides our own messages; keep warnings and errors.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ start-up chatter hides our own messages; Python-side errors still raise.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 from maskdetect.errors import InputError  # noqa: E402
 

@@ -37,11 +37,13 @@ def _webcam_conditions(crop, rng):
     if rng.random() < 0.5:
         mean = pixels.mean()
         pixels = (pixels - mean) * rng.uniform(0.5, 1.3) + mean
-    if rng.random() < 0.5:
-        pixels *= rng.uniform(0.3, 1.25)
     if rng.random() < 0.4:
         pixels *= rng.uniform(0.8, 1.2, size=3).astype(np.float32)
     if rng.random() < 0.3:
-        pixels += rng.normal(0.0, rng.uniform(2.0, 12.0), size=pixels.shape).astype(np.float32)
+        pixels = 255.0 * (np.clip(pixels, 0, 255) / 255.0) ** rng.uniform(0.7, 1.8)
+    if rng.random() < 0.6:
+        # Dim light: anything from a dark room (x0.1) to a bright one, log-uniform.
+        pixels *= np.exp(rng.uniform(np.log(0.1), np.log(1.3)))
+    if rng.random() < 0.4:
+        pixels += rng.normal(0.0, rng.uniform(2.0, 10.0), size=pixels.shape).astype(np.float32)
     return np.clip(pixels, 0, 255).astype(np.uint8)
-

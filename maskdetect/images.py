@@ -10,13 +10,24 @@ IMAGE_SUFFIXES = frozenset(
 )
 
 
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"\x00\x00\x00\x0cjP")
+
+
 def is_image_path(path):
-    """True when the file name has an image extension (case-insensitive)."""
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+    """True for a file with an image extension, or an image signature in its first bytes."""
+    path = Path(path)
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+    except OSError:
+        return False
+    return head.startswith(_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
 def list_images(folder):
-    """Image files directly inside a folder, sorted by name; hidden files are skipped."""
+    """Image files directly inside a folder, sorted by name; hidden and non-image files are skipped."""
     return sorted(
         p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".") and is_image_path(p)
     )

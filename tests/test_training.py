@@ -1,0 +1,145 @@
+"""Training from the shell on real bundled images."""
+
+import json
+
+import cv2
+import keras
+import numpy as np
+import pytest
+
+import maskdetect  # noqa: F401  (registers the model's layers with Keras)
+from maskdetect.duplicates import duplicate_groups, grouped_split, image_hashes
+from maskdetect.images import read_image
+from maskdetect.model import MaskClassifier, build_classifier, class_names_of, save_classifier
+
+from conftest import assert_one_line_error, bundled_images, make_dataset, run_script
+
+
+def test_tiny_training_writes_a_loadable_model_with_class_names(tiny_training):
+    result, outputs = tiny_training
+    assert result.returncode == 0, result.stderr
+    model = keras.models.load_model(outputs["model"])
+    assert class_names_of(model) == ["with_mask", "without_mask"]
+    face = cv2.resize(read_image(bundled_images("with_mask", "fmd", 1)[0]), (224, 224))
+    probabilities = model(face[None, :, :, ::-1].astype("float32")).numpy()
+    assert probabilities.shape == (1, 2)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_tiny_training_writes_plot_and_report(tiny_training):
+    result, outputs = tiny_training
+    assert result.returncode == 0, result.stderr
+    plot = cv2.imread(str(outputs["plot"]))
+    assert plot is not None and plot.shape[0] > 200 and plot.shape[1] > 400
+    report = json.loads(outputs["report"].read_text())
+    assert report["class_names"] == ["with_mask", "without_mask"]
+    assert set(report["per_class"]) == {"with_mask", "without_mask"}
+    assert {"precision", "recall", "f1", "support"} <= set(report["per_class"]["with_mask"])
+    assert set(report["per_source"]) == {"fmd", "obs"}
+    assert report["split"]["train"] + report["split"]["validation"] == 40
+    assert 0.0 <= report["accuracy"] <= 1.0
+    assert report["settings"]["seed"] == 42 and report["wall_time_s"] > 0
+    assert len(report["history"]["val_accuracy"]) == 2
+
+
+def test_corrupt_and_non_image_files_are_skipped_with_a_warning(tiny_training):
+    result, outputs = tiny_training
+    assert result.returncode == 0, result.stderr
+    assert "skipped 1 unreadable image" in result.stderr
+    report = json.loads(outputs["report"].read_text())
+    assert [name.rsplit("/", 1)[-1] for name in report["skipped_images"]] == ["broken.jpg"]
+    assert report["images"] == 40
+
+
+def test_mirrored_resized_and_reencoded_copies_stay_on_one_side_of_the_split():
+    originals = bundled_images("with_mask", "fmd", 30) + bundled_images("without_mask", "fmd", 30)
+    images = [read_image(path) for path in originals]
+    labels = [0] * 30 + [1] * 30
+    source = images[3]
+    ok, encoded = cv2.imencode(".jpg", source, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    copies = [source[:, ::-1], cv2.resize(source, None, fx=0.6, fy=0.6), cv2.imdecode(encoded, cv2.IMREAD_COLOR)]
+    images += copies
+    labels += [0, 0, 0]
+    groups = duplicate_groups(np.array([image_hashes(image) for image in images]))
+    copy_indices = [3, 60, 61, 62]
+    assert len({groups[i] for i in copy_indices}) == 1
+    assert len(set(groups)) >= 50, "distinct photos must not be merged"
+    for seed in range(5):
+        train, val = grouped_split(labels, groups, 0.2, seed)
+        assert len(set(copy_indices) & set(train)) in (0, 4)
+
+
+def test_one_class_dataset_fails_cleanly(tmp_path):
+    dataset = make_dataset(tmp_path / "data", {"with_mask": bundled_images("with_mask", "fmd", 5)})
+    result = run_script("train_mask_detector.py", "--dataset", dataset, "--model", tmp_path / "m.model")
+    assert_one_line_error(result, "at least 2 classes")
+    assert not (tmp_path / "m.model").exists()
+
+
+def test_missing_dataset_fails_cleanly(tmp_path):
+    result = run_script("train_mask_detector.py", "--dataset", tmp_path / "nowhere", "--model", tmp_path / "m.model")
+    assert_one_line_error(result, "dataset folder not found")
+
+
+def test_empty_dataset_fails_cleanly(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_script("train_mask_detector.py", "--dataset", tmp_path / "empty", "--model", tmp_path / "m.model")
+    assert_one_line_error(result, "no class folders")
+
+
+def test_class_without_readable_images_fails_cleanly(tmp_path):
+    dataset = make_dataset(tmp_path / "data", {"with_mask": bundled_images("with_mask", "fmd", 5)})
+    (dataset / "without_mask").mkdir()
+    (dataset / "without_mask" / "bad.jpg").write_bytes(b"garbage")
+    result = run_script("train_mask_detector.py", "--dataset", dataset, "--model", tmp_path / "m.model", "-q")
+    assert_one_line_error(result, "without_mask", "no readable image")
+
+
+def test_unwritable_output_and_bad_weights_fail_before_training(tmp_path):
+    dataset = make_dataset(tmp_path / "data")
+    result = run_script("train_mask_detector.py", "--dataset", dataset, "--model", tmp_path / "no" / "such" / "m.model")
+    assert_one_line_error(result, "does not exist")
+    result = run_script("train_mask_detector.py", "--dataset", dataset, "--weights", tmp_path / "missing.h5")
+    assert_one_line_error(result, "weights file not found")
+    wrong = tmp_path / "wrong.h5"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save_weights(str(wrong).replace(".h5", ".weights.h5"))
+    (tmp_path / "wrong.weights.h5").rename(wrong)
+    result = run_script("train_mask_detector.py", "--dataset", dataset, "--weights", wrong, "--model", tmp_path / "m.model")
+    assert_one_line_error(result, "do not fit")
+
+
+def test_three_classes_train(tmp_path):
+    dataset = make_dataset(
+        tmp_path / "data",
+        {
+            "with_mask": bundled_images("with_mask", "fmd", 10),
+            "without_mask": bundled_images("without_mask", "fmd", 10),
+            "mask_worn_incorrectly": bundled_images("with_mask", "obs", 10, offset=100),
+        },
+    )
+    model_path = tmp_path / "three.keras"
+    result = run_script(
+        "train_mask_detector.py", "--dataset", dataset, "--model", model_path, "--plot", tmp_path / "p.png",
+        "--report", tmp_path / "r.json", "--epochs", 1, "--views", 1, "-q",
+    )
+    assert result.returncode == 0, result.stderr
+    assert MaskClassifier.load(model_path).class_names == ["mask_worn_incorrectly", "with_mask", "without_mask"]
+
+
+def test_interrupted_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    path = tmp_path / "mask_detector.model"
+    first, _, _ = build_classifier(["with_mask", "without_mask"], weights="none")
+    save_classifier(first, path)
+    second, _, _ = build_classifier(["a", "b"], weights="none")
+
+    def save_then_interrupt(self, filepath, **kwargs):
+        filepath.mkdir()
+        (filepath / "config.json").write_text("{half written")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save_classifier(second, path)
+    monkeypatch.undo()
+    assert MaskClassifier.load(path).class_names == ["with_mask", "without_mask"]
+    assert [p.name for p in tmp_path.iterdir()] == ["mask_detector.model"]
