@@ -14,9 +14,11 @@ SSD_CONFIG = "opencv_face_detector.pbtxt"
 YUNET_MODEL = "face_detection_yunet_2026may.onnx"
 DETECTORS = ("yunet", "ssd")
 DEFAULT_DETECTOR = "yunet"
-DEFAULT_CONFIDENCE = 0.5
+DEFAULT_CONFIDENCE = 0.4
 # Boxes smaller than this many pixels on a side hold too little face to classify.
 MIN_FACE_SIDE = 8
+# YuNet runs at the image's own size; bigger photos are searched at this long side.
+YUNET_MAX_SIDE = 1280
 
 
 @dataclass(frozen=True)
@@ -105,15 +107,20 @@ class YuNetFaceDetector:
     def detect(self, image):
         """Faces in a BGR image, most confident first."""
         height, width = image.shape[:2]
-        if (width, height) != self._input_size:
-            self._net.setInputSize((width, height))
-            self._input_size = (width, height)
+        factor = min(1.0, YUNET_MAX_SIDE / max(width, height))
+        if factor < 1.0:
+            # Past this size YuNet only gets slower and sees faces in textures.
+            image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+        size = (image.shape[1], image.shape[0])
+        if size != self._input_size:
+            self._net.setInputSize(size)
+            self._input_size = size
         _, rows = self._net.detect(image)
         if rows is None:
             return []
         boxes = []
         for row in rows[np.argsort(-rows[:, -1])]:
-            x, y, w, h = row[:4]
+            x, y, w, h = row[:4] / factor
             box = clip_box(x, y, x + w, y + h, width, height, row[-1])
             if box is not None:
                 boxes.append(box)

@@ -1,0 +1,42 @@
+"""Drawing labelled face boxes onto images."""
+
+import cv2
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+# BGR colours: green for a mask, red for none, then distinct ones for any other class.
+_NAMED_COLOURS = {"with_mask": (0, 200, 0), "without_mask": (0, 0, 230)}
+_OTHER_COLOURS = [(0, 165, 255), (255, 128, 0), (200, 0, 200), (0, 215, 215), (255, 0, 128), (128, 128, 255)]
+
+
+def class_colours(class_names):
+    """A colour per class name."""
+    others = iter(_OTHER_COLOURS * (len(class_names) // len(_OTHER_COLOURS) + 1))
+    return {name: _NAMED_COLOURS.get(name) or next(others) for name in class_names}
+
+
+def draw_faces(image, faces, colours):
+    """Draw each face's box and 'label: 97.3%' on ``image`` in place; returns it."""
+    height, width = image.shape[:2]
+    scale = max(0.4, min(width, height) / 700)
+    thickness = max(1, round(scale * 2))
+    for face in faces:
+        colour = colours.get(face.label, (255, 255, 255))
+        box = face.box
+        cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), colour, thickness)
+        _draw_label(image, f"{face.label}: {face.probability * 100:.1f}%", box, colour, scale, thickness)
+    return image
+
+
+def _draw_label(image, text, box, colour, scale, thickness):
+    height, width = image.shape[:2]
+    (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+    while text_w + 4 > width and scale > 0.3:
+        scale *= 0.85
+        (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
+    label_h = text_h + baseline + 4
+    # Above the box when there is room, else just inside its top edge; never past the image.
+    top = box.y1 - label_h if box.y1 - label_h >= 0 else min(box.y1, height - label_h)
+    top = max(0, top)
+    left = min(max(0, box.x1), max(0, width - text_w - 4))
+    cv2.rectangle(image, (left, top), (left + text_w + 4, top + label_h), colour, cv2.FILLED)
+    cv2.putText(image, text, (left + 2, top + text_h + 2), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)

@@ -1,0 +1,115 @@
+"""Checking photos: expanding inputs, labelling each image, writing annotated copies."""
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+
+from maskdetect.annotate import class_colours, draw_faces
+from maskdetect.atomic import atomic_output
+from maskdetect.images import is_image_path, list_images, read_image
+
+
+@dataclass
+class PhotoResult:
+    """One input image: where it is, its size and its labelled faces."""
+
+    image: str
+    width: int
+    height: int
+    faces: list = field(default_factory=list)
+
+    def as_json(self):
+        return {
+            "image": self.image,
+            "width": self.width,
+            "height": self.height,
+            "faces": [face.as_json() for face in self.faces],
+        }
+
+    def summary(self):
+        counts = Counter(face.label for face in self.faces)
+        detail = ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
+        noun = "face" if len(self.faces) == 1 else "faces"
+        return f"{self.image}: {len(self.faces)} {noun}" + (f" ({detail})" if detail else "")
+
+
+def expand_inputs(inputs):
+    """Files and folders to a list of image paths; returns (paths, problems).
+
+    A folder contributes its image files, sorted; a missing path is a problem.
+    """
+    paths, problems = [], []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            paths.extend(list_images(path))
+        elif path.is_file():
+            paths.append(path)
+        else:
+            problems.append(f"{item}: no such file or folder")
+    return paths, problems
+
+
+def output_paths(images, output, single_file_allowed):
+    """Where each annotated copy goes: one file, or a folder with unique names."""
+    output = Path(output)
+    if single_file_allowed and len(images) == 1 and is_image_path(output) and not output.is_dir():
+        return [output]
+    taken, targets = set(), []
+    for image in images:
+        name = Path(image).name if is_image_path(Path(image).name) else Path(image).stem + ".png"
+        candidate, number = name, 1
+        while candidate in taken:
+            candidate = f"{Path(name).stem}-{number}{Path(name).suffix}"
+            number += 1
+        taken.add(candidate)
+        targets.append(output / candidate)
+    return targets
+
+
+def write_image(image, path):
+    """Encode by the path's extension (PNG when OpenCV cannot) and write atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        ok, data = cv2.imencode(path.suffix, image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        ok, data = cv2.imencode(".png", image)
+    with atomic_output(path, path.suffix) as temporary:
+        temporary.write_bytes(data.tobytes())
+
+
+def check_photos(detector, inputs, output=None, show=False, log=sys.stderr):
+    """Label every face in every input image; returns (results, failures)."""
+    paths, failures = expand_inputs(inputs)
+    for problem in failures:
+        print(f"error: {problem}", file=log)
+    targets = output_paths(paths, output, single_file_allowed=True) if output is not None else [None] * len(paths)
+    colours = class_colours(detector.class_names)
+    results = []
+    for path, target in zip(paths, targets):
+        try:
+            image = read_image(path)
+        except ValueError as error:
+            print(f"error: {error}", file=log)
+            failures.append(str(error))
+            continue
+        faces = detector.detect(image)
+        results.append(PhotoResult(str(path), image.shape[1], image.shape[0], faces))
+        if target is not None or show:
+            annotated = draw_faces(image, faces, colours)
+            if target is not None:
+                try:
+                    write_image(annotated, target)
+                except OSError as error:
+                    print(f"error: cannot write {target}: {error.strerror or error}", file=log)
+                    failures.append(str(target))
+            if show:
+                cv2.imshow("Mask detector", annotated)
+                cv2.waitKey(0)
+    return results, failures

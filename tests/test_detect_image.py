@@ -1,0 +1,167 @@
+"""detect_mask_image.py on real bundled photos, with each face detector."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, assert_one_line_error, run_script
+
+MASKED = ROOT / "examples" / "fmd_4d175c5964.jpg"
+UNMASKED = ROOT / "examples" / "fmd_2c7408b330.jpg"
+TWO_MASKED = ROOT / "examples" / "fmd_40d0b13bd8.jpg"
+
+
+def _write_inputs(folder):
+    """Real photos and the awkward forms users feed in, in one folder."""
+    folder.mkdir()
+    masked, unmasked = cv2.imread(str(MASKED)), cv2.imread(str(UNMASKED))
+    cv2.imwrite(str(folder / "masked.jpg"), masked)
+    cv2.imwrite(str(folder / "unmasked.png"), unmasked)
+    cv2.imwrite(str(folder / "two_masked.jpg"), cv2.imread(str(TWO_MASKED)))
+    cv2.imwrite(str(folder / "unmasked_gray.png"), cv2.cvtColor(unmasked, cv2.COLOR_BGR2GRAY))
+    rgba = cv2.cvtColor(masked, cv2.COLOR_BGR2BGRA)
+    rgba[..., 3] = 200
+    cv2.imwrite(str(folder / "masked_rgba.png"), rgba)
+    cv2.imwrite(str(folder / "unmasked_16bit.png"), unmasked.astype(np.uint16) * 257)
+    cv2.imwrite(str(folder / "masked_large.jpg"), cv2.resize(masked, (6000, 4000), interpolation=cv2.INTER_CUBIC))
+    # Stored on its side with EXIF orientation 6: viewers (and we) turn it upright.
+    sideways = Image.fromarray(cv2.cvtColor(cv2.rotate(unmasked, cv2.ROTATE_90_COUNTERCLOCKWISE), cv2.COLOR_BGR2RGB))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways.save(folder / "unmasked_exif_rotated.jpg", exif=exif)
+    height, width = unmasked.shape[:2]
+    cut = unmasked[:, int(width * 0.45) :]
+    cv2.imwrite(str(folder / "unmasked_cut_by_border.jpg"), cut)
+    gradient = np.tile(np.linspace(30, 220, 640, dtype=np.uint8), (480, 1))
+    cv2.imwrite(str(folder / "no_face.png"), cv2.merge([gradient, np.flipud(gradient), gradient // 2]))
+    return folder
+
+
+@pytest.fixture(scope="module", params=["yunet", "ssd"])
+def detection_run(request, tmp_path_factory):
+    work = tmp_path_factory.mktemp(f"detect_{request.param}")
+    inputs = _write_inputs(work / "inputs")
+    result = run_script(
+        "detect_mask_image.py", "--image", inputs, "--face-detector", request.param,
+        "--output", work / "annotated", "--json", work / "faces.json",
+    )
+    assert result.returncode == 0, result.stderr
+    records = {record["image"].rsplit("/", 1)[-1]: record for record in json.loads((work / "faces.json").read_text())}
+    return request.param, work, records, result
+
+
+def _labels(record):
+    return [face["label"] for face in record["faces"]]
+
+
+def _only(record, label, at_least=1):
+    """Every face found carries ``label``, and enough faces were found."""
+    labels = _labels(record)
+    assert len(labels) >= at_least and set(labels) == {label}, labels
+
+
+def test_masked_and_unmasked_faces_are_labelled(detection_run):
+    _, _, records, _ = detection_run
+    _only(records["masked.jpg"], "with_mask")
+    _only(records["unmasked.png"], "without_mask")
+    _only(records["two_masked.jpg"], "with_mask", at_least=2)
+
+
+def test_awkward_formats_work(detection_run):
+    _, _, records, _ = detection_run
+    _only(records["unmasked_gray.png"], "without_mask")
+    _only(records["masked_rgba.png"], "with_mask")
+    _only(records["unmasked_16bit.png"], "without_mask")
+    _only(records["masked_large.jpg"], "with_mask")
+    assert (records["masked_large.jpg"]["width"], records["masked_large.jpg"]["height"]) == (6000, 4000)
+    upright = cv2.imread(str(UNMASKED))
+    rotated = records["unmasked_exif_rotated.jpg"]
+    assert (rotated["height"], rotated["width"]) == upright.shape[:2]
+    _only(rotated, "without_mask")
+
+
+def test_no_face_gives_an_empty_list(detection_run):
+    _, _, records, result = detection_run
+    assert records["no_face.png"]["faces"] == []
+    assert "no_face.png: 0 faces" in result.stdout
+
+
+def test_face_cut_by_border_gets_a_box_inside_the_image(detection_run):
+    _, _, records, _ = detection_run
+    record = records["unmasked_cut_by_border.jpg"]
+    assert record["faces"], "the half face is still found"
+    for face in record["faces"]:
+        x1, y1, x2, y2 = face["box"]
+        assert 0 <= x1 < x2 <= record["width"] and 0 <= y1 < y2 <= record["height"]
+
+
+def test_json_schema(detection_run):
+    name, _, records, _ = detection_run
+    assert len(records) == 10
+    for record in records.values():
+        assert set(record) == {"image", "width", "height", "faces"}
+        assert isinstance(record["width"], int) and isinstance(record["height"], int)
+        for face in record["faces"]:
+            assert set(face) == {"box", "face_confidence", "label", "probability"}
+            assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
+            assert 0.0 < face["face_confidence"] <= 1.0
+            assert face["label"] in ("with_mask", "without_mask")
+            assert 0.5 <= face["probability"] <= 1.0
+
+
+def test_annotated_copies_are_written(detection_run):
+    _, work, _, _ = detection_run
+    written = sorted(p.name for p in (work / "annotated").iterdir())
+    assert len(written) == 10 and "masked.jpg" in written
+    original = cv2.imread(str(work / "inputs" / "unmasked.png"))
+    annotated = cv2.imread(str(work / "annotated" / "unmasked.png"))
+    assert annotated.shape == original.shape and not np.array_equal(annotated, original)
+
+
+def test_corrupt_file_in_folder_fails_only_that_file(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a_masked.jpg"), cv2.imread(str(MASKED)))
+    (folder / "b_corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    cv2.imwrite(str(folder / "c_unmasked.jpg"), cv2.imread(str(UNMASKED)))
+    result = run_script("detect_mask_image.py", "--image", folder, "--json", "-", "--output", tmp_path / "out")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "b_corrupt.jpg" in result.stderr
+    records = json.loads(result.stdout)
+    assert [_labels(r) for r in records] == [["with_mask"], ["without_mask"]]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a_masked.jpg", "c_unmasked.jpg"]
+
+
+def test_whole_image_mode(tmp_path):
+    face = cv2.imread(str(ROOT / "dataset" / "with_mask" / "fmd_001ac4cc84.jpg"))
+    cv2.imwrite(str(tmp_path / "face.jpg"), face)
+    result = run_script(
+        "detect_mask_image.py", "--image", tmp_path / "face.jpg", "--whole-image", "--json", "-",
+        "--output", tmp_path / "annotated.jpg",
+    )
+    assert result.returncode == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    (only,) = record["faces"]
+    assert only["box"] == [0, 0, face.shape[1], face.shape[0]]
+    assert only["face_confidence"] is None and only["label"] == "with_mask"
+    assert (tmp_path / "annotated.jpg").is_file()
+
+
+def test_missing_model_and_detector_fail_cleanly(tmp_path):
+    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", tmp_path / "none.model")
+    assert_one_line_error(result, "model not found")
+    result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path)
+    assert_one_line_error(result, "face detector file not found")
+    bad = tmp_path / "bad.model"
+    bad.write_text("not a model")
+    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", bad)
+    assert_one_line_error(result, "cannot load model")
+
+
+def test_missing_input_is_reported(tmp_path):
+    result = run_script("detect_mask_image.py", "--image", tmp_path / "nope.jpg", MASKED, "--json", "-", "-o", tmp_path)
+    assert result.returncode != 0 and "nope.jpg" in result.stderr and "Traceback" not in result.stderr
+    assert len(json.loads(result.stdout)) == 1
