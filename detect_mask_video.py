@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Live mask detection on a webcam, a video file or a stream."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
+from maskdetect.cli import run_main
+from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.video import VideoOptions
+
+ROOT = Path(__file__).resolve().parent
+DEFAULTS = VideoOptions()
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-s", "--source", default="0", help="webcam index (default 0), video file or stream URL")
+    parser.add_argument("-m", "--model", default=str(ROOT / "mask_detector.model"), help="trained mask classifier")
+    parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
+    parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
+    parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
+    parser.add_argument("--no-display", action="store_true", help="run headless: no window")
+    parser.add_argument("-o", "--output", help="write the annotated video here (.avi, .mp4 or .mkv)")
+    parser.add_argument("--json", metavar="PATH", help="JSON lines per frame and alert, to PATH or '-' for stdout")
+    parser.add_argument("--alert-frames", type=int, default=DEFAULTS.alert_frames,
+                        help="consecutive frames with an unmasked face that raise an alert")
+    parser.add_argument("--alert-cooldown", type=float, default=DEFAULTS.alert_cooldown_s,
+                        help="seconds between two alerts")
+    parser.add_argument("--beep", action="store_true", help="ring the terminal bell on each alert")
+    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from maskdetect.faces import load_face_detector
+    from maskdetect.model import MaskClassifier
+    from maskdetect.pipeline import MaskDetector
+    from maskdetect.video import run_video
+
+    detector = MaskDetector(
+        MaskClassifier.load(args.model), load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
+    )
+    options = VideoOptions(
+        display=not args.no_display, output=args.output, json_path=args.json, alert_frames=args.alert_frames,
+        alert_cooldown_s=args.alert_cooldown, beep=args.beep, max_frames=args.max_frames,
+    )
+    summary = run_video(detector, args.source, options)
+    print(summary.text(), file=sys.stderr if args.json == "-" else sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -1,0 +1,125 @@
+"""detect_mask_video.py on a real video made here from bundled photos."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT, assert_one_line_error, run_script
+
+MASKED = ROOT / "examples" / "fmd_4d175c5964.jpg"
+UNMASKED = ROOT / "examples" / "fmd_2c7408b330.jpg"
+# (photo, frames): masked, then an unmasked face held for 25 frames, then masked again.
+SCRIPT = [(MASKED, 15), (UNMASKED, 25), (MASKED, 10)]
+FPS = 10
+
+
+def frame_with(photo, index):
+    """A 640x480 frame with one face photo, drifting a little from frame to frame."""
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    face = cv2.resize(cv2.imread(str(photo)), (300, 300), interpolation=cv2.INTER_AREA)
+    x = 150 + (index % 10) * 4
+    canvas[90:390, x : x + 300] = face
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    path = tmp_path_factory.mktemp("video") / "people.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
+    index = 0
+    for photo, count in SCRIPT:
+        for _ in range(count):
+            writer.write(frame_with(photo, index))
+            index += 1
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def headless_run(video, tmp_path_factory):
+    work = tmp_path_factory.mktemp("video_run")
+    result = run_script(
+        "detect_mask_video.py", "--source", video, "--no-display", "--output", work / "annotated.avi",
+        "--json", work / "events.jsonl", "--alert-frames", 10, "--alert-cooldown", 5,
+    )
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in (work / "events.jsonl").read_text().splitlines()]
+    return work, events, result
+
+
+def test_annotated_video_has_every_frame(headless_run):
+    work, _, _ = headless_run
+    capture = cv2.VideoCapture(str(work / "annotated.avi"))
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    assert len(frames) == 50
+    assert frames[0].shape == (480, 640, 3)
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS)
+
+
+def test_json_lines_carry_the_expected_labels(headless_run):
+    _, events, result = headless_run
+    frames = [event for event in events if event["type"] == "frame"]
+    assert [event["frame"] for event in frames] == list(range(50))
+    expected = ["with_mask"] * 15 + ["without_mask"] * 25 + ["with_mask"] * 10
+    assert [[face["label"] for face in event["faces"]] for event in frames] == [[label] for label in expected]
+    assert frames[20]["time"] == pytest.approx(2.0)
+    assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability"}
+    summary = events[-1]
+    assert summary["type"] == "summary" and summary["frames"] == 50
+    assert summary["faces"] == {"with_mask": 25, "without_mask": 25}
+    assert "frames processed: 50" in result.stdout and "alerts raised: 1" in result.stdout
+
+
+def test_one_alert_inside_the_cooldown(headless_run):
+    _, events, result = headless_run
+    alerts = [event for event in events if event["type"] == "alert"]
+    assert len(alerts) == 1
+    assert alerts[0]["frame"] == 15 + 10 - 1
+    assert result.stderr.count("ALERT") == 1
+
+
+def test_labels_match_the_image_script(headless_run, video, tmp_path):
+    _, events, _ = headless_run
+    capture = cv2.VideoCapture(str(video))
+    for index in range(30):
+        ok, frame = capture.read()
+        if index in (5, 25):
+            cv2.imwrite(str(tmp_path / f"frame_{index:02d}.png"), frame)
+    result = run_script("detect_mask_image.py", "--image", tmp_path, "--json", "-", "--output", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    by_image = json.loads(result.stdout)
+    frames = [event for event in events if event["type"] == "frame"]
+    for record, index in zip(by_image, (5, 25)):
+        video_faces = frames[index]["faces"]
+        assert [f["label"] for f in record["faces"]] == [f["label"] for f in video_faces]
+        assert [f["box"] for f in record["faces"]] == [f["box"] for f in video_faces]
+
+
+def test_source_that_cannot_be_opened_fails_cleanly(tmp_path):
+    result = run_script("detect_mask_video.py", "--source", tmp_path / "missing.mp4", "--no-display")
+    assert_one_line_error(result, "cannot open video source", "missing.mp4")
+    result = run_script("detect_mask_video.py", "--source", "9", "--no-display")
+    assert_one_line_error(result, "cannot open video source '9'")
+
+
+def test_truncated_video_ends_cleanly(video, tmp_path):
+    truncated = tmp_path / "truncated.avi"
+    data = video.read_bytes()
+    truncated.write_bytes(data[: int(len(data) * 0.6)])
+    result = run_script("detect_mask_video.py", "--source", truncated, "--no-display", "--json", tmp_path / "e.jsonl")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    summary = json.loads((tmp_path / "e.jsonl").read_text().splitlines()[-1])
+    assert 0 < summary["frames"] < 50
+    assert "frames processed" in result.stdout
+
+
+def test_max_frames_stops_early(video, tmp_path):
+    result = run_script("detect_mask_video.py", "--source", video, "--no-display", "--max-frames", 5, "--json", "-")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["type"] for line in lines] == ["frame"] * 5 + ["summary"]
