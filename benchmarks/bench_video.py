@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Video FPS: the toolkit's pipeline against the classic loop, on one real 640x480 video.
+
+The video (an MJPG file made here from bundled photos, one face per frame) is
+read from disk by both. Ours: run_video, the code behind detect_mask_video.py
+run headless (capture thread, face detector, one batched compiled classifier
+call, annotation), with each face detector. Classic: per frame
+VideoCapture.read, blobFromImage, SSD forward, crop, model.predict.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from maskdetect.faces import DEFAULT_DETECTOR, SsdFaceDetector, load_face_detector  # noqa: E402
+from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
+from maskdetect.pipeline import MaskDetector  # noqa: E402
+from maskdetect.video import VideoOptions, run_video  # noqa: E402
+
+PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd_4eef93dd7d.jpg"]
+
+
+def make_frames(count):
+    """640x480 frames, one real face photo each, drifting and changing every 30 frames."""
+    faces = [cv2.resize(cv2.imread(str(ROOT / "examples" / name)), (260, 260)) for name in PHOTOS]
+    frames = []
+    for index in range(count):
+        canvas = np.full((480, 640, 3), 100, np.uint8)
+        x, y = 120 + (index % 40) * 5, 90 + (index % 20) * 3
+        canvas[y : y + 260, x : x + 260] = faces[(index // 30) % len(faces)]
+        frames.append(canvas)
+    return frames
+
+
+def write_video(frames, path):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+def time_classic(path, process, limit):
+    capture = cv2.VideoCapture(str(path))
+    times = []
+    while len(times) < limit:
+        started = time.perf_counter()
+        ok, frame = capture.read()
+        if not ok:
+            break
+        process(frame)
+        times.append(time.perf_counter() - started)
+    return times[5:]
+
+
+def classic_loop(model, class_names):
+    """The classic tutorial's per-frame code, on the same models."""
+    net = SsdFaceDetector()._net
+
+    def process(frame):
+        height, width = frame.shape[:2]
+        blob = cv2.dnn.blobFromImage(frame, 1.0, (300, 300), (104.0, 177.0, 123.0))
+        net.setInput(blob)
+        detections = net.forward()
+        faces, boxes = [], []
+        for i in range(detections.shape[2]):
+            if detections[0, 0, i, 2] > 0.5:
+                box = (detections[0, 0, i, 3:7] * np.array([width, height, width, height])).astype(int)
+                x1, y1 = max(0, box[0]), max(0, box[1])
+                x2, y2 = min(width - 1, box[2]), min(height - 1, box[3])
+                if x2 <= x1 or y2 <= y1:
+                    continue
+                face = cv2.cvtColor(frame[y1:y2, x1:x2], cv2.COLOR_BGR2RGB)
+                faces.append(cv2.resize(face, (IMAGE_SIZE, IMAGE_SIZE)).astype("float32"))
+                boxes.append((x1, y1, x2, y2))
+        for face, box in zip(faces, boxes):
+            probabilities = model.predict(face[None], verbose=0)[0]
+            label = class_names[int(np.argmax(probabilities))]
+            colour = (0, 255, 0) if label == "with_mask" else (0, 0, 255)
+            cv2.putText(frame, label, (box[0], box[1] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 2)
+            cv2.rectangle(frame, box[:2], box[2:], colour, 2)
+
+    return process
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--classic-frames", type=int, default=100)
+    args = parser.parse_args()
+    classifier = MaskClassifier.load(args.model)
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        video = Path(folder) / "faces.avi"
+        write_video(make_frames(args.frames), video)
+        for name in (DEFAULT_DETECTOR, "ssd" if DEFAULT_DETECTOR != "ssd" else "yunet"):
+            detector = MaskDetector(classifier, load_face_detector(name))
+            summary = run_video(detector, video, VideoOptions(display=False), log=open(os.devnull, "w"))
+            results[f"ours_{name}_median_fps"] = round(summary.median_fps, 1)
+            results[f"ours_{name}_faces"] = dict(summary.faces)
+        classic = time_classic(video, classic_loop(classifier.model, classifier.class_names), args.classic_frames)
+    results["classic_median_fps"] = round(1 / statistics.median(classic), 1)
+    results["speedup_default_vs_classic"] = round(
+        results[f"ours_{DEFAULT_DETECTOR}_median_fps"] / results["classic_median_fps"], 2
+    )
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
