@@ -55,7 +55,9 @@ def run_naive(epochs):
     labels = np.asarray(dataset.labels)
     train_idx, val_idx = grouped_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config.val_split, config.seed)
     model, _, _ = build_classifier(dataset.class_names, config.weights)
-    model.compile(keras.optimizers.Adam(config.learning_rate), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
 
     class Augmented(keras.utils.PyDataset):
         def __init__(self, indices, augment):
@@ -95,7 +97,7 @@ def child(kind, naive_epochs):
 def measure(kind, naive_epochs):
     output = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--naive-epochs", str(naive_epochs)],
-        capture_output=True, text=True, check=True,
+        stdout=subprocess.PIPE, text=True, check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
