@@ -9,7 +9,7 @@ import cv2
 
 from maskdetect.annotate import class_colours, draw_faces
 from maskdetect.atomic import atomic_output
-from maskdetect.images import is_image_path, list_images, read_image
+from maskdetect.images import IMAGE_SUFFIXES, list_images, read_image
 
 
 @dataclass
@@ -53,14 +53,18 @@ def expand_inputs(inputs):
     return paths, problems
 
 
-def output_paths(images, output, single_file_allowed):
-    """Where each annotated copy goes: one file, or a folder with unique names."""
+def _has_image_suffix(path):
+    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+
+
+def output_paths(images, output):
+    """Where each annotated copy goes: one file for one input, else a folder with unique names."""
     output = Path(output)
-    if single_file_allowed and len(images) == 1 and is_image_path(output) and not output.is_dir():
+    if len(images) == 1 and _has_image_suffix(output) and not output.is_dir():
         return [output]
     taken, targets = set(), []
     for image in images:
-        name = Path(image).name if is_image_path(Path(image).name) else Path(image).stem + ".png"
+        name = Path(image).name if _has_image_suffix(image) else Path(image).stem + ".png"
         candidate, number = name, 1
         while candidate in taken:
             candidate = f"{Path(name).stem}-{number}{Path(name).suffix}"
@@ -89,7 +93,7 @@ def check_photos(detector, inputs, output=None, show=False, log=sys.stderr):
     paths, failures = expand_inputs(inputs)
     for problem in failures:
         print(f"error: {problem}", file=log)
-    targets = output_paths(paths, output, single_file_allowed=True) if output is not None else [None] * len(paths)
+    targets = output_paths(paths, output) if output is not None else [None] * len(paths)
     colours = class_colours(detector.class_names)
     results = []
     for path, target in zip(paths, targets):

@@ -14,6 +14,9 @@ from maskdetect.model import MaskClassifier, build_classifier, class_names_of, s
 
 from conftest import assert_one_line_error, bundled_images, make_dataset, run_script
 
+pytestmark = pytest.mark.slow
+
+
 
 def test_tiny_training_writes_a_loadable_model_with_class_names(tiny_training):
     result, outputs = tiny_training
