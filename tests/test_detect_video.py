@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, assert_one_line_error, run_script
+
 pytestmark = pytest.mark.slow
 
 MASKED = ROOT / "examples" / "fmd_4d175c5964.jpg"
