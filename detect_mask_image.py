@@ -9,6 +9,7 @@ from pathlib import Path
 import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
 from maskdetect.cli import run_main
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
 
 ROOT = Path(__file__).resolve().parent
 
@@ -23,6 +24,11 @@ def parse_args(argv=None):
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
+    parser.add_argument(
+        "--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE,
+        help="faces shorter than this many pixels are boxed but not labelled (too small to judge; default "
+        f"{DEFAULT_MIN_FACE_SIZE}); 0 labels every face",
+    )
     parser.add_argument(
         "-o", "--output", default="output",
         help="file (one input) or folder for annotated copies (default: output/)",
@@ -44,7 +50,7 @@ def main(argv=None):
     face_detector = None
     if not args.whole_image:
         face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
-    detector = MaskDetector(MaskClassifier.load(args.model), face_detector)
+    detector = MaskDetector(MaskClassifier.load(args.model), face_detector, args.min_face_size)
     results, failures = check_photos(detector, args.image, args.output, args.show)
     records = [result.as_json() for result in results]
     if args.json == "-":

@@ -8,6 +8,7 @@ from pathlib import Path
 import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
 from maskdetect.cli import run_main
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
 from maskdetect.video import VideoOptions
 
 ROOT = Path(__file__).resolve().parent
@@ -21,6 +22,11 @@ def parse_args(argv=None):
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
+    parser.add_argument(
+        "--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE,
+        help="faces shorter than this many pixels are boxed but not labelled (too small to judge; default "
+        f"{DEFAULT_MIN_FACE_SIZE}); 0 labels every face",
+    )
     parser.add_argument("--no-display", action="store_true", help="run headless: no window")
     parser.add_argument("-o", "--output", help="write the annotated video here (.avi, .mp4 or .mkv)")
     parser.add_argument("--json", metavar="PATH", help="JSON lines per frame and alert, to PATH or '-' for stdout")
@@ -41,7 +47,9 @@ def main(argv=None):
     from maskdetect.video import run_video
 
     detector = MaskDetector(
-        MaskClassifier.load(args.model), load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
+        MaskClassifier.load(args.model),
+        load_face_detector(args.face_detector, args.face_detector_dir, args.confidence),
+        args.min_face_size,
     )
     options = VideoOptions(
         display=not args.no_display, output=args.output, json_path=args.json, alert_frames=args.alert_frames,

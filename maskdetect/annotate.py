@@ -5,6 +5,7 @@ import cv2
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 # BGR colours: green for a mask, red for none, then distinct ones for any other class.
 _NAMED_COLOURS = {"with_mask": (0, 200, 0), "without_mask": (0, 0, 230)}
+_TOO_SMALL_COLOUR = (160, 160, 160)
 _OTHER_COLOURS = [(0, 165, 255), (255, 128, 0), (200, 0, 200), (0, 215, 215), (255, 0, 128), (128, 128, 255)]
 
 
@@ -15,13 +16,19 @@ def class_colours(class_names):
 
 
 def draw_faces(image, faces, colours):
-    """Draw each face's box and 'label: 97.3%' on ``image`` in place; returns it."""
+    """Draw each face's box and 'label: 97.3%' on ``image`` in place; returns it.
+
+    A face too small to judge gets a thin grey box and no label.
+    """
     height, width = image.shape[:2]
     scale = max(0.4, min(width, height) / 700)
     thickness = max(1, round(scale * 2))
     for face in faces:
-        colour = colours.get(face.label, (255, 255, 255))
         box = face.box
+        if face.label is None:
+            cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), _TOO_SMALL_COLOUR, 1)
+            continue
+        colour = colours.get(face.label, (255, 255, 255))
         cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), colour, thickness)
         _draw_label(image, f"{face.label}: {face.probability * 100:.1f}%", box, colour, scale, thickness)
     return image

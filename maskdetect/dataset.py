@@ -2,6 +2,7 @@
 
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from maskdetect.images import list_images, read_image
 
 # Dataset faces are kept at most this many pixels across, enough for a 224 crop.
 MAX_FACE_SIDE = 256
+# Small face crops are enlarged to this long side before face detection: YuNet misses
+# faces that fill a 50-pixel image but finds them once it is 160 pixels.
+DETECTION_MIN_SIDE = 160
 _SOURCE_PREFIX = re.compile(r"^([A-Za-z0-9]+)_")
 
 
@@ -30,6 +34,7 @@ class FaceDataset:
     boxes: list = field(default_factory=list)
     hashes: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    undetected: list = field(default_factory=list)
 
     @property
     def sources(self):
@@ -42,64 +47,106 @@ def source_of(path):
     return match.group(1) if match else "other"
 
 
-def find_classes(root):
-    """Class names and their image files, checked before anything slow starts."""
-    root = Path(root)
-    if not root.is_dir():
-        raise InputError(f"dataset folder not found: {root}")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = {folder.name: list_images(folder) for folder in folders}
-    if not any(files.values()):
-        raise InputError(f"dataset {root} holds no class folders with images (expected {root}/<class>/*.jpg)")
-    if len(folders) < 2:
-        raise InputError(f"dataset {root} has {len(folders)} class folder; at least 2 classes are needed")
+def find_classes(roots, min_classes=2):
+    """Class names and their image files over one or more dataset folders, checked before anything slow starts.
+
+    Classes are the subfolders; folders of the same name in several roots are one class.
+    """
+    files = {}
+    for root in map(Path, roots):
+        if not root.is_dir():
+            raise InputError(f"dataset folder not found: {root}")
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        found = {folder.name: list_images(folder) for folder in folders}
+        if not any(found.values()):
+            raise InputError(f"dataset {root} holds no class folders with images (expected {root}/<class>/*.jpg)")
+        for name, paths in found.items():
+            files.setdefault(name, []).extend(paths)
+    if len(files) < min_classes:
+        raise InputError(
+            f"dataset {' '.join(map(str, roots))} has {len(files)} class folder; at least {min_classes} classes are needed"
+        )
     for name, paths in files.items():
         if not paths:
-            raise InputError(f"class {name!r} in {root} has no images")
-    return files
+            raise InputError(f"class {name!r} in {' '.join(map(str, roots))} has no images")
+    return dict(sorted(files.items()))
 
 
-def load_dataset(root, face_detector=None, verbose=True):
-    """Read every image of a dataset; corrupt files are skipped and listed.
+def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
+    """Read every image of one or more dataset folders; corrupt files are skipped and listed.
 
-    ``face_detector`` (optional) frames each image's face as a detector will at
-    detection time; without it, or when it finds none, the whole image is the face.
+    ``face_detector`` (optional) frames each image's face as it will frame faces at
+    detection time. Where it finds none, the face is framed as the detector framed
+    the other images of the same source (by their median box), or else as the whole image.
     """
-    files = find_classes(root)
+    files = find_classes(roots, min_classes)
     dataset = FaceDataset(class_names=list(files))
     todo = [(label, path) for label, paths in enumerate(files.values()) for path in paths]
     progress = keras.utils.Progbar(len(todo), unit_name="image") if verbose else None
-    for label, path in todo:
-        try:
-            image = read_image(path)
-        except ValueError as error:
-            dataset.skipped.append((path, str(error)))
-        else:
-            box = _face_box(image, face_detector)
-            image, box = _shrink(image, box)
-            dataset.paths.append(path)
-            dataset.labels.append(label)
-            dataset.images.append(image)
-            dataset.boxes.append(box)
-            dataset.hashes.append(image_hashes(image))
-        if progress is not None:
-            progress.add(1)
+    # Decoding overlaps detection; the detector itself is not thread-safe, so it stays on this thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for (label, path), image in zip(todo, pool.map(_read_or_reason, [path for _, path in todo])):
+            if isinstance(image, str):
+                dataset.skipped.append((path, image))
+            else:
+                dataset.paths.append(path)
+                dataset.labels.append(label)
+                dataset.images.append(image)
+                dataset.boxes.append(_face_box(image, face_detector))
+            if progress is not None:
+                progress.add(1)
     if dataset.skipped:
         print(f"warning: skipped {len(dataset.skipped)} unreadable image(s), e.g. {dataset.skipped[0][1]}", file=sys.stderr)
     counts = np.bincount(np.asarray(dataset.labels, dtype=int), minlength=len(dataset.class_names))
     for name, count in zip(dataset.class_names, counts):
         if count == 0:
             raise InputError(f"class {name!r} has no readable image")
+    _frame_undetected(dataset)
+    for index, (image, box) in enumerate(zip(dataset.images, dataset.boxes)):
+        dataset.images[index], dataset.boxes[index] = _shrink(image, box)
+    dataset.hashes = [image_hashes(image) for image in dataset.images]
     return dataset
 
 
+def _read_or_reason(path):
+    try:
+        return read_image(path)
+    except ValueError as error:
+        return str(error)
+
+
 def _face_box(image, face_detector):
-    height, width = image.shape[:2]
-    if face_detector is not None:
-        found = face_detector.detect(image)
-        if found:
-            return found[0]
-    return FaceBox(0, 0, width, height)
+    """The detector's most confident face, searched at a size where small crops still show a face."""
+    if face_detector is None:
+        return None
+    factor = max(1.0, DETECTION_MIN_SIDE / max(image.shape[:2]))
+    search = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    found = face_detector.detect(search)
+    if not found:
+        return None
+    box = found[0]
+    return FaceBox(*(int(round(v / factor)) for v in box.as_list()), confidence=box.confidence)
+
+
+def _frame_undetected(dataset):
+    """Give images without a detected face the median relative box of their source's detected faces."""
+    relative = {}
+    for path, image, box in zip(dataset.paths, dataset.images, dataset.boxes):
+        if box is not None:
+            height, width = image.shape[:2]
+            relative.setdefault(source_of(path), []).append(
+                (box.x1 / width, box.y1 / height, box.x2 / width, box.y2 / height)
+            )
+    medians = {source: np.median(boxes, axis=0) for source, boxes in relative.items()}
+    for index, (path, image, box) in enumerate(zip(dataset.paths, dataset.images, dataset.boxes)):
+        if box is not None:
+            continue
+        height, width = image.shape[:2]
+        x1, y1, x2, y2 = medians.get(source_of(path), (0.0, 0.0, 1.0, 1.0))
+        dataset.boxes[index] = FaceBox(
+            int(round(x1 * width)), int(round(y1 * height)), max(1, int(round(x2 * width))), max(1, int(round(y2 * height)))
+        )
+        dataset.undetected.append(path)
 
 
 def _shrink(image, box):

@@ -5,9 +5,10 @@ mirrored (their perceptual hashes nearly agree), or when they share the upper
 part of the face, as a photo and its copy with a pasted-on mask do.
 """
 
+from collections import Counter
+
 import cv2
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold
 
 # Largest Hamming distances (of 64 bits) still counted as the same picture.
 WHOLE_IMAGE_DISTANCE = 8
@@ -66,9 +67,27 @@ def duplicate_groups(hashes):
 
 
 def grouped_split(labels, groups, val_fraction, seed):
-    """Indices (train, validation): stratified by label, each group on one side only."""
+    """Indices (train, validation): each group wholly on one side, each class held out in the asked share.
+
+    Groups are taken in a seeded random order into validation while they fit every
+    class's quota (round(share x class size)), so the share held out is the one
+    asked, to within what the group sizes allow.
+    """
     labels, groups = np.asarray(labels), np.asarray(groups)
-    folds = max(2, int(round(1.0 / val_fraction)))
-    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-    train, val = next(splitter.split(np.zeros(len(labels)), labels, groups))
-    return np.sort(train), np.sort(val)
+    classes = np.unique(labels)
+    quota = {label: int(round(val_fraction * np.count_nonzero(labels == label))) for label in classes}
+    taken = dict.fromkeys(classes, 0)
+    unique_groups, inverse = np.unique(groups, return_inverse=True)
+    members = [[] for _ in unique_groups]
+    for index, group in enumerate(inverse):
+        members[group].append(index)
+    validation = []
+    for group in np.random.default_rng(seed).permutation(len(unique_groups)):
+        counts = Counter(labels[members[group]].tolist())
+        if all(taken[label] + count <= quota[label] for label, count in counts.items()):
+            validation.extend(members[group])
+            for label, count in counts.items():
+                taken[label] += count
+    chosen = np.zeros(len(labels), dtype=bool)
+    chosen[validation] = True
+    return np.flatnonzero(~chosen), np.flatnonzero(chosen)

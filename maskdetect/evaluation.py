@@ -49,3 +49,13 @@ def _text(title, labels, predicted, class_names, every_label):
     rows = [" " * width + "".join(f"{name:>{width}}" for name in class_names) + "   (rows: true, columns: predicted)"]
     rows += [f"{name:<{width}}" + "".join(f"{count:>{width}}" for count in row) for name, row in zip(class_names, matrix)]
     return f"\n== {title}: {len(labels)} images ==\n{report}\nConfusion matrix:\n" + "\n".join(rows) + "\n"
+
+
+def per_class_recall(labels, probabilities, class_names):
+    """The share of each class's images labelled as that class."""
+    labels, predicted = np.asarray(labels), np.argmax(probabilities, axis=1)
+    return {
+        name: round(float(np.mean(predicted[labels == index] == index)), 4)
+        for index, name in enumerate(class_names)
+        if np.any(labels == index)
+    }

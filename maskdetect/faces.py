@@ -15,6 +15,8 @@ YUNET_MODEL = "face_detection_yunet_2026may.onnx"
 DETECTORS = ("yunet", "ssd")
 DEFAULT_DETECTOR = "yunet"
 DEFAULT_CONFIDENCE = 0.4
+# The side of the square face crops the mask classifier takes.
+IMAGE_SIZE = 224
 # Boxes smaller than this many pixels on a side hold too little face to classify.
 MIN_FACE_SIDE = 8
 # YuNet runs at the image's own size; bigger photos are searched at this long side.

@@ -1,5 +1,6 @@
 """The mask classifier: MobileNetV2 with a small trainable head, saved with its class names."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -9,9 +10,11 @@ import tensorflow as tf
 
 from maskdetect.atomic import atomic_output
 from maskdetect.errors import InputError
+from maskdetect.faces import IMAGE_SIZE
 
-IMAGE_SIZE = 224
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
+_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WEIGHTS = _ROOT / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
+DEFAULT_MODEL = _ROOT / "mask_detector.model"
 
 
 @keras.saving.register_keras_serializable(package="maskdetect")
@@ -55,17 +58,40 @@ def _imagenet_base(weights):
     return base
 
 
-def build_classifier(class_names, weights=DEFAULT_WEIGHTS, hidden_units=128, dropout=0.5):
-    """Build the classifier and two views that share its layers.
+# MobileNetV2's last inverted-residual block; blocks 14 to 16 work at 7x7 and can be fine-tuned cheaply.
+LAST_BLOCK = 16
+_BLOCK_LAYERS = ("expand", "expand_BN", "expand_relu", "depthwise", "depthwise_BN", "depthwise_relu", "project", "project_BN")
+_FINAL_LAYERS = ("Conv_1", "Conv_1_bn", "out_relu")
 
-    Returns (model, features, head): ``model`` maps RGB images (0-255, 224x224)
-    to class probabilities; ``features`` maps the same images to the frozen
-    base's pooled 1280 features; ``head`` maps those features to probabilities.
+
+@dataclass
+class ClassifierParts:
+    """The classifier and views of it that share its layers, for training in stages.
+
+    ``model`` maps RGB images (0-255, 224x224) to class probabilities. The base is
+    cut before its top ``top_blocks`` blocks: ``lower`` maps images to the cut's
+    feature maps, ``upper`` maps those to probabilities, ``top`` to the pooled
+    features, and ``head`` maps pooled features to probabilities.
+    ``top_layers`` are the top blocks' layers that fine-tuning trains.
     """
+
+    model: keras.Model
+    base: keras.Model
+    lower: keras.Model
+    upper: keras.Model
+    top: keras.Model
+    head: keras.Model
+    top_layers: list
+
+
+def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, hidden_units=128, dropout=0.5):
+    """Build the classifier: MobileNetV2 (frozen), then pooling and a dense head; see ClassifierParts."""
+    if not 0 <= top_blocks <= 3:
+        raise InputError(f"the top blocks to fine-tune must be 0 to 3, got {top_blocks}")
     base = _imagenet_base(weights)
     images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
     scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")(images)
-    pooled = keras.layers.GlobalAveragePooling2D(name="pooled_features")(base(scaled, training=False))
+    pooling = keras.layers.GlobalAveragePooling2D(name="pooled_features")
     head_layers = [
         keras.layers.Dense(hidden_units, activation="relu", name="head_dense"),
         keras.layers.Dropout(dropout, name="head_dropout"),
@@ -78,11 +104,51 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, hidden_units=128, dro
             tensor = layer(tensor)
         return tensor
 
-    model = keras.Model(images, apply_head(pooled), name="mask_detector")
-    features = keras.Model(images, pooled, name="mask_detector_features")
+    model = keras.Model(images, apply_head(pooling(base(scaled, training=False))), name="mask_detector")
+
+    first_block = LAST_BLOCK + 1 - top_blocks
+    cut = base.get_layer(_block_output(base, first_block - 1))
+    lower = keras.Model(images, keras.Model(base.input, cut.output)(scaled), name="mask_detector_lower")
+    cut_input = keras.Input(cut.output.shape[1:], name="cut_features")
+    top_layers = []
+    tensor = cut_input
+    for block in range(first_block, LAST_BLOCK + 1):
+        block_input = tensor
+        for suffix in _BLOCK_LAYERS:
+            layer = base.get_layer(f"block_{block}_{suffix}")
+            top_layers.append(layer)
+            tensor = layer(tensor)
+        if _has_layer(base, f"block_{block}_add"):
+            tensor = base.get_layer(f"block_{block}_add")([block_input, tensor])
+    for name in _FINAL_LAYERS:
+        top_layers.append(base.get_layer(name))
+        tensor = base.get_layer(name)(tensor)
+    pooled = pooling(tensor)
+    top = keras.Model(cut_input, pooled, name="mask_detector_top")
+    upper = keras.Model(cut_input, apply_head(pooled), name="mask_detector_upper")
     head_input = keras.Input((pooled.shape[-1],), name="features")
     head = keras.Model(head_input, apply_head(head_input), name="mask_detector_head")
-    return model, features, head
+    # Batch normalisation stays frozen: its statistics come from ImageNet, and the batches here are small.
+    trainable = [layer for layer in top_layers if not isinstance(layer, keras.layers.BatchNormalization)]
+    return ClassifierParts(model, base, lower, upper, top, head, trainable)
+
+
+def set_top_trainable(parts, trainable):
+    """Let fine-tuning train the top blocks (their batch normalisation stays frozen), or freeze them."""
+    parts.base.trainable = trainable
+    if trainable:
+        top = set(id(layer) for layer in parts.top_layers)
+        for layer in parts.base.layers:
+            layer.trainable = id(layer) in top
+
+
+def _has_layer(model, name):
+    return any(layer.name == name for layer in model.layers)
+
+
+def _block_output(base, block):
+    """The name of the layer that ends MobileNetV2 block ``block``."""
+    return f"block_{block}_add" if _has_layer(base, f"block_{block}_add") else f"block_{block}_project_BN"
 
 
 def class_names_of(model):

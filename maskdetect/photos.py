@@ -30,7 +30,7 @@ class PhotoResult:
         }
 
     def summary(self):
-        counts = Counter(face.label for face in self.faces)
+        counts = Counter(face.verdict for face in self.faces)
         detail = ", ".join(f"{count} {label}" for label, count in sorted(counts.items()))
         noun = "face" if len(self.faces) == 1 else "faces"
         return f"{self.image}: {len(self.faces)} {noun}" + (f" ({detail})" if detail else "")

@@ -2,36 +2,48 @@
 
 from dataclasses import dataclass
 
-from maskdetect.faces import FaceBox, crop_face
-from maskdetect.model import IMAGE_SIZE
+from maskdetect.faces import IMAGE_SIZE, FaceBox, crop_face
+
+# Faces whose detected box is shorter than this many pixels are reported but not labelled:
+# on street photos no trained model told unmasked from masked faces reliably below it.
+DEFAULT_MIN_FACE_SIZE = 24
+TOO_SMALL = "too small"
 
 
 @dataclass(frozen=True)
 class LabelledFace:
-    """A face found in an image and what the classifier says of it."""
+    """A face found in an image and what the classifier says of it; label and probability are None
+    for a face too small to judge."""
 
     box: FaceBox
-    label: str
-    probability: float
+    label: str | None
+    probability: float | None
+
+    @property
+    def verdict(self):
+        """The label, or TOO_SMALL for a face that was not judged."""
+        return TOO_SMALL if self.label is None else self.label
 
     def as_json(self):
         return {
             "box": self.box.as_list(),
-            "face_confidence": self.box.confidence,
+            "face_confidence": None if self.box.confidence is None else round(self.box.confidence, 6),
             "label": self.label,
-            "probability": round(self.probability, 6),
+            "probability": None if self.probability is None else round(self.probability, 6),
         }
 
 
 class MaskDetector:
     """Finds faces with ``face_detector`` and labels them with ``classifier``.
 
-    With no face detector, the whole image is taken as one face.
+    With no face detector, the whole image is taken as one face. Faces shorter than
+    ``min_face_size`` pixels are found but not labelled.
     """
 
-    def __init__(self, classifier, face_detector=None):
+    def __init__(self, classifier, face_detector=None, min_face_size=DEFAULT_MIN_FACE_SIZE):
         self.classifier = classifier
         self.face_detector = face_detector
+        self.min_face_size = min_face_size
 
     @property
     def class_names(self):
@@ -44,13 +56,18 @@ class MaskDetector:
         return self.face_detector.detect(image)
 
     def label_faces(self, image, boxes):
-        """Classify every face of one image in a single batched call."""
-        crops = [crop_face(image, box, IMAGE_SIZE) for box in boxes]
-        probabilities = self.classifier.probabilities(crops)
+        """Classify every face of one image that is large enough to judge, in a single batched call."""
+        judged = [box for box in boxes if box.height >= self.min_face_size]
+        probabilities = iter(self.classifier.probabilities([crop_face(image, box, IMAGE_SIZE) for box in judged]))
         names = self.classifier.class_names
-        return [
-            LabelledFace(box, names[int(row.argmax())], float(row.max())) for box, row in zip(boxes, probabilities)
-        ]
+        faces = []
+        for box in boxes:
+            if box.height < self.min_face_size:
+                faces.append(LabelledFace(box, None, None))
+            else:
+                row = next(probabilities)
+                faces.append(LabelledFace(box, names[int(row.argmax())], float(row.max())))
+        return faces
 
     def detect(self, image):
         """Every face in a BGR image with its label and probability."""

@@ -15,8 +15,8 @@ def write_json(data, path):
         temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def write_training_plot(history, path):
-    """Loss and accuracy per epoch, training and validation, side by side."""
+def write_training_plot(history, path, stage_boundary=None):
+    """Loss and accuracy per epoch, training and validation, side by side; a line where fine-tuning starts."""
     epochs = range(1, len(history["loss"]) + 1)
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4.5))
     for axes, key, title in ((loss_axes, "loss", "Loss"), (accuracy_axes, "accuracy", "Accuracy")):
@@ -25,6 +25,8 @@ def write_training_plot(history, path):
         axes.set_title(f"{title} per epoch")
         axes.set_xlabel("epoch")
         axes.set_ylabel(key)
+        if stage_boundary is not None:
+            axes.axvline(stage_boundary + 0.5, color="grey", linestyle="--", label="fine-tuning starts")
         axes.grid(alpha=0.3)
         axes.legend()
     figure.suptitle("Mask classifier training")

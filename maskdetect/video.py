@@ -209,7 +209,7 @@ def run_video(detector, source, options, log=sys.stderr):
             faces = detector.detect(frame)
             unmasked = any(face.label == UNMASKED for face in faces)
             summary.frames += 1
-            summary.faces.update(face.label for face in faces)
+            summary.faces.update(face.verdict for face in faces)
             summary.unmasked_frames += unmasked
             if events is not None:
                 record = {"type": "frame", "frame": index, "time": round(now, 3), "faces": [f.as_json() for f in faces]}

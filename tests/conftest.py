@@ -34,9 +34,11 @@ def make_dataset(folder, per_class=None):
 
 
 def run_script(script, *args, cwd=ROOT):
-    """Run one of the toolkit's scripts as a user would; returns the CompletedProcess."""
+    """Run one of the toolkit's scripts (or ``-m module``) as a user would; returns the CompletedProcess."""
+    command = [script, str(args[0])] if script == "-m" else [str(ROOT / script)]
+    args = args[1:] if script == "-m" else args
     return subprocess.run(
-        [sys.executable, str(ROOT / script), *map(str, args)],
+        [sys.executable, *command, *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -56,7 +58,7 @@ def assert_one_line_error(result, *words):
 
 @pytest.fixture(scope="session")
 def tiny_training(tmp_path_factory):
-    """One tiny real training run (40 images, 2 epochs) shared by the tests that inspect its outputs."""
+    """One tiny real training run (40 images, 3 + 2 epochs) shared by the tests that inspect its outputs."""
     work = tmp_path_factory.mktemp("tiny_training")
     dataset = make_dataset(work / "dataset")
     (dataset / "with_mask" / "notes.txt").write_text("not an image")
@@ -64,6 +66,6 @@ def tiny_training(tmp_path_factory):
     outputs = {"model": work / "mask_detector.model", "plot": work / "plot.png", "report": work / "report.json"}
     result = run_script(
         "train_mask_detector.py", "--dataset", dataset, "--model", outputs["model"], "--plot", outputs["plot"],
-        "--report", outputs["report"], "--epochs", 2, "--views", 2, "--quiet",
+        "--report", outputs["report"], "--head-epochs", 3, "--fine-tune-epochs", 2, "--views", 2, "--quiet",
     )
     return result, outputs

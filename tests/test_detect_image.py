@@ -108,8 +108,12 @@ def test_json_schema(detection_run):
             assert set(face) == {"box", "face_confidence", "label", "probability"}
             assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
             assert 0.0 < face["face_confidence"] <= 1.0
-            assert face["label"] in ("with_mask", "without_mask")
-            assert 0.5 <= face["probability"] <= 1.0
+            box_height = face["box"][3] - face["box"][1]
+            if box_height < 24:
+                assert face["label"] is None and face["probability"] is None
+            else:
+                assert face["label"] in ("with_mask", "without_mask")
+                assert 0.5 <= face["probability"] <= 1.0
 
 
 def test_annotated_copies_are_written(detection_run):
@@ -165,3 +169,17 @@ def test_missing_input_is_reported(tmp_path):
     result = run_script("detect_mask_image.py", "--image", tmp_path / "nope.jpg", MASKED, "--json", "-", "-o", tmp_path)
     assert result.returncode != 0 and "nope.jpg" in result.stderr and "Traceback" not in result.stderr
     assert len(json.loads(result.stdout)) == 1
+
+
+def test_faces_below_the_minimum_size_are_boxed_but_not_labelled(tmp_path):
+    result = run_script(
+        "detect_mask_image.py", "--image", TWO_MASKED, "--min-face-size", 1000, "--json", "-",
+        "--output", tmp_path / "annotated.jpg",
+    )
+    assert result.returncode == 0, result.stderr
+    (record,) = json.loads(result.stdout)
+    assert len(record["faces"]) >= 2
+    assert all(face["label"] is None and face["probability"] is None for face in record["faces"])
+    assert (tmp_path / "annotated.jpg").is_file()
+    summary = run_script("detect_mask_image.py", "--image", TWO_MASKED, "--min-face-size", 1000, "--output", tmp_path / "b.jpg")
+    assert "too small" in summary.stdout

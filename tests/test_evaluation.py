@@ -1,0 +1,114 @@
+"""Evaluation on annotated photos and on the hard-case check set, with the shipped model."""
+
+import json
+import shutil
+
+import pytest
+
+from maskdetect.evaluate import iou, match_faces, size_bin, summarise
+from maskdetect.faces import FaceBox
+from maskdetect.voc import read_annotation
+
+from conftest import ROOT, assert_one_line_error, run_script
+
+SCENES = ROOT / "scenes"
+
+
+def test_iou_and_greedy_matching():
+    a, b = FaceBox(0, 0, 10, 10), FaceBox(5, 0, 15, 10)
+    assert iou(a, b) == pytest.approx(50 / 150)
+    assert iou(a, FaceBox(20, 20, 30, 30)) == 0.0
+    truth = [FaceBox(0, 0, 10, 10), FaceBox(100, 100, 120, 120)]
+    found = [FaceBox(101, 101, 121, 121), FaceBox(1, 0, 11, 10), FaceBox(0, 0, 9, 9)]
+    # Each annotated face takes its best-overlapping detection once; the spare one is a false face.
+    assert sorted(match_faces(truth, found, 0.3)) == [(0, 1), (1, 0)]
+    assert match_faces(truth, found, 0.95) == []
+
+
+def test_size_bins_follow_the_annotated_height():
+    assert [size_bin(h) for h in (10, 23, 24, 39, 40, 79, 80, 500)] == [
+        "<24", "<24", "24-40", "24-40", "40-80", "40-80", ">=80", ">=80"
+    ]
+
+
+def test_voc_boxes_are_read_inclusive(tmp_path):
+    xml = tmp_path / "a.xml"
+    xml.write_text(
+        "<annotation><object><name>without_mask</name><bndbox><xmin>10</xmin><ymin>20</ymin>"
+        "<xmax>29</xmax><ymax>49</ymax></bndbox></object></annotation>"
+    )
+    (face,) = read_annotation(xml)
+    assert face.label == "without_mask" and (face.box.width, face.box.height) == (20, 30)
+
+
+def test_summary_counts_missed_faces_against_recall_not_accuracy():
+    records = [
+        {"image": "a", "truth": "with_mask", "height": 30, "predicted": "with_mask"},
+        {"image": "a", "truth": "with_mask", "height": 30, "predicted": "(missed)"},
+        {"image": "b", "truth": "without_mask", "height": 90, "predicted": "with_mask"},
+        {"image": "b", "truth": "mask_weared_incorrect", "height": 90, "predicted": "without_mask"},
+    ]
+    report = summarise(records, 1, ["with_mask", "without_mask"], 0.3)
+    masked = report["classes"]["with_mask"]["by_size"]["24-40"]
+    assert masked["face_recall"] == 0.5 and masked["label_accuracy"] == 1.0 and masked["end_to_end"] == 0.5
+    assert report["classes"]["without_mask"]["overall"]["label_accuracy"] == 0.0
+    # A class the model does not know is counted for recall, never for label accuracy.
+    assert "label_accuracy" not in report["classes"]["mask_weared_incorrect"]["overall"]
+    assert report["face_precision"] == pytest.approx(3 / 4)
+
+
+@pytest.fixture(scope="module")
+def few_scenes(tmp_path_factory):
+    """Twelve annotated street photos with unmasked faces among them."""
+    folder = tmp_path_factory.mktemp("scenes")
+    (folder / "images").mkdir()
+    (folder / "annotations").mkdir()
+    chosen = [
+        xml for xml in sorted((SCENES / "annotations").glob("*.xml"))
+        if any(face.label == "without_mask" and face.box.height >= 40 for face in read_annotation(xml))
+    ][:12]
+    for xml in chosen:
+        shutil.copy(xml, folder / "annotations")
+        shutil.copy(SCENES / "images" / f"{xml.stem}.jpg", folder / "images")
+    return folder
+
+
+def test_evaluation_of_street_photos_reports_recall_and_labels_per_size(few_scenes, tmp_path):
+    result = run_script("-m", "maskdetect.evaluate", few_scenes / "images", "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    assert "Confusion matrix" in result.stdout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["photos"] == 12 and report["iou_threshold"] == 0.3
+    unmasked = report["classes"]["without_mask"]["by_size"]
+    large = [unmasked[size] for size in ("40-80", ">=80") if unmasked[size]["found"]]
+    assert sum(cell["found"] for cell in large) >= 8
+    # Unmasked faces of 40 px and more are labelled unmasked.
+    right = sum(cell["label_accuracy"] * cell["found"] for cell in large)
+    assert right / sum(cell["found"] for cell in large) >= 0.9
+    assert report["face_recall"] > 0.6
+    assert len(report["faces"]) == report["annotated_faces"]
+
+
+def test_evaluation_of_a_folder_without_annotations_fails_cleanly(tmp_path):
+    (tmp_path / "photos").mkdir()
+    shutil.copy(ROOT / "examples" / "fmd_4d175c5964.jpg", tmp_path / "photos")
+    result = run_script("-m", "maskdetect.evaluate", tmp_path / "photos")
+    assert_one_line_error(result, "no image in")
+
+
+def test_hard_case_check_reports_every_kind_and_degraded_copies(tmp_path):
+    check = tmp_path / "check"
+    for kind in ("beard", "webcam"):
+        for source in sorted((ROOT / "hard_cases" / kind).iterdir()):
+            target = check / kind / source.name
+            target.mkdir(parents=True)
+            for path in sorted(source.iterdir())[:6]:
+                shutil.copy(path, target)
+    result = run_script("-m", "maskdetect.face_check", check, "--json", tmp_path / "r.json")
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert set(results) == {"beard", "webcam", "degraded copies"}
+    assert results["beard"]["without_mask"]["faces"] == 6
+    assert results["webcam"]["with_mask"]["faces"] == 6 and results["webcam"]["without_mask"]["faces"] == 6
+    assert results["degraded copies"]["without_mask"]["faces"] == 12
+    assert results["beard"]["without_mask"]["accuracy"] >= 5 / 6
