@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
-from maskdetect.cli import run_main
+from maskdetect.cli import EXIT_OK, EXIT_SOME_INPUTS_FAILED, at_least, has_display, run_main
+from maskdetect.errors import InputError
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
+from maskdetect.photos import check_photos, expand_inputs, output_paths
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
 
 ROOT = Path(__file__).resolve().parent
@@ -25,7 +28,7 @@ def parse_args(argv=None):
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
     parser.add_argument(
-        "--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE,
+        "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
         help="faces shorter than this many pixels are boxed but not labelled (too small to judge; default "
         f"{DEFAULT_MIN_FACE_SIZE}); 0 labels every face",
     )
@@ -41,9 +44,19 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.show and not has_display():
+        raise InputError("cannot open a window here (no display); run without --show")
+    paths, problems = expand_inputs(args.image)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    targets, folder = output_paths(paths, args.output)
+    check_image_outputs(targets, folder, inputs=paths)
+    if args.json and args.json != "-":
+        check_file_output(args.json, inputs=paths)
+    check_distinct([*dict.fromkeys(targets), *([args.json] if args.json and args.json != "-" else [])])
+
     from maskdetect.faces import load_face_detector
     from maskdetect.model import MaskClassifier
-    from maskdetect.photos import check_photos
     from maskdetect.pipeline import MaskDetector
     from maskdetect.reporting import write_json
 
@@ -51,11 +64,12 @@ def main(argv=None):
     if not args.whole_image:
         face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
     detector = MaskDetector(MaskClassifier.load(args.model), face_detector, args.min_face_size)
-    results, failures = check_photos(detector, args.image, args.output, args.show)
-    records = [result.as_json() for result in results]
+    results, failures = check_photos(detector, paths, targets, args.show)
+    failures = problems + failures
+    records = [result.as_record() for result in results]
     if args.json == "-":
         json.dump(records, sys.stdout, indent=2)
-        print()
+        print(flush=True)
     else:
         for result in results:
             print(result.summary())
@@ -65,7 +79,7 @@ def main(argv=None):
         print(f"error: {len(failures)} input(s) failed", file=sys.stderr)
     elif not results:
         print(f"error: no images found in {' '.join(args.image)}", file=sys.stderr)
-    return 1 if failures or not results else 0
+    return EXIT_SOME_INPUTS_FAILED if failures or not results else EXIT_OK
 
 
 if __name__ == "__main__":

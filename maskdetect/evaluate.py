@@ -6,14 +6,14 @@ object per face, its name the true class).
 """
 
 import argparse
-import json
 import sys
 from collections import Counter
 
-from maskdetect.cli import run_main
+from maskdetect.cli import EXIT_OK, run_main
 from maskdetect.errors import InputError
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
 from maskdetect.images import read_image
+from maskdetect.outputs import check_file_output
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE, TOO_SMALL
 from maskdetect.voc import annotated_images, read_annotation
 
@@ -190,9 +190,11 @@ def main(argv=None):
     from maskdetect.faces import load_face_detector
     from maskdetect.model import DEFAULT_MODEL, MaskClassifier
     from maskdetect.pipeline import MaskDetector
-    from maskdetect.reporting import write_json
+    from maskdetect.reporting import print_report
 
     pairs = annotated_images(args.images, args.annotations)
+    if args.json and args.json != "-":
+        check_file_output(args.json, inputs=[args.images])
     detector = MaskDetector(
         MaskClassifier.load(args.model or DEFAULT_MODEL),
         load_face_detector(args.face_detector, args.face_detector_dir, args.confidence),
@@ -201,15 +203,8 @@ def main(argv=None):
     records, false_faces = collect(detector, pairs, args.iou)
     report = summarise(records, false_faces, detector.class_names, args.iou)
     report["faces"] = records
-    if args.json == "-":
-        json.dump(report, sys.stdout, indent=2)
-        print()
-        print(report_text(report), file=sys.stderr)
-    else:
-        print(report_text(report))
-        if args.json:
-            write_json(report, args.json)
-    return 0
+    print_report(report_text(report), report, args.json)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

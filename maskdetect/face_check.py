@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from maskdetect.augment import degraded_copy
-from maskdetect.cli import run_main
+from maskdetect.cli import EXIT_OK, run_main
 from maskdetect.errors import InputError
 from maskdetect.faces import IMAGE_SIZE, crop_face
+from maskdetect.outputs import check_file_output
 
 DEGRADED = "degraded copies"
 
@@ -84,7 +85,7 @@ def parse_args(argv=None):
     )
     parser.add_argument("folder", nargs="?", default="hard_cases", help="folder of <kind>/<class>/ face photos")
     parser.add_argument("-m", "--model", default=None, help="trained mask classifier (default: the shipped model)")
-    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 
 
@@ -92,14 +93,14 @@ def main(argv=None):
     args = parse_args(argv)
     from maskdetect.faces import load_face_detector
     from maskdetect.model import DEFAULT_MODEL, MaskClassifier
-    from maskdetect.reporting import write_json
+    from maskdetect.reporting import print_report
 
     kinds_of(args.folder)
+    if args.json and args.json != "-":
+        check_file_output(args.json, inputs=[args.folder])
     results = check_faces(MaskClassifier.load(args.model or DEFAULT_MODEL), args.folder, load_face_detector("yunet"))
-    print(report_text(results))
-    if args.json:
-        write_json(results, args.json)
-    return 0
+    print_report(report_text(results), results, args.json)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -45,7 +45,10 @@ def read_image(path):
         raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
     if data.size == 0:
         raise ValueError(f"cannot decode {path}: the file is empty")
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    except cv2.error as error:
+        raise ValueError(f"cannot decode {path}: {error.err or 'not a readable image'}") from None
     if image is None or image.size == 0:
         raise ValueError(f"cannot decode {path}: not a readable image")
     return image

@@ -1,5 +1,6 @@
 """The mask classifier: MobileNetV2 with a small trainable head, saved with its class names."""
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import tensorflow as tf
 from maskdetect.atomic import atomic_output
 from maskdetect.errors import InputError
 from maskdetect.faces import IMAGE_SIZE
+from maskdetect.outputs import is_saved_model_folder
 
 _ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEIGHTS = _ROOT / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
@@ -159,12 +161,20 @@ def class_names_of(model):
     raise InputError("the model carries no class names; train it with train_mask_detector.py")
 
 
+def model_suffix(path):
+    """The temporary suffix a model written to ``path`` needs: '.keras' for a zipped file, '' for a folder."""
+    return ".keras" if Path(path).suffix == ".keras" else ""
+
+
+def save_model(model, path):
+    """Save, not atomically: a zipped .keras file, or else a Keras folder (model.save(zipped=False))."""
+    model.save(path, zipped=Path(path).suffix == ".keras")
+
+
 def save_classifier(model, path):
-    """Save atomically: a zipped .keras file, or else a Keras folder (model.save(zipped=False))."""
-    path = Path(path)
-    zipped = path.suffix == ".keras"
-    with atomic_output(path, ".keras" if zipped else "") as temporary:
-        model.save(temporary, zipped=zipped)
+    """Save atomically, as ``save_model`` does."""
+    with atomic_output(path, model_suffix(path)) as temporary:
+        save_model(model, temporary)
 
 
 def compiled_call(model):
@@ -186,12 +196,16 @@ class MaskClassifier:
         path = Path(path)
         if not path.exists():
             raise InputError(f"model not found: {path}")
+        if not (is_saved_model_folder(path) or (path.is_file() and zipfile.is_zipfile(path))):
+            raise InputError(f"not a mask detector model: {path}")
         try:
             model = keras.models.load_model(path, compile=False)
-        except Exception as error:  # noqa: BLE001 - Keras raises many types for a bad file
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise InputError(f"cannot load model {path}: {reason}") from None
-        return cls(model)
+        except Exception:  # noqa: BLE001 - Keras raises many types for a bad file
+            raise InputError(f"not a mask detector model: {path}") from None
+        try:
+            return cls(model)
+        except InputError:
+            raise InputError(f"not a mask detector model: {path} (it carries no class names)") from None
 
     def probabilities(self, faces_bgr):
         """Class probabilities for a list of 224x224 BGR face crops, in one call."""

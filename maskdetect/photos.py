@@ -1,4 +1,4 @@
-"""Checking photos: expanding inputs, labelling each image, writing annotated copies."""
+"""Checking photos: expanding inputs, planning outputs, labelling each image, writing annotated copies."""
 
 import sys
 from collections import Counter
@@ -9,7 +9,9 @@ import cv2
 
 from maskdetect.annotate import class_colours, draw_faces
 from maskdetect.atomic import atomic_output
+from maskdetect.errors import InputError
 from maskdetect.images import IMAGE_SUFFIXES, list_images, read_image
+from maskdetect.records import image_record
 
 
 @dataclass
@@ -21,13 +23,8 @@ class PhotoResult:
     height: int
     faces: list = field(default_factory=list)
 
-    def as_json(self):
-        return {
-            "image": self.image,
-            "width": self.width,
-            "height": self.height,
-            "faces": [face.as_json() for face in self.faces],
-        }
+    def as_record(self):
+        return image_record(self.image, self.width, self.height, self.faces)
 
     def summary(self):
         counts = Counter(face.verdict for face in self.faces)
@@ -58,10 +55,16 @@ def _has_image_suffix(path):
 
 
 def output_paths(images, output):
-    """Where each annotated copy goes: one file for one input, else a folder with unique names."""
+    """Where each annotated copy goes, and the folder they go in (None for a single output file).
+
+    A path with an image suffix that is not an existing folder names one file, for one input only;
+    anything else is a folder of copies with unique names.
+    """
     output = Path(output)
-    if len(images) == 1 and _has_image_suffix(output) and not output.is_dir():
-        return [output]
+    if _has_image_suffix(output) and not output.is_dir():
+        if len(images) > 1:
+            raise InputError(f"--output {output} names one image file, but there are {len(images)} input images; give a folder")
+        return [output] * len(images), None
     taken, targets = set(), []
     for image in images:
         name = Path(image).name if _has_image_suffix(image) else Path(image).stem + ".png"
@@ -71,7 +74,7 @@ def output_paths(images, output):
             number += 1
         taken.add(candidate)
         targets.append(output / candidate)
-    return targets
+    return targets, output
 
 
 def write_image(image, path):
@@ -88,22 +91,22 @@ def write_image(image, path):
         temporary.write_bytes(data.tobytes())
 
 
-def check_photos(detector, inputs, output=None, show=False, log=sys.stderr):
-    """Label every face in every input image; returns (results, failures)."""
-    paths, failures = expand_inputs(inputs)
-    for problem in failures:
-        print(f"error: {problem}", file=log)
-    targets = output_paths(paths, output) if output is not None else [None] * len(paths)
+def check_photos(detector, paths, targets, show=False, log=sys.stderr):
+    """Label every face in every image and write annotated copies to ``targets`` (None: no copies).
+
+    Returns (results, failures); an image that cannot be read or processed is a failure, the others go on.
+    """
     colours = class_colours(detector.class_names)
-    results = []
-    for path, target in zip(paths, targets):
+    results, failures = [], []
+    for path, target in zip(paths, targets or [None] * len(paths)):
         try:
             image = read_image(path)
-        except ValueError as error:
-            print(f"error: {error}", file=log)
-            failures.append(str(error))
+            faces = detector.detect(image)
+        except (ValueError, cv2.error) as error:
+            message = str(error) if isinstance(error, ValueError) else f"cannot process {path}: {error.err or error}"
+            print(f"error: {message}", file=log)
+            failures.append(message)
             continue
-        faces = detector.detect(image)
         results.append(PhotoResult(str(path), image.shape[1], image.shape[0], faces))
         if target is not None or show:
             annotated = draw_faces(image, faces, colours)
@@ -114,6 +117,13 @@ def check_photos(detector, inputs, output=None, show=False, log=sys.stderr):
                     print(f"error: cannot write {target}: {error.strerror or error}", file=log)
                     failures.append(str(target))
             if show:
-                cv2.imshow("Mask detector", annotated)
-                cv2.waitKey(0)
+                _show(annotated)
     return results, failures
+
+
+def _show(image):
+    try:
+        cv2.imshow("Mask detector (any key: next)", image)
+        cv2.waitKey(0)
+    except cv2.error:
+        raise InputError("cannot open a window here; run without --show") from None

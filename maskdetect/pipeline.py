@@ -24,14 +24,6 @@ class LabelledFace:
         """The label, or TOO_SMALL for a face that was not judged."""
         return TOO_SMALL if self.label is None else self.label
 
-    def as_json(self):
-        return {
-            "box": self.box.as_list(),
-            "face_confidence": None if self.box.confidence is None else round(self.box.confidence, 6),
-            "label": self.label,
-            "probability": None if self.probability is None else round(self.probability, 6),
-        }
-
 
 class MaskDetector:
     """Finds faces with ``face_detector`` and labels them with ``classifier``.

@@ -1,6 +1,7 @@
 """Writing the training plot and JSON reports, each atomically."""
 
 import json
+import sys
 
 import matplotlib
 
@@ -8,15 +9,35 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from maskdetect.atomic import atomic_output  # noqa: E402
+from maskdetect.errors import InputError  # noqa: E402
 
 
 def write_json(data, path):
-    with atomic_output(path) as temporary:
-        temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    """Write ``data`` as indented JSON, atomically; a failure is one InputError line."""
+    try:
+        with atomic_output(path) as temporary:
+            temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
 
 
-def write_training_plot(history, path, stage_boundary=None):
-    """Loss and accuracy per epoch, training and validation, side by side; a line where fine-tuning starts."""
+def print_report(text, data, json_path=None):
+    """A report as text on stdout and, with ``json_path``, as JSON there; with '-', JSON on stdout and text on stderr."""
+    if json_path == "-":
+        json.dump(data, sys.stdout, indent=2)
+        print(flush=True)
+        print(text, file=sys.stderr)
+        return
+    print(text)
+    if json_path:
+        write_json(data, json_path)
+
+
+def save_training_plot(history, path, stage_boundary=None):
+    """Loss and accuracy per epoch, training and validation, side by side; a line where fine-tuning starts.
+
+    Writes ``path`` directly: training writes it to a temporary path with its other outputs.
+    """
     epochs = range(1, len(history["loss"]) + 1)
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4.5))
     for axes, key, title in ((loss_axes, "loss", "Loss"), (accuracy_axes, "accuracy", "Accuracy")):
@@ -31,6 +52,5 @@ def write_training_plot(history, path, stage_boundary=None):
         axes.legend()
     figure.suptitle("Mask classifier training")
     figure.tight_layout()
-    with atomic_output(path, ".png") as temporary:
-        figure.savefig(temporary, dpi=100)
+    figure.savefig(path, dpi=100, format="png")
     plt.close(figure)

@@ -7,7 +7,7 @@ the top blocks and the head together at a low learning rate. Epochs cycle
 through the views. The result is one ordinary Keras model holding base and head.
 """
 
-import os
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -17,14 +17,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from maskdetect.atomic import atomic_outputs
 from maskdetect.augment import augmented_face, degraded_copy
 from maskdetect.dataset import find_classes, load_dataset
 from maskdetect.duplicates import duplicate_groups, grouped_split
 from maskdetect.errors import InputError
 from maskdetect.evaluation import evaluate, per_class_recall
 from maskdetect.faces import crop_face, load_face_detector
-from maskdetect.model import DEFAULT_WEIGHTS, IMAGE_SIZE, build_classifier, save_classifier, set_top_trainable
-from maskdetect.reporting import write_json, write_training_plot
+from maskdetect.model import DEFAULT_WEIGHTS, IMAGE_SIZE, build_classifier, model_suffix, save_model, set_top_trainable
+from maskdetect.outputs import check_distinct, check_file_output, check_model_output
+from maskdetect.reporting import save_training_plot
 
 FEATURE_BATCH = 64
 WEIGHTINGS = ("measured", "count", "none")
@@ -68,14 +70,10 @@ def check_config(config):
         raise InputError(f"--degrade must be between 0 and 1, got {config.degrade}")
     if config.weighting not in WEIGHTINGS:
         raise InputError(f"--weighting must be one of {', '.join(WEIGHTINGS)}, got {config.weighting!r}")
-    for output in (config.model, config.plot, config.report):
-        folder = Path(output).resolve().parent
-        if not folder.is_dir():
-            raise InputError(f"cannot write {output}: folder {folder} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise InputError(f"cannot write {output}: folder {folder} is not writable")
-        if Path(output).is_dir() and output != config.model:
-            raise InputError(f"cannot write {output}: it is a folder")
+    check_model_output(config.model, inputs=config.datasets)
+    for output in (config.plot, config.report):
+        check_file_output(output, inputs=config.datasets)
+    check_distinct([config.model, config.plot, config.report])
     weights = str(config.weights)
     if weights.lower() not in ("imagenet", "none") and not Path(weights).is_file():
         raise InputError(f"weights file not found: {weights}")
@@ -164,8 +162,6 @@ def train(config):
     _log(config, text + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "
          + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
 
-    save_classifier(parts.model, config.model)
-    write_training_plot(history, config.plot, stage_boundary=config.head_epochs if config.fine_tune_epochs else None)
     timings["wall_time_s"] = time.perf_counter() - started
     report = {
         "class_names": dataset.class_names,
@@ -189,9 +185,21 @@ def train(config):
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "wall_time_s": round(timings["wall_time_s"], 2),
     }
-    write_json(report, config.report)
+    _write_outputs(parts.model, history, report, config)
     _log(config, f"Wrote {config.model}, {config.plot} and {config.report} in {timings['wall_time_s']:.0f} s")
     return report
+
+
+def _write_outputs(model, history, report, config):
+    """Model, plot and report: all written, or none replaced."""
+    targets = ((config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json"))
+    try:
+        with atomic_outputs(*targets) as (model_path, plot_path, report_path):
+            save_model(model, model_path)
+            save_training_plot(history, plot_path, stage_boundary=config.head_epochs if config.fine_tune_epochs else None)
+            report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write the outputs ({config.model}, {config.plot}, {config.report}): {error}") from None
 
 
 def validation_split(labels, groups, config):

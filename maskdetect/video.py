@@ -1,7 +1,9 @@
 """Mask detection on a live camera or a video file: frames in, annotated frames and events out."""
 
+import contextlib
 import json
 import queue
+import signal
 import statistics
 import sys
 import threading
@@ -13,106 +15,195 @@ from pathlib import Path
 import cv2
 
 from maskdetect.annotate import class_colours, draw_faces
-from maskdetect.atomic import replace, temporary_sibling
+from maskdetect.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.errors import InputError
+from maskdetect.outputs import check_distinct, check_file_output
+from maskdetect.records import alert_record, frame_record, summary_record
 
-UNMASKED = "without_mask"
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
 # A camera or stream may miss a few reads before it truly ends.
 STREAM_READ_RETRIES = 20
+# A recording of a live source is written at the rate measured over its first frames.
+RATE_FRAMES, RATE_SECONDS = 30, 2.0
+# The summary's median FPS is over at most this many recent frames, so a day-long run stays small.
+TIMED_FRAMES = 10_000
+# How long closing waits for the reader thread, which may sit in a read of a dead stream.
+READER_JOIN_S = 2.0
 
 
 def parse_source(source):
-    """A webcam index ('0') as an int; a file path or stream URL as given."""
+    """A webcam index ('0') as an int; a file path, device, pipeline, image sequence or URL as given."""
     source = str(source)
     return int(source) if source.isdigit() else source
 
 
+def is_file_source(source):
+    return isinstance(parse_source(source), str) and Path(source).is_file()
+
+
+def unmasked_classes(class_names):
+    """The classes that mean 'no mask', by name (without_mask, no_mask, unmasked, ...)."""
+    return [name for name in class_names if name.lower().replace("-", "_").startswith(("without", "no_mask", "nomask", "unmask"))]
+
+
 class FrameReader:
-    """Reads frames on a background thread so that capture overlaps inference."""
+    """Reads frames on a background thread so that capture overlaps inference.
+
+    A file keeps every frame. A live source (camera, stream) keeps only the newest
+    frame, so latency does not build up when inference is slower than the camera.
+    """
 
     def __init__(self, source):
         self.source = source
-        parsed = parse_source(source)
-        self.is_file = isinstance(parsed, str) and Path(parsed).is_file()
-        if isinstance(parsed, str) and "://" not in parsed and not self.is_file:
-            raise InputError(f"cannot open video source {source!r}: no such file")
-        self._capture = cv2.VideoCapture(parsed)
+        self.is_file = is_file_source(source)
+        self._capture = cv2.VideoCapture(parse_source(source))
         if not self._capture.isOpened():
             raise InputError(f"cannot open video source {source!r}")
         fps = self._capture.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 1 <= fps <= 240 else 30.0
-        self._frames = queue.Queue(maxsize=4)
+        self.fps = fps if 1 <= fps <= 240 else None
+        self.dropped = 0
+        self.error = None
+        self._frames = queue.Queue(maxsize=4 if self.is_file else 1)
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._read_all, daemon=True)
         self._thread.start()
 
     def _read_all(self):
-        failures = 0
-        while not self._stopped.is_set():
-            ok, frame = self._capture.read()
-            if not ok or frame is None:
-                failures += 1
-                if self.is_file or failures > STREAM_READ_RETRIES:
-                    break
-                time.sleep(0.05)
-                continue
+        try:
             failures = 0
             while not self._stopped.is_set():
-                try:
-                    self._frames.put(frame, timeout=0.1)
-                    break
-                except queue.Full:
+                ok, frame = self._capture.read()
+                if not ok or frame is None:
+                    failures += 1
+                    if self.is_file or failures > STREAM_READ_RETRIES:
+                        break
+                    time.sleep(0.05)
                     continue
-        self._frames.put(None)
+                failures = 0
+                self._put(frame)
+        except Exception as error:  # noqa: BLE001 - any failure of the capture ends the stream
+            self.error = error
+        finally:
+            self._put(None)
 
-    def __iter__(self):
-        while (frame := self._frames.get()) is not None:
-            yield frame
-
-    def close(self):
-        self._stopped.set()
-        while self._thread.is_alive():
+    def _put(self, item):
+        if not self.is_file and item is not None:
             try:
-                self._frames.get(timeout=0.1)
+                self._frames.get_nowait()
+                self.dropped += 1
             except queue.Empty:
                 pass
-        self._capture.release()
+        while not self._stopped.is_set():
+            try:
+                self._frames.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if item is None and not self.is_file:
+                    self._frames.get_nowait()
+
+    def frames(self, stop):
+        """The frames, until the source ends or ``stop`` (a threading.Event) is set."""
+        while not stop.is_set():
+            try:
+                frame = self._frames.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if frame is None:
+                return
+            yield frame
+
+    def __iter__(self):
+        return self.frames(threading.Event())
+
+    def close(self):
+        """Stop reading; waits a bounded time for the reader, which a dead stream can hold in read()."""
+        self._stopped.set()
+        deadline = time.monotonic() + READER_JOIN_S
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            try:
+                self._frames.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        if not self._thread.is_alive():
+            self._capture.release()
 
 
 class VideoOutput:
     """An annotated video written beside its final path, moved in place when closed.
 
-    Closing also happens on Ctrl+C, so an interrupted run leaves a playable file.
+    ``fps`` None (a live source) measures the rate from the first frames written,
+    so that the recording plays at real speed. Closing also happens on Ctrl+C.
     """
 
-    def __init__(self, path, fps, size):
+    def __init__(self, path, fps=None):
         self.path = Path(path)
-        codec = CODECS.get(self.path.suffix.lower())
-        if codec is None:
-            raise InputError(f"cannot write {path}: use one of {', '.join(sorted(CODECS))}")
-        if not self.path.resolve().parent.is_dir():
-            raise InputError(f"cannot write {path}: its folder does not exist")
-        self._temporary = temporary_sibling(self.path, self.path.suffix)
-        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*codec), fps, size)
-        if not self._writer.isOpened():
-            raise InputError(f"cannot write video {path} with codec {codec}")
+        self.fps = fps
         self.frames = 0
+        self._temporary = temporary_sibling(self.path, self.path.suffix)
+        self._writer = None
+        self._pending = []
 
-    def write(self, frame):
-        self._writer.write(frame)
-        self.frames += 1
+    def write(self, frame, now):
+        if self._writer is None:
+            self._pending.append((frame.copy(), now))
+            first = self._pending[0][1]
+            if self.fps is None and len(self._pending) < RATE_FRAMES and now - first < RATE_SECONDS:
+                return
+            self._open()
+        else:
+            self._writer.write(frame)
+            self.frames += 1
+
+    def _open(self):
+        if self.fps is None:
+            span = self._pending[-1][1] - self._pending[0][1]
+            self.fps = (len(self._pending) - 1) / span if span > 0 and len(self._pending) > 1 else 10.0
+        height, width = self._pending[0][0].shape[:2]
+        codec = CODECS[self.path.suffix.lower()]
+        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height))
+        if not self._writer.isOpened():
+            raise InputError(f"cannot write video {self.path} with codec {codec}")
+        for frame, _ in self._pending:
+            self._writer.write(frame)
+            self.frames += 1
+        self._pending = []
 
     def close(self):
-        self._writer.release()
+        if self._pending:
+            self._open()
+        if self._writer is not None:
+            self._writer.release()
         if self.frames:
-            replace(self._temporary, self.path)
+            commit(self._temporary, self.path)
+        remove_temporary(self._temporary)
+
+
+class JsonLines:
+    """JSON lines to stdout, or to a file written beside its path and moved in place when closed."""
+
+    def __init__(self, path):
+        self.path = path
+        if path == "-":
+            self._file, self._temporary = sys.stdout, None
         else:
-            self._temporary.unlink(missing_ok=True)
+            self._temporary = temporary_sibling(path, ".jsonl")
+            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
+
+    def write(self, record):
+        self._file.write(json.dumps(record) + "\n")
+        if self._temporary is None:
+            self._file.flush()  # a reader of stdout sees each line as it happens
+
+    def close(self):
+        if self._temporary is None:
+            self._file.flush()
+            return
+        self._file.close()
+        commit(self._temporary, self.path)
 
 
 class AlertTracker:
-    """Raises an alert when an unmasked face stays in view for ``frames`` frames in a row."""
+    """Raises an alert when a face of an alerting class stays in view for ``frames`` frames in a row."""
 
     def __init__(self, frames, cooldown_s):
         self.frames = frames
@@ -136,31 +227,42 @@ class VideoSummary:
     """What a run saw, printed at its end."""
 
     frames: int = 0
-    frame_seconds: list = field(default_factory=list)
+    frame_seconds: deque = field(default_factory=lambda: deque(maxlen=TIMED_FRAMES))
     faces: Counter = field(default_factory=Counter)
     unmasked_frames: int = 0
     alerts: int = 0
+    dropped_frames: int = 0
+    interrupted: bool = False
 
     @property
     def median_fps(self):
         return 1.0 / statistics.median(self.frame_seconds) if self.frame_seconds else 0.0
 
-    def as_json(self):
-        return {
-            "type": "summary",
+    def as_record(self):
+        return summary_record({
             "frames": self.frames,
             "median_fps": round(self.median_fps, 1),
             "faces": dict(sorted(self.faces.items())),
             "frames_with_unmasked_face": self.unmasked_frames,
             "alerts": self.alerts,
-        }
+            "dropped_frames": self.dropped_frames,
+            "interrupted": self.interrupted,
+        })
 
     def text(self):
         faces = ", ".join(f"{count} {label}" for label, count in sorted(self.faces.items())) or "none"
-        return (
-            f"frames processed: {self.frames}\nmedian FPS: {self.median_fps:.1f}\nfaces seen: {faces}\n"
-            f"frames with an unmasked face: {self.unmasked_frames}\nalerts raised: {self.alerts}"
-        )
+        lines = [
+            f"frames processed: {self.frames}",
+            f"median FPS: {self.median_fps:.1f}",
+            f"faces seen: {faces}",
+            f"frames with an unmasked face: {self.unmasked_frames}",
+            f"alerts raised: {self.alerts}",
+        ]
+        if self.dropped_frames:
+            lines.append(f"stale frames dropped: {self.dropped_frames}")
+        if self.interrupted:
+            lines.append("interrupted: outputs finished with the frames so far")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -172,90 +274,116 @@ class VideoOptions:
     json_path: str | None = None
     alert_frames: int = 10
     alert_cooldown_s: float = 5.0
+    alert_classes: list | None = None
     beep: bool = False
     max_frames: int | None = None
 
 
-def _open_json(path):
-    if path is None:
-        return None
-    if path == "-":
-        return sys.stdout
-    try:
-        return open(path, "w", encoding="utf-8", buffering=1)
-    except OSError as error:
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+def check_video_outputs(source, options):
+    """Refuse bad settings and outputs before any model loads or any file is touched."""
+    if options.alert_frames < 1 or options.alert_cooldown_s < 0:
+        raise InputError("--alert-frames must be at least 1 and --alert-cooldown at least 0")
+    if options.max_frames is not None and options.max_frames < 1:
+        raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
+    inputs = [source] if is_file_source(source) else []
+    outputs = []
+    if options.output:
+        if Path(options.output).suffix.lower() not in CODECS:
+            raise InputError(f"cannot write {options.output}: use one of {', '.join(sorted(CODECS))}")
+        outputs.append(check_file_output(options.output, inputs))
+    if options.json_path and options.json_path != "-":
+        outputs.append(check_file_output(options.json_path, inputs))
+    check_distinct(outputs)
 
 
 def run_video(detector, source, options, log=sys.stderr):
-    """Detect, label, annotate and report every frame of ``source``; returns the summary."""
-    if options.alert_frames < 1 or options.alert_cooldown_s < 0:
-        raise InputError("--alert-frames must be at least 1 and --alert-cooldown at least 0")
+    """Detect, label, annotate and report every frame of ``source``; returns the summary.
+
+    Ctrl+C at any moment ends the run like the end of the video: the frame in hand
+    is finished, the annotated video and the JSON lines are closed and moved in
+    place, and the summary says it was interrupted. A second Ctrl+C stops at once.
+    """
+    check_video_outputs(source, options)
+    alert_classes = set(options.alert_classes if options.alert_classes is not None else unmasked_classes(detector.class_names))
+    unknown = alert_classes - set(detector.class_names)
+    if unknown:
+        raise InputError(f"--alert-on: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(detector.class_names)}")
     reader = FrameReader(source)
     summary = VideoSummary()
     alerts = AlertTracker(options.alert_frames, options.alert_cooldown_s)
     colours = class_colours(detector.class_names)
-    events = writer = None
+    events = JsonLines(options.json_path) if options.json_path else None
+    writer = VideoOutput(options.output, (reader.fps or 30.0) if reader.is_file else None) if options.output else None
     recent = deque(maxlen=30)
     started = previous = time.perf_counter()
+    stop = threading.Event()
     try:
-        events = _open_json(options.json_path)
-        for index, frame in _until_interrupted(reader, log):
-            if options.max_frames is not None and index >= options.max_frames:
-                break
-            if writer is None and options.output:
-                writer = VideoOutput(options.output, reader.fps, (frame.shape[1], frame.shape[0]))
-            now = index / reader.fps if reader.is_file else time.perf_counter() - started
-            faces = detector.detect(frame)
-            unmasked = any(face.label == UNMASKED for face in faces)
-            summary.frames += 1
-            summary.faces.update(face.verdict for face in faces)
-            summary.unmasked_frames += unmasked
-            if events is not None:
-                record = {"type": "frame", "frame": index, "time": round(now, 3), "faces": [f.as_json() for f in faces]}
-                events.write(json.dumps(record) + "\n")
-            if alerts.update(unmasked, now):
-                summary.alerts += 1
-                print(f"ALERT: unmasked face in view for {alerts.streak} frames (frame {index}, {now:.1f} s)", file=log)
-                if options.beep:
-                    log.write("\a")
-                    log.flush()
+        with _stop_on_ctrl_c(stop):
+            for index, frame in enumerate(reader.frames(stop)):
+                if options.max_frames is not None and index >= options.max_frames:
+                    break
+                now = index / (reader.fps or 30.0) if reader.is_file else time.perf_counter() - started
+                faces = detector.detect(frame)
+                alerting = [face.label for face in faces if face.label in alert_classes]
+                summary.frames += 1
+                summary.faces.update(face.verdict for face in faces)
+                summary.unmasked_frames += bool(alerting)
                 if events is not None:
-                    alert = {"type": "alert", "frame": index, "time": round(now, 3), "unmasked_frames": alerts.streak}
-                    events.write(json.dumps(alert) + "\n")
-            draw_faces(frame, faces, colours)
-            finished = time.perf_counter()
-            summary.frame_seconds.append(finished - previous)
-            recent.append(finished - previous)
-            previous = finished
-            if writer is not None:
-                writer.write(frame)
-            if options.display and _show(frame, len(recent) / sum(recent)):
-                break
+                    events.write(frame_record(index, now, faces))
+                if alerts.update(bool(alerting), now):
+                    summary.alerts += 1
+                    label = Counter(alerting).most_common(1)[0][0]
+                    print(f"ALERT: {label} face in view for {alerts.streak} frames (frame {index}, {now:.1f} s)", file=log)
+                    if options.beep:
+                        log.write("\a")
+                        log.flush()
+                    if events is not None:
+                        events.write(alert_record(index, now, label, alerts.streak))
+                draw_faces(frame, faces, colours)
+                finished = time.perf_counter()
+                summary.frame_seconds.append(finished - previous)
+                recent.append(finished - previous)
+                previous = finished
+                if writer is not None:
+                    writer.write(frame, finished - started)
+                if options.display and _show(frame, len(recent) / sum(recent)):
+                    break
+    except KeyboardInterrupt:
+        stop.set()
     finally:
+        if stop.is_set():
+            summary.interrupted = True
+            print("interrupted: finishing the outputs", file=log)
         reader.close()
+        summary.dropped_frames = reader.dropped
         if writer is not None:
             writer.close()
         if options.display:
             cv2.destroyAllWindows()
         if events is not None:
-            events.write(json.dumps(summary.as_json()) + "\n")
-            if events is not sys.stdout:
-                events.close()
+            events.write(summary.as_record())
+            events.close()
+    if reader.error is not None:
+        print(f"warning: reading {source} failed ({reader.error}); the run ended there", file=log)
     return summary
 
 
-def _until_interrupted(frames, log):
-    """Numbered frames until they end or Ctrl+C, which ends the run like the end of the video."""
-    iterator = enumerate(frames)
-    while True:
-        try:
-            yield next(iterator)
-        except StopIteration:
-            return
-        except KeyboardInterrupt:
-            print("interrupted: finishing the outputs", file=log)
-            return
+@contextlib.contextmanager
+def _stop_on_ctrl_c(stop):
+    """While inside, the first Ctrl+C sets ``stop`` (the loop ends after the frame in hand); the next one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def request_stop(signum, frame):
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _show(frame, fps):

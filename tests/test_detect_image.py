@@ -113,7 +113,8 @@ def test_json_schema(detection_run):
                 assert face["label"] is None and face["probability"] is None
             else:
                 assert face["label"] in ("with_mask", "without_mask")
-                assert 0.5 <= face["probability"] <= 1.0
+                assert face["probability"] == round(face["probability"], 6)
+            assert face["face_confidence"] == round(face["face_confidence"], 6)
 
 
 def test_annotated_copies_are_written(detection_run):
@@ -155,14 +156,14 @@ def test_whole_image_mode(tmp_path):
 
 
 def test_missing_model_and_detector_fail_cleanly(tmp_path):
-    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", tmp_path / "none.model")
+    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", tmp_path / "none.model", "-o", tmp_path / "a.jpg")
     assert_one_line_error(result, "model not found")
-    result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path)
+    result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path, "-o", tmp_path / "a.jpg")
     assert_one_line_error(result, "face detector file not found")
     bad = tmp_path / "bad.model"
     bad.write_text("not a model")
-    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", bad)
-    assert_one_line_error(result, "cannot load model")
+    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", bad, "-o", tmp_path / "a.jpg")
+    assert_one_line_error(result, "not a mask detector model")
 
 
 def test_missing_input_is_reported(tmp_path):

@@ -1,6 +1,10 @@
 """detect_mask_video.py on a real video made here from bundled photos."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import cv2
 import numpy as np
@@ -70,6 +74,7 @@ def test_json_lines_carry_the_expected_labels(headless_run):
     assert [[face["label"] for face in event["faces"]] for event in frames] == [[label] for label in expected]
     assert frames[20]["time"] == pytest.approx(2.0)
     assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability"}
+    assert frames[0]["faces"][0]["face_confidence"] == round(frames[0]["faces"][0]["face_confidence"], 6)
     summary = events[-1]
     assert summary["type"] == "summary" and summary["frames"] == 50
     assert summary["faces"] == {"with_mask": 25, "without_mask": 25}
@@ -125,3 +130,132 @@ def test_max_frames_stops_early(video, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["type"] for line in lines] == ["frame"] * 5 + ["summary"]
+
+
+def test_alert_json_names_the_class(headless_run):
+    _, events, _ = headless_run
+    (alert,) = [event for event in events if event["type"] == "alert"]
+    assert alert["label"] == "without_mask" and alert["unmasked_frames"] == 10
+
+
+def test_ctrl_c_mid_run_finishes_every_output(tmp_path):
+    """SIGINT while frames are being classified: exit 130, a playable video, a summary line, no temporary file."""
+    long_video = tmp_path / "long.avi"
+    writer = cv2.VideoWriter(str(long_video), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
+    for index in range(400):
+        writer.write(frame_with(UNMASKED if index % 2 else MASKED, index))
+    writer.release()
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "detect_mask_video.py"), "--source", str(long_video), "--no-display",
+         "--output", str(out / "annotated.avi"), "--json", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = []
+    while len(lines) < 20:
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        lines.append(json.loads(line))
+    process.send_signal(signal.SIGINT)
+    rest, stderr = process.communicate(timeout=120)
+    lines += [json.loads(line) for line in rest.splitlines()]
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    summary = lines[-1]
+    assert summary["type"] == "summary" and summary["interrupted"] is True
+    assert 20 <= summary["frames"] < 400
+    assert "frames processed:" in stderr and "interrupted" in stderr
+    assert [p.name for p in out.iterdir()] == ["annotated.avi"]
+    capture = cv2.VideoCapture(str(out / "annotated.avi"))
+    played = 0
+    while capture.read()[0]:
+        played += 1
+    assert played == summary["frames"]
+
+
+def _numbered_frames(folder, count):
+    """PNG frames whose first two pixels spell their index exactly."""
+    for index in range(count):
+        frame = np.zeros((48, 64, 3), np.uint8)
+        frame[0, 0], frame[0, 1] = index // 256, index % 256
+        cv2.imwrite(str(folder / f"f_{index:04d}.png"), frame)
+    return str(folder / "f_%04d.png")
+
+
+def test_a_live_source_yields_the_newest_frames_when_inference_is_slow(tmp_path):
+    from maskdetect.video import FrameReader
+
+    reader = FrameReader(_numbered_frames(tmp_path, 300))
+    assert not reader.is_file
+    seen = []
+    for frame in reader:
+        seen.append(int(frame[0, 0, 0]) * 256 + int(frame[0, 1, 0]))
+        time.sleep(0.05)  # a slow classifier
+    reader.close()
+    assert seen == sorted(seen) and len(seen) < 150
+    assert reader.dropped > 0 and seen[-1] >= 290
+    assert any(b - a > 1 for a, b in zip(seen, seen[1:])), "stale frames were skipped"
+
+
+def test_a_video_file_keeps_every_frame(tmp_path, video):
+    from maskdetect.video import FrameReader
+
+    reader = FrameReader(video)
+    count = sum(1 for _ in reader)
+    reader.close()
+    assert reader.is_file and count == 50 and reader.dropped == 0
+
+
+def test_a_failing_capture_ends_the_run_instead_of_hanging(monkeypatch, video):
+    import maskdetect.video as video_module
+
+    class Failing:
+        def __init__(self, source):
+            self.reads = 0
+
+        def isOpened(self):
+            return True
+
+        def get(self, prop):
+            return 10.0
+
+        def read(self):
+            self.reads += 1
+            if self.reads > 3:
+                raise RuntimeError("camera unplugged")
+            return True, np.zeros((48, 64, 3), np.uint8)
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(video_module.cv2, "VideoCapture", Failing)
+    reader = video_module.FrameReader(str(video))
+    assert sum(1 for _ in reader) == 3
+    reader.close()
+    assert "unplugged" in str(reader.error)
+
+
+def test_a_live_recording_plays_at_the_measured_rate(tmp_path):
+    from maskdetect.video import VideoOutput
+
+    output = VideoOutput(tmp_path / "live.avi")
+    for index in range(40):
+        output.write(np.full((48, 64, 3), index, np.uint8), index * 0.2)  # 5 frames a second
+    output.close()
+    capture = cv2.VideoCapture(str(tmp_path / "live.avi"))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(5.0, rel=0.05)
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 40
+    assert [p.name for p in tmp_path.iterdir()] == ["live.avi"]
+
+
+def test_alerts_come_again_after_the_cooldown_and_a_masked_frame_resets_the_streak():
+    from maskdetect.video import AlertTracker, unmasked_classes
+
+    tracker = AlertTracker(frames=3, cooldown_s=5.0)
+    assert [tracker.update(True, t) for t in (0, 1, 2)] == [False, False, True]
+    assert tracker.update(True, 3) is False  # inside the cooldown
+    assert tracker.update(False, 4) is False and tracker.streak == 0
+    assert [tracker.update(True, t) for t in (8, 9)] == [False, False]
+    assert tracker.update(True, 10) is True  # 3 frames again, cooldown over
+    assert unmasked_classes(["mask_weared_incorrect", "with_mask", "without_mask"]) == ["without_mask"]

@@ -1,0 +1,114 @@
+"""Where a run may write: every output path is checked before any slow work starts.
+
+The rule for every output of every script: a path that exists is replaced only
+when it is the same kind of thing the script writes (a file for a file; for a
+model, a folder that is itself a saved model, or a .keras file); never an input;
+never a folder of other things. The folder it goes in must exist and take a new
+file. A refusal is an InputError (one line, exit status 2) and touches nothing.
+"""
+
+import os
+import zipfile
+from pathlib import Path
+
+from maskdetect.atomic import remove_temporary, temporary_sibling
+from maskdetect.errors import InputError
+
+# What model.save(path, zipped=False) writes into a model folder, and nothing else.
+SAVED_MODEL_FILES = {"config.json", "metadata.json", "model.weights.h5"}
+SAVED_MODEL_EXTRAS = {"assets"}
+
+
+def is_saved_model_folder(path):
+    """True for a folder holding a saved Keras model and nothing else."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    names = {entry.name for entry in path.iterdir()}
+    return SAVED_MODEL_FILES <= names <= SAVED_MODEL_FILES | SAVED_MODEL_EXTRAS
+
+
+def check_file_output(path, inputs=()):
+    """A file the run writes (JSON, plot, annotated image or video): refuse folders, other things and inputs."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"refusing to write {path}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise InputError(f"refusing to write {path}: it exists and is not a regular file")
+    _refuse_inputs(path, inputs)
+    check_writable(path)
+    return path
+
+
+def check_model_output(path, inputs=()):
+    """A model the run saves: an existing path must be a saved model, and it may not lie in an input folder."""
+    path = Path(path)
+    if path.is_dir() and not is_saved_model_folder(path):
+        raise InputError(f"refusing to write the model to {path}: it is a folder that is not a saved model")
+    if path.is_file() and not (path.suffix == ".keras" and zipfile.is_zipfile(path)):
+        raise InputError(f"refusing to write the model to {path}: it exists and is not a saved .keras model")
+    if path.exists() and not (path.is_dir() or path.is_file()):
+        raise InputError(f"refusing to write the model to {path}: it exists and is not a saved model")
+    _refuse_inputs(path, inputs)
+    check_writable(path)
+    return path
+
+
+def check_image_outputs(targets, folder, inputs=()):
+    """Annotated copies: ``folder`` (None for a single file) is a folder or can be made; no target is a folder or an input."""
+    if folder is not None:
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"refusing to write annotated images into {folder}: it is a file")
+        existing = next(parent for parent in [folder.absolute(), *folder.absolute().parents] if parent.exists())
+        check_writable(existing / "annotated")
+    for target in map(Path, targets):
+        if target.is_dir():
+            raise InputError(f"refusing to write {target}: it is a folder")
+        if target.exists() and not target.is_file():
+            raise InputError(f"refusing to write {target}: it exists and is not a regular file")
+        _refuse_inputs(target, inputs)
+        if folder is None:
+            check_writable(target)
+
+
+def check_distinct(paths):
+    """No two outputs of one run may be the same path."""
+    seen = {}
+    for path in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            raise InputError(f"two outputs would be written to the same path: {seen[key]} and {path}")
+        seen[key] = path
+
+
+def check_writable(path):
+    """The folder of ``path`` exists and takes a new file (tried for real: permissions alone do not tell)."""
+    path = Path(path)
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        raise InputError(f"cannot write {path}: folder {folder} does not exist")
+    probe = temporary_sibling(path, ".probe")
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    remove_temporary(probe)
+
+
+def _refuse_inputs(path, inputs):
+    target = path.resolve()
+    for item in inputs:
+        source = Path(item).resolve()
+        if target == source or is_same_file(path, item):
+            raise InputError(f"refusing to write {path}: it is an input of this run")
+        if source.is_dir() and source in target.parents:
+            raise InputError(f"refusing to write {path}: it is inside the input folder {item}")
+
+
+def is_same_file(first, second):
+    """True when two existing paths are one file (links and relative paths included)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
