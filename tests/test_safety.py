@@ -194,3 +194,49 @@ def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
     results, failures = check_photos(Detector(), paths, None)
     assert [r.image.rsplit("/", 1)[-1] for r in results] == ["masked.jpg", "unmasked.jpg"]
     assert len(failures) == 1 and "odd.png" in failures[0]
+
+
+def test_outputs_of_one_run_are_all_replaced_or_none(tmp_path):
+    from maskdetect.atomic import atomic_outputs
+
+    model, report = tmp_path / "m.model", tmp_path / "r.json"
+    model.mkdir()
+    (model / "config.json").write_text("old model")
+    report.write_text("old report")
+    before = snapshot(tmp_path)
+    with pytest.raises(OSError):
+        with atomic_outputs((model, ""), (report, ".json")) as (new_model, new_report):
+            new_model.mkdir()
+            (new_model / "config.json").write_text("new model")
+            raise OSError("disk full while writing the report")
+    assert snapshot(tmp_path) == before
+    with atomic_outputs((model, ""), (report, ".json")) as (new_model, new_report):
+        new_model.mkdir()
+        (new_model / "config.json").write_text("new model")
+        new_report.write_text("new report")
+    assert (model / "config.json").read_text() == "new model" and report.read_text() == "new report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.model", "r.json"]
+
+
+def test_a_file_never_replaces_a_folder(tmp_path):
+    from maskdetect.atomic import atomic_output
+
+    folder = tmp_path / "keep"
+    folder.mkdir()
+    (folder / "a.txt").write_text("mine")
+    with pytest.raises(IsADirectoryError):
+        with atomic_output(folder) as temporary:
+            temporary.write_text("{}")
+    assert (folder / "a.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
+
+
+def test_a_saved_model_folder_is_told_from_other_folders(tmp_path):
+    from maskdetect.outputs import is_saved_model_folder
+
+    assert is_saved_model_folder(ROOT / "mask_detector.model")
+    assert not is_saved_model_folder(ROOT / "face_detector")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(ROOT / "mask_detector.model", mixed)
+    (mixed / "my_notes.txt").write_text("not part of a model")
+    assert not is_saved_model_folder(mixed)
