@@ -20,6 +20,8 @@ MAX_FACE_SIDE = 256
 # Small face crops are enlarged to this long side before face detection: YuNet misses
 # faces that fill a 50-pixel image but finds them once it is 160 pixels.
 DETECTION_MIN_SIDE = 160
+# Images decoded ahead of detection, at most.
+DECODE_AHEAD = 256
 _SOURCE_PREFIX = re.compile(r"^([A-Za-z0-9]+)_")
 
 
@@ -85,25 +87,29 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
     progress = keras.utils.Progbar(len(todo), unit_name="image") if verbose else None
     # Decoding overlaps detection; the detector itself is not thread-safe, so it stays on this thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        for (label, path), image in zip(todo, pool.map(_read_or_reason, [path for _, path in todo])):
-            if isinstance(image, str):
-                dataset.skipped.append((path, image))
-            else:
-                dataset.paths.append(path)
-                dataset.labels.append(label)
-                dataset.images.append(image)
-                dataset.boxes.append(_face_box(image, face_detector))
-            if progress is not None:
-                progress.add(1)
+        for start in range(0, len(todo), DECODE_AHEAD):
+            chunk = todo[start : start + DECODE_AHEAD]
+            for (label, path), image in zip(chunk, pool.map(_read_or_reason, [path for _, path in chunk])):
+                if isinstance(image, str):
+                    dataset.skipped.append((path, image))
+                else:
+                    box = _face_box(image, face_detector)
+                    if box is not None:
+                        image, box = _shrink(image, box)
+                    dataset.paths.append(path)
+                    dataset.labels.append(label)
+                    dataset.images.append(image)
+                    dataset.boxes.append(box)
+                if progress is not None:
+                    progress.add(1)
     if dataset.skipped:
         print(f"warning: skipped {len(dataset.skipped)} unreadable image(s), e.g. {dataset.skipped[0][1]}", file=sys.stderr)
     counts = np.bincount(np.asarray(dataset.labels, dtype=int), minlength=len(dataset.class_names))
     for name, count in zip(dataset.class_names, counts):
         if count == 0:
             raise InputError(f"class {name!r} has no readable image")
-    _frame_undetected(dataset)
-    for index, (image, box) in enumerate(zip(dataset.images, dataset.boxes)):
-        dataset.images[index], dataset.boxes[index] = _shrink(image, box)
+    for index in _frame_undetected(dataset):
+        dataset.images[index], dataset.boxes[index] = _shrink(dataset.images[index], dataset.boxes[index])
     dataset.hashes = [image_hashes(image) for image in dataset.images]
     return dataset
 
@@ -129,7 +135,10 @@ def _face_box(image, face_detector):
 
 
 def _frame_undetected(dataset):
-    """Give images without a detected face the median relative box of their source's detected faces."""
+    """Give images without a detected face the median relative box of their source's detected faces.
+
+    Returns the indices of the images it framed.
+    """
     relative = {}
     for path, image, box in zip(dataset.paths, dataset.images, dataset.boxes):
         if box is not None:
@@ -138,6 +147,7 @@ def _frame_undetected(dataset):
                 (box.x1 / width, box.y1 / height, box.x2 / width, box.y2 / height)
             )
     medians = {source: np.median(boxes, axis=0) for source, boxes in relative.items()}
+    framed = []
     for index, (path, image, box) in enumerate(zip(dataset.paths, dataset.images, dataset.boxes)):
         if box is not None:
             continue
@@ -147,6 +157,8 @@ def _frame_undetected(dataset):
             int(round(x1 * width)), int(round(y1 * height)), max(1, int(round(x2 * width))), max(1, int(round(y2 * height)))
         )
         dataset.undetected.append(path)
+        framed.append(index)
+    return framed
 
 
 def _shrink(image, box):

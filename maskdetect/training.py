@@ -137,8 +137,6 @@ def train(config):
     if config.weighting == "measured":
         difficulty = cell_difficulty(parts.head, train_pooled[0], train_labels, cells)
         weights = cell_weights(cells, train_labels, difficulty)
-    elif config.weighting == "none":
-        weights = None
     timings["train_head_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
