@@ -31,11 +31,7 @@ def is_saved_model_folder(path):
 def check_file_output(path, inputs=()):
     """A file the run writes (JSON, plot, annotated image or video): refuse folders, other things and inputs."""
     path = Path(path)
-    if path.is_dir():
-        raise InputError(f"refusing to write {path}: it is a folder")
-    if path.exists() and not path.is_file():
-        raise InputError(f"refusing to write {path}: it exists and is not a regular file")
-    _refuse_inputs(path, inputs)
+    _check_replaceable(path, inputs)
     check_writable(path)
     return path
 
@@ -63,11 +59,7 @@ def check_image_outputs(targets, folder, inputs=()):
         existing = next(parent for parent in [folder.absolute(), *folder.absolute().parents] if parent.exists())
         check_writable(existing / "annotated")
     for target in map(Path, targets):
-        if target.is_dir():
-            raise InputError(f"refusing to write {target}: it is a folder")
-        if target.exists() and not target.is_file():
-            raise InputError(f"refusing to write {target}: it exists and is not a regular file")
-        _refuse_inputs(target, inputs)
+        _check_replaceable(target, inputs)
         if folder is None:
             check_writable(target)
 
@@ -94,6 +86,15 @@ def check_writable(path):
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
     remove_temporary(probe)
+
+
+def _check_replaceable(path, inputs):
+    """A file output's path: nothing there yet, or a regular file that is no input."""
+    if path.is_dir():
+        raise InputError(f"refusing to write {path}: it is a folder")
+    if path.exists() and not path.is_file():
+        raise InputError(f"refusing to write {path}: it exists and is not a regular file")
+    _refuse_inputs(path, inputs)
 
 
 def _refuse_inputs(path, inputs):
