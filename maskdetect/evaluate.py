@@ -9,7 +9,7 @@ import argparse
 import sys
 from collections import Counter
 
-from maskdetect.cli import EXIT_OK, run_main
+from maskdetect.cli import EXIT_OK, at_least, run_main
 from maskdetect.errors import InputError
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
 from maskdetect.images import read_image
@@ -66,7 +66,7 @@ def match_faces(truth_boxes, found_boxes, threshold):
     return pairs
 
 
-def collect(detector, pairs, iou_threshold, progress=None):
+def collect(detector, pairs, iou_threshold):
     """One record per annotated face (true class, size, predicted label or MISSED), and the count of false faces."""
     records, false_faces = [], 0
     for image_path, xml_path in pairs:
@@ -81,8 +81,6 @@ def collect(detector, pairs, iou_threshold, progress=None):
         for index, face in enumerate(truth):
             predicted = found[matched[index]].verdict if index in matched else MISSED
             records.append({"image": str(image_path), "truth": face.label, "height": face.box.height, "predicted": predicted})
-        if progress is not None:
-            progress.update(1)
     return records, false_faces
 
 
@@ -175,7 +173,7 @@ def parse_args(argv=None):
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
     parser.add_argument(
-        "--min-face-size", type=int, default=DEFAULT_MIN_FACE_SIZE,
+        "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
         help="faces shorter than this many pixels are not labelled (too small to judge); 0 labels every face",
     )
     parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")

@@ -168,7 +168,7 @@ def model_suffix(path):
 
 def save_model(model, path):
     """Save, not atomically: a zipped .keras file, or else a Keras folder (model.save(zipped=False))."""
-    model.save(path, zipped=Path(path).suffix == ".keras")
+    model.save(path, zipped=bool(model_suffix(path)))
 
 
 def save_classifier(model, path):
