@@ -6,13 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
+import maskdetect  # noqa: F401  (quiets TensorFlow, should --backend keras load it)
 from maskdetect.cli import EXIT_OK, EXIT_SOME_INPUTS_FAILED, at_least, has_display, run_main
 from maskdetect.errors import InputError
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
 from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
 from maskdetect.photos import check_photos, expand_inputs, output_paths
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
+from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 
 ROOT = Path(__file__).resolve().parent
 
@@ -23,7 +24,15 @@ def parse_args(argv=None):
         "-i", "--image", nargs="+", default=[str(ROOT / "examples")],
         help="image files and/or folders of images (default: the bundled examples/)",
     )
-    parser.add_argument("-m", "--model", default=str(ROOT / "mask_detector.model"), help="trained mask classifier")
+    parser.add_argument(
+        "-m", "--model", default=str(ROOT / "mask_detector.model"),
+        help="trained mask classifier: a Keras model, whose export beside it the backend runs, or a .onnx or .tflite file",
+    )
+    parser.add_argument(
+        "-b", "--backend", choices=BACKENDS,
+        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own): "
+        "onnx (ONNX Runtime), litert (LiteRT, for Raspberry Pi and other ARM boards), keras (TensorFlow, slow to start)",
+    )
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
@@ -56,14 +65,14 @@ def main(argv=None):
     check_distinct([*dict.fromkeys(targets), *([args.json] if args.json and args.json != "-" else [])])
 
     from maskdetect.faces import load_face_detector
-    from maskdetect.model import MaskClassifier
+    from maskdetect.runtime import load_classifier
     from maskdetect.pipeline import MaskDetector
     from maskdetect.reporting import write_json
 
     face_detector = None
     if not args.whole_image:
         face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
-    detector = MaskDetector(MaskClassifier.load(args.model), face_detector, args.min_face_size)
+    detector = MaskDetector(load_classifier(args.model, args.backend), face_detector, args.min_face_size)
     results, failures = check_photos(detector, paths, targets, args.show)
     failures = problems + failures
     records = [result.as_record() for result in results]

@@ -5,11 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
+import maskdetect  # noqa: F401  (quiets TensorFlow, should --backend keras load it)
 from maskdetect.cli import EXIT_INTERRUPTED, EXIT_OK, at_least, has_display, run_main
 from maskdetect.errors import InputError
 from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
+from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 from maskdetect.video import VideoOptions, check_video_outputs
 
 ROOT = Path(__file__).resolve().parent
@@ -23,7 +24,15 @@ def parse_args(argv=None):
         help="webcam index (default 0), video file, device (/dev/video0), image sequence (img_%%04d.jpg), "
         "GStreamer pipeline or stream URL",
     )
-    parser.add_argument("-m", "--model", default=str(ROOT / "mask_detector.model"), help="trained mask classifier")
+    parser.add_argument(
+        "-m", "--model", default=str(ROOT / "mask_detector.model"),
+        help="trained mask classifier: a Keras model, whose export beside it the backend runs, or a .onnx or .tflite file",
+    )
+    parser.add_argument(
+        "-b", "--backend", choices=BACKENDS,
+        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own): "
+        "onnx (ONNX Runtime), litert (LiteRT, for Raspberry Pi and other ARM boards), keras (TensorFlow, slow to start)",
+    )
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
@@ -60,12 +69,12 @@ def main(argv=None):
     check_video_outputs(args.source, options)
 
     from maskdetect.faces import load_face_detector
-    from maskdetect.model import MaskClassifier
+    from maskdetect.runtime import load_classifier
     from maskdetect.pipeline import MaskDetector
     from maskdetect.video import run_video
 
     detector = MaskDetector(
-        MaskClassifier.load(args.model),
+        load_classifier(args.model, args.backend),
         load_face_detector(args.face_detector, args.face_detector_dir, args.confidence),
         args.min_face_size,
     )

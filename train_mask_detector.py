@@ -6,7 +6,7 @@ import sys
 
 import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
 from maskdetect.cli import run_main
-from maskdetect.training import WEIGHTINGS, TrainingConfig
+from maskdetect.training import EXPORT_FORMATS, WEIGHTINGS, TrainingConfig
 
 DEFAULTS = TrainingConfig()
 
@@ -49,6 +49,11 @@ def parse_args(argv=None):
         "--weighting", choices=WEIGHTINGS, default=DEFAULTS.weighting,
         help="sample weights per source and class: by loss measured after stage 1, by image counts only, or none",
     )
+    parser.add_argument(
+        "--export", nargs="*", choices=EXPORT_FORMATS, default=DEFAULTS.exports, metavar="FORMAT",
+        help="also write the model for inference without TensorFlow, beside it under the same name: "
+        "onnx (.onnx, for ONNX Runtime) and/or litert (.tflite); none with an empty list",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 
@@ -63,7 +68,7 @@ def main(argv=None):
             weights=args.weights, head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs,
             top_blocks=args.top_blocks, batch_size=args.batch_size, learning_rate=args.learning_rate,
             fine_tune_learning_rate=args.fine_tune_learning_rate, val_split=args.val_split, seed=args.seed,
-            views=args.views, degrade=args.degrade, weighting=args.weighting, verbose=not args.quiet,
+            views=args.views, degrade=args.degrade, weighting=args.weighting, exports=args.export, verbose=not args.quiet,
         )
     )
     return 0

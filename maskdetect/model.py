@@ -189,6 +189,7 @@ class MaskClassifier:
     def __init__(self, model):
         self.model = model
         self.class_names = class_names_of(model)
+        self.input_size = int(model.input.shape[1])
         self._call = compiled_call(model)
 
     @classmethod

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from maskdetect.faces import IMAGE_SIZE, FaceBox, crop_face
+from maskdetect.faces import FaceBox, crop_face
 
 # Faces whose detected box is shorter than this many pixels are reported but not labelled:
 # on street photos no trained model told unmasked from masked faces reliably below it.
@@ -50,7 +50,7 @@ class MaskDetector:
     def label_faces(self, image, boxes):
         """Classify every face of one image that is large enough to judge, in a single batched call."""
         judged = [box for box in boxes if box.height >= self.min_face_size]
-        probabilities = iter(self.classifier.probabilities([crop_face(image, box, IMAGE_SIZE) for box in judged]))
+        probabilities = iter(self.classifier.probabilities([crop_face(image, box, self.classifier.input_size) for box in judged]))
         names = self.classifier.class_names
         faces = []
         for box in boxes:

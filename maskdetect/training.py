@@ -23,15 +23,20 @@ from maskdetect.dataset import find_classes, load_dataset
 from maskdetect.duplicates import duplicate_groups, grouped_split
 from maskdetect.errors import InputError
 from maskdetect.evaluation import evaluate, per_class_recall
+from maskdetect.export import FORMATS as EXPORT_FORMATS
+from maskdetect.export import check_export_outputs, write_exports
 from maskdetect.faces import crop_face, load_face_detector
 from maskdetect.model import DEFAULT_WEIGHTS, IMAGE_SIZE, build_classifier, model_suffix, save_model, set_top_trainable
 from maskdetect.outputs import check_distinct, check_file_output, check_model_output
 from maskdetect.reporting import save_training_plot
+from maskdetect.runtime import export_path
 
 FEATURE_BATCH = 64
 WEIGHTINGS = ("measured", "count", "none")
 # Measured weighting: a source's weight grows with its loss after stage 1, within these bounds.
 DIFFICULTY_RANGE = (0.5, 3.0)
+# Validation faces on which each export must give the Keras model's probabilities.
+EXPORT_CHECK_FACES = 64
 
 
 @dataclass
@@ -54,6 +59,7 @@ class TrainingConfig:
     views: int = 2
     degrade: float = 0.7
     weighting: str = "measured"
+    exports: list = field(default_factory=lambda: list(EXPORT_FORMATS))
     framing_detector: str = "yunet"
     verbose: bool = True
 
@@ -70,10 +76,14 @@ def check_config(config):
         raise InputError(f"--degrade must be between 0 and 1, got {config.degrade}")
     if config.weighting not in WEIGHTINGS:
         raise InputError(f"--weighting must be one of {', '.join(WEIGHTINGS)}, got {config.weighting!r}")
+    unknown = set(config.exports) - set(EXPORT_FORMATS)
+    if unknown:
+        raise InputError(f"unknown export format {', '.join(sorted(unknown))}; choose from {', '.join(EXPORT_FORMATS)}")
     check_model_output(config.model, inputs=config.datasets)
     for output in (config.plot, config.report):
         check_file_output(output, inputs=config.datasets)
-    check_distinct([config.model, config.plot, config.report])
+    exports = check_export_outputs(config.model, config.exports, inputs=config.datasets)
+    check_distinct([config.model, config.plot, config.report, *exports.values()])
     weights = str(config.weights)
     if weights.lower() not in ("imagenet", "none") and not Path(weights).is_file():
         raise InputError(f"weights file not found: {weights}")
@@ -183,21 +193,26 @@ def train(config):
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "wall_time_s": round(timings["wall_time_s"], 2),
     }
-    _write_outputs(parts.model, history, report, config)
-    _log(config, f"Wrote {config.model}, {config.plot} and {config.report} in {timings['wall_time_s']:.0f} s")
+    report["exports"] = {name: str(export_path(config.model, name)) for name in config.exports}
+    _write_outputs(parts.model, history, report, config, val_crops[:EXPORT_CHECK_FACES])
+    written = [config.model, *report["exports"].values(), config.plot, config.report]
+    _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
     return report
 
 
-def _write_outputs(model, history, report, config):
-    """Model, plot and report: all written, or none replaced."""
-    targets = ((config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json"))
+def _write_outputs(model, history, report, config, probe_faces):
+    """Model, its exports (checked against it on ``probe_faces``), plot and report: all written, or none replaced."""
+    exports = {name: export_path(config.model, name) for name in config.exports}
+    targets = [(config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json")]
+    targets += [(path, path.suffix) for path in exports.values()]
     try:
-        with atomic_outputs(*targets) as (model_path, plot_path, report_path):
+        with atomic_outputs(*targets) as (model_path, plot_path, report_path, *export_paths):
             save_model(model, model_path)
+            write_exports(model, report["class_names"], dict(zip(exports, export_paths)), probe_faces)
             save_training_plot(history, plot_path, stage_boundary=config.head_epochs if config.fine_tune_epochs else None)
             report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     except OSError as error:
-        raise InputError(f"cannot write the outputs ({config.model}, {config.plot}, {config.report}): {error}") from None
+        raise InputError(f"cannot write the outputs ({config.model}, {config.plot}, {config.report}, exports): {error}") from None
 
 
 def validation_split(labels, groups, config):

@@ -1,0 +1,125 @@
+"""Exporting a trained Keras classifier for inference without TensorFlow: ONNX and LiteRT.
+
+Run as ``python -m maskdetect.export MODEL`` to export a model trained before
+exports existed; training exports its model itself.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
+from maskdetect.atomic import atomic_outputs
+from maskdetect.cli import EXIT_OK, run_main
+from maskdetect.errors import InputError
+from maskdetect.outputs import check_distinct, check_file_output
+from maskdetect.runtime import EXPORT_SUFFIXES, METADATA_KEY, LiteRtClassifier, OnnxClassifier, export_path, metadata_json
+
+FORMATS = tuple(EXPORT_SUFFIXES)
+# Exported probabilities may differ from Keras's by float rounding only.
+TOLERANCE = 1e-3
+_RUNNERS = {"onnx": OnnxClassifier, "litert": LiteRtClassifier}
+
+
+def check_export_outputs(model, formats, inputs=()):
+    """The export paths of ``model``, checked like every file output; returns {format: path}."""
+    paths = {name: check_file_output(export_path(model, name), inputs) for name in formats}
+    check_distinct([model, *paths.values()])
+    return paths
+
+
+def write_exports(keras_model, class_names, targets, probe_faces=None):
+    """Write each {format: path} export of ``keras_model`` and check it labels ``probe_faces`` as Keras does.
+
+    ``probe_faces``: BGR face crops of the model's input size; None uses synthetic images.
+    Raises InputError when an export's probabilities differ by more than TOLERANCE.
+    """
+    size = int(keras_model.input.shape[1])
+    metadata = metadata_json(class_names, size)
+    keras_model(np.zeros((1, size, size, 3), np.float32))  # an export needs a model that has been called
+    writers = {"onnx": _write_onnx, "litert": _write_litert}
+    for name, path in targets.items():
+        writers[name](keras_model, Path(path), metadata)
+    faces = list(probe_faces) if probe_faces is not None else _synthetic_faces(size)
+    expected = keras_model(np.stack([face[:, :, ::-1] for face in faces]).astype(np.float32), training=False)
+    expected = np.asarray(expected)
+    for name, path in targets.items():
+        runner = _RUNNERS[name](path)
+        difference = float(np.abs(runner.probabilities(faces) - expected).max())
+        if difference > TOLERANCE or runner.class_names != list(class_names):
+            raise InputError(f"the {name} export does not match the Keras model (probabilities differ by {difference:.2g})")
+
+
+def _write_onnx(keras_model, path, metadata):
+    import onnx
+
+    with tempfile.TemporaryDirectory() as folder:
+        converted = Path(folder) / "model.onnx"
+        keras_model.export(str(converted), format="onnx", verbose=False)
+        graph = onnx.load(str(converted))
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, metadata
+    onnx.save(graph, str(path))
+
+
+def _write_litert(keras_model, path, metadata):
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    with tempfile.TemporaryDirectory() as folder:
+        converted = Path(folder) / "model.tflite"
+        keras_model.export(str(converted), format="litert", verbose=False)
+        content = converted.read_bytes()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(content, 0))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(metadata.encode(), np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = METADATA_KEY, len(model.buffers) - 1
+    model.metadata = [*(model.metadata or []), entry]
+    builder = flatbuffers.Builder(len(content) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path.write_bytes(builder.Output())
+
+
+def _synthetic_faces(size, count=8, seed=0):
+    """Smooth random images: a check of the arithmetic when no real faces are at hand."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (count, 8, 8, 3), dtype=np.uint8)
+    return [cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC) for image in small]
+
+
+def export_model(model, formats=FORMATS):
+    """Export a saved Keras model beside itself, atomically; returns {format: path}."""
+    from maskdetect.model import MaskClassifier
+
+    paths = check_export_outputs(model, formats, inputs=[model])
+    classifier = MaskClassifier.load(model)
+    suffixes = [(path, path.suffix) for path in paths.values()]
+    try:
+        with atomic_outputs(*suffixes) as temporaries:
+            write_exports(classifier.model, classifier.class_names, dict(zip(paths, temporaries)))
+    except OSError as error:
+        raise InputError(f"cannot write the exports of {model}: {error}") from None
+    return paths
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m maskdetect.export", description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("model", help="a trained Keras model (mask_detector.model, or a .keras file)")
+    parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS), help="what to export")
+    args = parser.parse_args(argv)
+    for name, path in export_model(args.model, args.formats).items():
+        print(f"wrote {path} ({name})")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

@@ -1,0 +1,169 @@
+"""Running a trained classifier without TensorFlow: its ONNX export (ONNX Runtime) or LiteRT export.
+
+Training writes the exports beside the Keras model, under the same name:
+``mask_detector.model`` comes with ``mask_detector.onnx`` and ``mask_detector.tflite``.
+Each export carries its class names in its metadata; its graph takes RGB faces,
+0-255 float32, NHWC at the size of its input, and scales them itself.
+"""
+
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from maskdetect.errors import InputError
+
+BACKENDS = ("onnx", "litert", "keras")
+DEFAULT_BACKEND = "onnx"
+EXPORT_SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
+# The key under which an export's metadata (class names, input) is stored, in both formats.
+METADATA_KEY = "maskdetect"
+
+
+def export_path(model, backend):
+    """The export of the Keras model ``model`` for ``backend``: same folder, same name, the format's suffix."""
+    return Path(model).with_suffix(EXPORT_SUFFIXES[backend])
+
+
+def resolve_model(model, backend=None):
+    """(backend, path) for ``--model`` and ``--backend``.
+
+    A .onnx or .tflite model names its backend; any other model is a Keras model,
+    run by ``backend`` (ONNX Runtime by default) from the export beside it.
+    """
+    model = Path(model)
+    named = {suffix: name for name, suffix in EXPORT_SUFFIXES.items()}.get(model.suffix.lower())
+    if named is not None:
+        if backend not in (None, named):
+            raise InputError(f"--backend {backend} cannot run {model}: {model.suffix} models run with --backend {named}")
+        return named, model
+    backend = backend or DEFAULT_BACKEND
+    return backend, model if backend == "keras" else export_path(model, backend)
+
+
+def load_classifier(model, backend=None):
+    """A classifier with ``class_names`` and ``probabilities(faces_bgr)``, from the backend's model file.
+
+    Only the 'keras' backend imports TensorFlow.
+    """
+    backend, path = resolve_model(model, backend)
+    if backend == "keras":
+        from maskdetect.model import MaskClassifier
+
+        return MaskClassifier.load(path)
+    if not path.is_file():
+        if path == Path(model) or not Path(model).exists():
+            raise InputError(f"model not found: {model}")
+        raise InputError(f"{model} has no {backend} export {path}; make it with: python -m maskdetect.export {model}")
+    return {"onnx": OnnxClassifier, "litert": LiteRtClassifier}[backend](path)
+
+
+def metadata_json(class_names, input_size):
+    """What an export carries besides its graph, as JSON text."""
+    return json.dumps({
+        "class_names": list(class_names),
+        "input": {"size": input_size, "colour": "RGB", "range": [0, 255], "layout": "NHWC", "dtype": "float32"},
+    })
+
+
+def _class_names(metadata, path):
+    try:
+        names = json.loads(metadata)["class_names"]
+    except (TypeError, ValueError, KeyError):
+        names = None
+    if not isinstance(names, list) or len(names) < 2:
+        raise InputError(f"not a mask detector model: {path} (it carries no class names)")
+    return [str(name) for name in names]
+
+
+def _rgb_batch(faces_bgr):
+    return np.stack([cv2.cvtColor(face, cv2.COLOR_BGR2RGB) for face in faces_bgr]).astype(np.float32)
+
+
+class OnnxClassifier:
+    """The ONNX export, run by ONNX Runtime on the CPU."""
+
+    def __init__(self, path, threads=None):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.log_severity_level = 3
+        try:
+            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file
+            raise InputError(f"not an ONNX model: {path}") from None
+        metadata = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
+        self.class_names = _class_names(metadata, path)
+        self._input = self._session.get_inputs()[0].name
+        self.input_size = int(self._session.get_inputs()[0].shape[1])
+
+    def probabilities(self, faces_bgr):
+        """Class probabilities for a list of square BGR face crops, in one call."""
+        if not faces_bgr:
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        return self._session.run(None, {self._input: _rgb_batch(faces_bgr)})[0]
+
+
+class LiteRtClassifier:
+    """The LiteRT (.tflite) export, run by ai-edge-litert's interpreter with XNNPACK."""
+
+    def __init__(self, path, threads=None):
+        from ai_edge_litert import schema_py_generated as schema
+        from ai_edge_litert.interpreter import Interpreter
+
+        content = Path(path).read_bytes()
+        try:
+            if not schema.Model.ModelBufferHasIdentifier(content, 0):
+                raise ValueError
+            self._interpreter = Interpreter(model_content=content, num_threads=threads or os.cpu_count() or 1)
+        except ValueError:
+            raise InputError(f"not a LiteRT model: {path}") from None
+        self.class_names = _class_names(_tflite_metadata(schema, content), path)
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self.input_size = int(self._input["shape"][1])
+        with _native_stderr_silenced():
+            self._interpreter.allocate_tensors()  # says "INFO: Created ... XNNPACK delegate" on the first call
+        self._batch = int(self._input["shape"][0])
+
+    def probabilities(self, faces_bgr):
+        """Class probabilities for a list of square BGR face crops, in one call."""
+        if not faces_bgr:
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+        batch = _rgb_batch(faces_bgr)
+        if self._batch != len(batch):
+            self._interpreter.resize_tensor_input(self._input["index"], batch.shape)
+            self._interpreter.allocate_tensors()
+            self._batch = len(batch)
+        self._interpreter.set_tensor(self._input["index"], batch)
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"]).copy()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Drop what native code writes to file descriptor 2 while inside (Python's own messages are not affected)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _tflite_metadata(schema, content):
+    model = schema.Model.GetRootAs(content, 0)
+    for index in range(model.MetadataLength()):
+        entry = model.Metadata(index)
+        if entry.Name() == METADATA_KEY.encode():
+            data = model.Buffers(entry.Buffer()).DataAsNumpy()
+            return bytes(data).decode() if isinstance(data, np.ndarray) else None
+    return None
