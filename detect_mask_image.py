@@ -73,7 +73,7 @@ def main(argv=None):
     if not args.whole_image:
         face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
     detector = MaskDetector(load_classifier(args.model, args.backend), face_detector, args.min_face_size)
-    results, failures = check_photos(detector, paths, targets, args.show)
+    results, failures = check_photos(detector, paths, targets, args.show, progress=True)
     failures = problems + failures
     records = [result.as_record() for result in results]
     if args.json == "-":

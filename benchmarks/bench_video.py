@@ -65,7 +65,7 @@ def time_classic(path, process, limit):
 
 def classic_loop(model, class_names):
     """The classic tutorial's per-frame code, on the same models."""
-    net = SsdFaceDetector()._net
+    net = SsdFaceDetector()._net.get()
 
     def process(frame):
         height, width = frame.shape[:2]

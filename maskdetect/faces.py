@@ -1,5 +1,6 @@
 """Face detectors from OpenCV's DNN module, and cropping the faces they find."""
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +20,10 @@ DEFAULT_CONFIDENCE = 0.4
 IMAGE_SIZE = 224
 # Boxes smaller than this many pixels on a side hold too little face to classify.
 MIN_FACE_SIDE = 8
-# YuNet runs at the image's own size; bigger photos are searched at this long side.
+# YuNet runs at the image's own size; bigger photos are searched at this long side
+# (past it YuNet only gets slower and sees faces in textures).
 YUNET_MAX_SIDE = 1280
+MIN_DETECTION_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,23 @@ def clip_box(x1, y1, x2, y2, width, height, confidence=None):
     return FaceBox(x1, y1, x2, y2, None if confidence is None else float(confidence))
 
 
+class _PerThreadNet:
+    """A detector's network, loaded once per thread: OpenCV's networks keep state between calls."""
+
+    def __init__(self, load):
+        self._load = load
+        self._local = threading.local()
+        self._local.net = load()  # fails here, in the caller's thread, on a bad model file
+
+    def get(self):
+        net = getattr(self._local, "net", None)
+        if net is None:
+            net = self._local.net = self._load()
+        return net
+
+
 class SsdFaceDetector:
-    """OpenCV's ResNet-10 SSD face detector (300x300 input), as a TensorFlow graph."""
+    """OpenCV's ResNet-10 SSD face detector (300x300 input), as a TensorFlow graph. Thread-safe."""
 
     name = "ssd"
 
@@ -65,7 +83,7 @@ class SsdFaceDetector:
             if not path.is_file():
                 raise InputError(f"SSD face detector file not found: {path}")
         try:
-            self._net = cv2.dnn.readNetFromTensorflow(str(graph), str(config))
+            self._net = _PerThreadNet(lambda: cv2.dnn.readNetFromTensorflow(str(graph), str(config)))
         except cv2.error:
             raise InputError(f"cannot load the SSD face detector from {graph} and {config}") from None
         self.confidence = confidence
@@ -74,8 +92,9 @@ class SsdFaceDetector:
         """Faces in a BGR image, most confident first."""
         height, width = image.shape[:2]
         blob = cv2.dnn.blobFromImage(image, 1.0, (300, 300), (104.0, 177.0, 123.0))
-        self._net.setInput(blob)
-        rows = self._net.forward().reshape(-1, 7)
+        net = self._net.get()
+        net.setInput(blob)
+        rows = net.forward().reshape(-1, 7)
         rows = rows[rows[:, 2] >= self.confidence]
         # The graph also emits rows with coordinates far outside the frame; they are not faces.
         inside = np.all((rows[:, 3:7] > -0.5) & (rows[:, 3:7] < 1.5), axis=1)
@@ -91,33 +110,32 @@ class SsdFaceDetector:
 
 
 class YuNetFaceDetector:
-    """OpenCV Zoo's YuNet face detector, run at the image's own size."""
+    """OpenCV Zoo's YuNet face detector, run on the image shrunk to at most ``max_side`` pixels. Thread-safe."""
 
     name = "yunet"
 
-    def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE):
+    def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE):
         path = Path(model_dir) / YUNET_MODEL
         if not path.is_file():
             raise InputError(f"YuNet face detector file not found: {path}")
         try:
-            self._net = cv2.FaceDetectorYN.create(str(path), "", (320, 320), confidence, 0.3, 5000)
+            self._net = _PerThreadNet(lambda: cv2.FaceDetectorYN.create(str(path), "", (320, 320), confidence, 0.3, 5000))
         except cv2.error:
             raise InputError(f"cannot load the YuNet face detector from {path}") from None
-        self._input_size = (320, 320)
         self.confidence = confidence
+        self.max_side = max_side
 
     def detect(self, image):
         """Faces in a BGR image, most confident first."""
         height, width = image.shape[:2]
-        factor = min(1.0, YUNET_MAX_SIDE / max(width, height))
+        factor = min(1.0, self.max_side / max(width, height))
         if factor < 1.0:
-            # Past this size YuNet only gets slower and sees faces in textures.
             image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+        net = self._net.get()
         size = (image.shape[1], image.shape[0])
-        if size != self._input_size:
-            self._net.setInputSize(size)
-            self._input_size = size
-        _, rows = self._net.detect(image)
+        if tuple(net.getInputSize()) != size:
+            net.setInputSize(size)
+        _, rows = net.detect(image)
         if rows is None:
             return []
         boxes = []
@@ -129,14 +147,18 @@ class YuNetFaceDetector:
         return boxes
 
 
-def load_face_detector(name=DEFAULT_DETECTOR, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE):
-    """A face detector by name: 'yunet' or 'ssd'."""
+def load_face_detector(name=DEFAULT_DETECTOR, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE,
+                       max_side=YUNET_MAX_SIDE):
+    """A face detector by name: 'yunet' (searching at most ``max_side`` pixels) or 'ssd'."""
     if not 0.0 < confidence <= 1.0:
         raise InputError(f"face confidence must be in (0, 1], got {confidence}")
-    detectors = {"ssd": SsdFaceDetector, "yunet": YuNetFaceDetector}
-    if name not in detectors:
-        raise InputError(f"unknown face detector {name!r}; choose from {', '.join(DETECTORS)}")
-    return detectors[name](model_dir, confidence)
+    if max_side < MIN_DETECTION_SIDE:
+        raise InputError(f"the detection size must be at least {MIN_DETECTION_SIDE} pixels, got {max_side}")
+    if name == "yunet":
+        return YuNetFaceDetector(model_dir, confidence, max_side)
+    if name == "ssd":
+        return SsdFaceDetector(model_dir, confidence)
+    raise InputError(f"unknown face detector {name!r}; choose from {', '.join(DETECTORS)}")
 
 
 def crop_face(image, box, size, scale=1.0, shift=(0.0, 0.0), angle=0.0, flip=False):

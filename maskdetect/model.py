@@ -1,6 +1,5 @@
 """The mask classifier: MobileNetV2 with a small trainable head, saved with its class names."""
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import tensorflow as tf
 from maskdetect.atomic import atomic_output
 from maskdetect.errors import InputError
 from maskdetect.faces import IMAGE_SIZE
-from maskdetect.outputs import is_saved_model_folder
+from maskdetect.outputs import is_keras_model
 
 _ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEIGHTS = _ROOT / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
@@ -197,7 +196,7 @@ class MaskClassifier:
         path = Path(path)
         if not path.exists():
             raise InputError(f"model not found: {path}")
-        if not (is_saved_model_folder(path) or (path.is_file() and zipfile.is_zipfile(path))):
+        if not is_keras_model(path):
             raise InputError(f"not a mask detector model: {path}")
         try:
             model = keras.models.load_model(path, compile=False)

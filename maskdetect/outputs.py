@@ -28,6 +28,12 @@ def is_saved_model_folder(path):
     return SAVED_MODEL_FILES <= names <= SAVED_MODEL_FILES | SAVED_MODEL_EXTRAS
 
 
+def is_keras_model(path):
+    """True for a saved Keras model: a model folder, or a zipped .keras file."""
+    path = Path(path)
+    return is_saved_model_folder(path) or (path.is_file() and zipfile.is_zipfile(path))
+
+
 def check_file_output(path, inputs=()):
     """A file the run writes (JSON, plot, annotated image or video): refuse folders, other things and inputs."""
     path = Path(path)

@@ -1,11 +1,14 @@
 """Checking photos: expanding inputs, planning outputs, labelling each image, writing annotated copies."""
 
+import os
 import sys
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+from tqdm import tqdm
 
 from maskdetect.annotate import class_colours, draw_faces
 from maskdetect.atomic import atomic_output
@@ -91,34 +94,108 @@ def write_image(image, path):
         temporary.write_bytes(data.tobytes())
 
 
-def check_photos(detector, paths, targets, show=False, log=sys.stderr):
+def check_photos(detector, paths, targets, show=False, log=sys.stderr, workers=None, progress=False):
     """Label every face in every image and write annotated copies to ``targets`` (None: no copies).
 
-    Returns (results, failures); an image that cannot be read or processed is a failure, the others go on.
+    Reading, face finding and writing run on ``workers`` threads (default: one per core), a few
+    images ahead; the faces of several images are classified in one batch; results come in input
+    order. Returns (results, failures): an image that cannot be read, processed or written is a
+    failure, the others go on. ``progress`` shows a bar on stderr when it is a terminal.
     """
     colours = class_colours(detector.class_names)
+    targets = targets or [None] * len(paths)
+    workers = workers or os.cpu_count() or 1
     results, failures = [], []
-    for path, target in zip(paths, targets or [None] * len(paths)):
-        try:
-            image = read_image(path)
-            faces = detector.detect(image)
-        except (ValueError, cv2.error) as error:
-            message = str(error) if isinstance(error, ValueError) else f"cannot process {path}: {error.err or error}"
-            print(f"error: {message}", file=log)
-            failures.append(message)
-            continue
-        results.append(PhotoResult(str(path), image.shape[1], image.shape[0], faces))
-        if target is not None or show:
-            annotated = draw_faces(image, faces, colours)
-            if target is not None:
-                try:
-                    write_image(annotated, target)
-                except OSError as error:
-                    print(f"error: cannot write {target}: {error.strerror or error}", file=log)
-                    failures.append(str(target))
-            if show:
-                _show(annotated)
+    with ThreadPoolExecutor(workers) as pool, tqdm(
+        total=len(paths), unit="image", file=log, disable=None if progress else True, leave=False
+    ) as bar:
+        writes = deque()
+        for chunk in _face_batches(_found_ahead(pool, detector, paths, ahead=2 * workers + BATCH_FACES)):
+            readable = [item for item in chunk if item.error is None]
+            for item, faces in zip(readable, detector.label([item.found for item in readable])):
+                item.faces = faces
+            for item, target in ((item, targets[item.index]) for item in chunk):
+                if item.error is not None:
+                    print(f"error: {item.error}", file=log)
+                    failures.append(item.error)
+                    bar.update()
+                    continue
+                results.append(PhotoResult(str(item.path), item.image.shape[1], item.image.shape[0], item.faces))
+                if show:
+                    _show(draw_faces(item.image.copy(), item.faces, colours))
+                writes.append(pool.submit(_annotate_and_write, item, colours, target) if target is not None else None)
+                _finish_writes(writes, failures, log, bar, wait=len(writes) > 2 * workers)
+        _finish_writes(writes, failures, log, bar, wait=True)
     return results, failures
+
+
+# The faces of several images go through the classifier together, up to about this many.
+BATCH_FACES = 16
+
+
+@dataclass
+class _Item:
+    """One input image on its way through ``check_photos``."""
+
+    index: int
+    path: Path
+    image: object = None
+    found: object = None
+    faces: list = None
+    error: str = None
+
+
+def _read_and_find(detector, index, path):
+    item = _Item(index, path)
+    try:
+        item.image = read_image(path)
+        item.found = detector.find(item.image)
+    except (ValueError, cv2.error) as error:
+        item.error = str(error) if isinstance(error, ValueError) else f"cannot process {path}: {error.err or error}"
+    return item
+
+
+def _found_ahead(pool, detector, paths, ahead):
+    """Each image read and its faces found, in input order, with up to ``ahead`` images in work on ``pool``."""
+    pending = deque()
+    for index, path in enumerate(paths):
+        pending.append(pool.submit(_read_and_find, detector, index, path))
+        if len(pending) > ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _face_batches(items):
+    """Consecutive items grouped so that each group holds about BATCH_FACES faces to classify."""
+    chunk, faces = [], 0
+    for item in items:
+        chunk.append(item)
+        faces += len(item.found.crops) if item.error is None else 0
+        if faces >= BATCH_FACES:
+            yield chunk
+            chunk, faces = [], 0
+    if chunk:
+        yield chunk
+
+
+def _annotate_and_write(item, colours, target):
+    try:
+        write_image(draw_faces(item.image, item.faces, colours), target)
+    except OSError as error:
+        return f"cannot write {target}: {error.strerror or error}"
+    return None
+
+
+def _finish_writes(writes, failures, log, bar, wait):
+    """Collect finished writes in input order (all of them with ``wait``), counting each image done."""
+    while writes and (wait or writes[0] is None or writes[0].done()):
+        write = writes.popleft()
+        error = write.result() if write is not None else None
+        if error is not None:
+            print(f"error: {error}", file=log)
+            failures.append(error)
+        bar.update()
 
 
 def _show(image):

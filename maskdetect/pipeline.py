@@ -1,4 +1,4 @@
-"""One path from an image to labelled faces: detect, crop, classify in one batch."""
+"""One path from an image to labelled faces: find and crop (per image, any thread), then label in batches."""
 
 from dataclasses import dataclass
 
@@ -25,6 +25,14 @@ class LabelledFace:
         return TOO_SMALL if self.label is None else self.label
 
 
+@dataclass(frozen=True)
+class FoundFaces:
+    """The faces found in one image: every box, and the crops of those to judge, in box order."""
+
+    boxes: list
+    crops: list
+
+
 class MaskDetector:
     """Finds faces with ``face_detector`` and labels them with ``classifier``.
 
@@ -42,25 +50,34 @@ class MaskDetector:
         return self.classifier.class_names
 
     def find_faces(self, image):
+        """The boxes of the faces in a BGR image (the whole image with no face detector)."""
         if self.face_detector is None:
             height, width = image.shape[:2]
             return [FaceBox(0, 0, width, height)]
         return self.face_detector.detect(image)
 
-    def label_faces(self, image, boxes):
-        """Classify every face of one image that is large enough to judge, in a single batched call."""
-        judged = [box for box in boxes if box.height >= self.min_face_size]
-        probabilities = iter(self.classifier.probabilities([crop_face(image, box, self.classifier.input_size) for box in judged]))
+    def find(self, image):
+        """Faces found in a BGR image, with crops of those large enough to judge, ready for ``label``."""
+        boxes = self.find_faces(image)
+        size = self.classifier.input_size
+        return FoundFaces(boxes, [crop_face(image, box, size) for box in boxes if box.height >= self.min_face_size])
+
+    def label(self, found_faces):
+        """Label the faces found in several images with one classifier call; a list of faces per image."""
+        probabilities = iter(self.classifier.probabilities([crop for found in found_faces for crop in found.crops]))
         names = self.classifier.class_names
-        faces = []
-        for box in boxes:
-            if box.height < self.min_face_size:
-                faces.append(LabelledFace(box, None, None))
-            else:
-                row = next(probabilities)
-                faces.append(LabelledFace(box, names[int(row.argmax())], float(row.max())))
-        return faces
+        labelled = []
+        for found in found_faces:
+            faces = []
+            for box in found.boxes:
+                if box.height < self.min_face_size:
+                    faces.append(LabelledFace(box, None, None))
+                else:
+                    row = next(probabilities)
+                    faces.append(LabelledFace(box, names[int(row.argmax())], float(row.max())))
+            labelled.append(faces)
+        return labelled
 
     def detect(self, image):
         """Every face in a BGR image with its label and probability."""
-        return self.label_faces(image, self.find_faces(image))
+        return self.label([self.find(image)])[0]

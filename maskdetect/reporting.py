@@ -3,13 +3,8 @@
 import json
 import sys
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from maskdetect.atomic import atomic_output  # noqa: E402
-from maskdetect.errors import InputError  # noqa: E402
+from maskdetect.atomic import atomic_output
+from maskdetect.errors import InputError
 
 
 def write_json(data, path):
@@ -38,6 +33,11 @@ def save_training_plot(history, path, stage_boundary=None):
 
     Writes ``path`` directly: training writes it to a temporary path with its other outputs.
     """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     epochs = range(1, len(history["loss"]) + 1)
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4.5))
     for axes, key, title in ((loss_axes, "loss", "Loss"), (accuracy_axes, "accuracy", "Accuracy")):

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from maskdetect.errors import InputError
+from maskdetect.outputs import is_keras_model
 
 BACKENDS = ("onnx", "litert", "keras")
 DEFAULT_BACKEND = "onnx"
@@ -58,6 +59,8 @@ def load_classifier(model, backend=None):
     if not path.is_file():
         if path == Path(model) or not Path(model).exists():
             raise InputError(f"model not found: {model}")
+        if not is_keras_model(model):
+            raise InputError(f"not a mask detector model: {model}")
         raise InputError(f"{model} has no {backend} export {path}; make it with: python -m maskdetect.export {model}")
     return {"onnx": OnnxClassifier, "litert": LiteRtClassifier}[backend](path)
 

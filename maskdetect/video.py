@@ -1,6 +1,7 @@
 """Mask detection on a live camera or a video file: frames in, annotated frames and events out."""
 
 import contextlib
+import itertools
 import json
 import queue
 import signal
@@ -126,6 +127,55 @@ class FrameReader:
                 pass
         if not self._thread.is_alive():
             self._capture.release()
+
+
+class FaceFinder:
+    """Finds the faces of each frame on a background thread, one frame ahead of the classifier.
+
+    Iterating gives (frame, found faces) in frame order; an error in the thread is raised there.
+    """
+
+    _END = object()
+
+    def __init__(self, frames, detector, ahead=1):
+        self._frames = frames
+        self._detector = detector
+        self._results = queue.Queue(maxsize=ahead)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._find_all, daemon=True)
+        self._thread.start()
+
+    def _find_all(self):
+        try:
+            for frame in self._frames:
+                if not self._put((frame, self._detector.find(frame))):
+                    return
+            self._put(self._END)
+        except Exception as error:  # noqa: BLE001 - handed to the consuming thread
+            self._put(error)
+
+    def _put(self, item):
+        while not self._closed.is_set():
+            try:
+                self._results.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self):
+        while True:
+            item = self._results.get()
+            if item is self._END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+
+    def close(self):
+        """Stop finding faces; the thread ends once its frame in hand is done."""
+        self._closed.set()
+        self._thread.join(timeout=READER_JOIN_S)
 
 
 class VideoOutput:
@@ -317,13 +367,15 @@ def run_video(detector, source, options, log=sys.stderr):
     recent = deque(maxlen=30)
     started = previous = time.perf_counter()
     stop = threading.Event()
+    frames = reader.frames(stop)
+    if options.max_frames is not None:
+        frames = itertools.islice(frames, options.max_frames)
+    finder = FaceFinder(frames, detector)
     try:
         with _stop_on_ctrl_c(stop):
-            for index, frame in enumerate(reader.frames(stop)):
-                if options.max_frames is not None and index >= options.max_frames:
-                    break
+            for index, (frame, found) in enumerate(finder):
                 now = index / (reader.fps or 30.0) if reader.is_file else time.perf_counter() - started
-                faces = detector.detect(frame)
+                faces = detector.label([found])[0]
                 alerting = [face.label for face in faces if face.label in alert_classes]
                 summary.frames += 1
                 summary.faces.update(face.verdict for face in faces)
@@ -354,6 +406,7 @@ def run_video(detector, source, options, log=sys.stderr):
         if stop.is_set():
             summary.interrupted = True
             print("interrupted: finishing the outputs", file=log)
+        finder.close()
         reader.close()
         summary.dropped_frames = reader.dropped
         if writer is not None:

@@ -162,8 +162,9 @@ def test_missing_model_and_detector_fail_cleanly(tmp_path):
     assert_one_line_error(result, "face detector file not found")
     bad = tmp_path / "bad.model"
     bad.write_text("not a model")
-    result = run_script("detect_mask_image.py", "--image", MASKED, "--model", bad, "-o", tmp_path / "a.jpg")
-    assert_one_line_error(result, "not a mask detector model")
+    for backend in ("onnx", "keras"):
+        result = run_script("detect_mask_image.py", "--image", MASKED, "--model", bad, "-b", backend, "-o", tmp_path / "a.jpg")
+        assert_one_line_error(result, "not a mask detector model")
 
 
 def test_missing_input_is_reported(tmp_path):

@@ -180,14 +180,18 @@ def test_json_to_a_closed_pipe_ends_quietly(photos):
 
 def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
     from maskdetect.photos import check_photos
+    from maskdetect.pipeline import FoundFaces
 
     class Detector:
         class_names = ["with_mask", "without_mask"]
 
-        def detect(self, image):
+        def find(self, image):
             if image.shape[0] == 7:
                 raise cv2.error("pathological image")
-            return []
+            return FoundFaces([], [])
+
+        def label(self, found_faces):
+            return [[] for _ in found_faces]
 
     cv2.imwrite(str(photos / "odd.png"), np.zeros((7, 9, 3), np.uint8))
     paths = sorted(photos.iterdir())
