@@ -9,7 +9,9 @@ from pathlib import Path
 import maskdetect  # noqa: F401  (quiets TensorFlow, should --backend keras load it)
 from maskdetect.cli import EXIT_OK, EXIT_SOME_INPUTS_FAILED, at_least, has_display, run_main
 from maskdetect.errors import InputError
-from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.faces import (
+    DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS, MIN_DETECTION_SIDE, YUNET_MAX_SIDE,
+)
 from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
 from maskdetect.photos import check_photos, expand_inputs, output_paths
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
@@ -35,6 +37,11 @@ def parse_args(argv=None):
     )
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
+    parser.add_argument(
+        "--detect-size", type=at_least(MIN_DETECTION_SIDE), default=YUNET_MAX_SIDE,
+        help="YuNet searches each image shrunk to at most this many pixels on its long side (default %(default)s): "
+        "smaller is faster and misses more small faces (README, \"Speed\")",
+    )
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
     parser.add_argument(
         "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
@@ -71,7 +78,7 @@ def main(argv=None):
 
     face_detector = None
     if not args.whole_image:
-        face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence)
+        face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence, args.detect_size)
     detector = MaskDetector(load_classifier(args.model, args.backend), face_detector, args.min_face_size)
     results, failures = check_photos(detector, paths, targets, args.show, progress=True)
     failures = problems + failures

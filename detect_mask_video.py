@@ -8,7 +8,9 @@ from pathlib import Path
 import maskdetect  # noqa: F401  (quiets TensorFlow, should --backend keras load it)
 from maskdetect.cli import EXIT_INTERRUPTED, EXIT_OK, at_least, has_display, run_main
 from maskdetect.errors import InputError
-from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.faces import (
+    DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS, MIN_DETECTION_SIDE, VIDEO_DETECT_SIZE,
+)
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
 from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 from maskdetect.video import VideoOptions, check_video_outputs
@@ -35,6 +37,11 @@ def parse_args(argv=None):
     )
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR)
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
+    parser.add_argument(
+        "--detect-size", type=at_least(MIN_DETECTION_SIDE), default=VIDEO_DETECT_SIZE,
+        help="YuNet searches each image shrunk to at most this many pixels on its long side (default %(default)s): "
+        "smaller is faster and misses more small faces (README, \"Speed\")",
+    )
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
     parser.add_argument(
         "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
@@ -71,11 +78,11 @@ def main(argv=None):
     from maskdetect.faces import load_face_detector
     from maskdetect.runtime import load_classifier
     from maskdetect.pipeline import MaskDetector
-    from maskdetect.video import run_video
+    from maskdetect.video import CLASSIFIER_THREADS, run_video
 
     detector = MaskDetector(
-        load_classifier(args.model, args.backend),
-        load_face_detector(args.face_detector, args.face_detector_dir, args.confidence),
+        load_classifier(args.model, args.backend, CLASSIFIER_THREADS),
+        load_face_detector(args.face_detector, args.face_detector_dir, args.confidence, args.detect_size),
         args.min_face_size,
     )
     summary = run_video(detector, args.source, options)

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
-"""Time one 640x480 photo end to end (read, detect, classify, annotate), per face detector.
+"""One 640x480 photo with three real faces: warm time per photo, and the cold start of the shell command.
 
-The photo holds three real faces from the bundled examples. Models are loaded
-first; the model load time is reported separately. Medians over --repeats runs.
+Warm: read, find faces, classify, annotate, with models loaded, per classifier
+backend and face detector (medians over --repeats). Cold: `detect_mask_image.py`
+on the photo as a user runs it, wall time and peak memory (the child's maxrss),
+against `python -c "import tensorflow"` alone, alternating in one run (medians
+over --cold-repeats).
 """
 
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,10 +26,11 @@ sys.path.insert(0, str(ROOT))
 from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
 from maskdetect.faces import DETECTORS, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
-from maskdetect.model import MaskClassifier  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
+from maskdetect.runtime import BACKENDS, load_classifier  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
+TIME = "/usr/bin/time"
 
 
 def three_face_photo(path):
@@ -38,37 +43,71 @@ def three_face_photo(path):
     cv2.imwrite(str(path), canvas)
 
 
+def warm_times(classifier, face_detector, photo, repeats):
+    detector = MaskDetector(classifier, face_detector)
+    colours = class_colours(classifier.class_names)
+    times, faces = [], []
+    for _ in range(repeats + 3):
+        started = time.perf_counter()
+        image = read_image(photo)
+        found = detector.detect(image)
+        draw_faces(image, found, colours)
+        times.append(time.perf_counter() - started)
+        faces.append(len(found))
+    times = times[3:]
+    return {
+        "median_ms": round(1000 * statistics.median(times), 1),
+        "p90_ms": round(1000 * float(np.percentile(times, 90)), 1),
+        "faces_found": statistics.mode(faces),
+    }
+
+
+def run_measured(command, folder):
+    """(wall seconds, peak resident MB) of a command run to its end.
+
+    GNU time reports the peak: a child forked from this (large) process would inherit its high-water mark.
+    """
+    report = Path(folder) / "time.txt"
+    started = time.perf_counter()
+    subprocess.run([TIME, "-f", "%M", "-o", str(report), *command], check=True, capture_output=True)
+    return time.perf_counter() - started, int(report.read_text().split()[-1]) / 1024
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--cold-repeats", type=int, default=5)
     args = parser.parse_args()
-    load_times = []
-    for _ in range(3):
-        started = time.perf_counter()
-        classifier = MaskClassifier.load(args.model)
-        load_times.append(time.perf_counter() - started)
-    colours = class_colours(classifier.class_names)
-    results = {"model_load_s_median": round(statistics.median(load_times), 3)}
+    results = {"warm": {}, "cold": {}}
     with tempfile.TemporaryDirectory() as folder:
         photo = Path(folder) / "three_faces.jpg"
         three_face_photo(photo)
-        for name in DETECTORS:
-            detector = MaskDetector(classifier, load_face_detector(name))
-            times, faces = [], []
-            for _ in range(args.repeats + 3):
-                started = time.perf_counter()
-                image = read_image(photo)
-                found = detector.detect(image)
-                draw_faces(image, found, colours)
-                times.append(time.perf_counter() - started)
-                faces.append(len(found))
-            times = times[3:]
-            results[name] = {
-                "median_ms": round(1000 * statistics.median(times), 1),
-                "p90_ms": round(1000 * float(np.percentile(times, 90)), 1),
-                "faces_found": statistics.mode(faces),
-            }
+        for backend in BACKENDS:
+            classifier = load_classifier(args.model, backend)
+            for name in DETECTORS:
+                results["warm"][f"{backend}_{name}"] = warm_times(classifier, load_face_detector(name), photo, args.repeats)
+            results["warm"][f"{backend}_yunet_320"] = warm_times(
+                classifier, load_face_detector("yunet", max_side=320), photo, args.repeats
+            )
+        commands = {
+            "import_tensorflow": [sys.executable, "-c", "import tensorflow"],
+            "detect_one_photo": [
+                sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(photo), "-o", str(Path(folder) / "out.jpg"),
+            ],
+        }
+        runs = {name: [] for name in commands}
+        for _ in range(args.cold_repeats):
+            for name, command in commands.items():
+                runs[name].append(run_measured(command, folder))
+    for name, measured in runs.items():
+        results["cold"][name] = {
+            "median_s": round(statistics.median(wall for wall, _ in measured), 3),
+            "peak_mb_median": round(statistics.median(peak for _, peak in measured), 1),
+        }
+    results["cold"]["photo_vs_import_tensorflow"] = round(
+        results["cold"]["detect_one_photo"]["median_s"] / results["cold"]["import_tensorflow"]["median_s"], 3
+    )
     print(json.dumps(results, indent=2))
 
 

@@ -2,10 +2,11 @@
 """Video FPS: the toolkit's pipeline against the classic loop, on one real 640x480 video.
 
 The video (an MJPG file made here from bundled photos, one face per frame) is
-read from disk by both. Ours: run_video, the code behind detect_mask_video.py
-run headless (capture thread, face detector, one batched compiled classifier
-call, annotation), with each face detector. Classic: per frame
-VideoCapture.read, blobFromImage, SSD forward, crop, model.predict.
+read from disk by all. Ours: run_video, the code behind detect_mask_video.py
+run headless (capture thread, faces found on a second thread one frame ahead,
+classifier, annotation), for each classifier backend, face detector and
+detection size. Classic: per frame VideoCapture.read, blobFromImage, SSD
+forward, crop, Keras model.predict. All in one run; FPS are medians per frame.
 """
 
 import argparse
@@ -23,10 +24,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.faces import DEFAULT_DETECTOR, SsdFaceDetector, load_face_detector  # noqa: E402
+from maskdetect.faces import VIDEO_DETECT_SIZE, SsdFaceDetector, load_face_detector  # noqa: E402
 from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
-from maskdetect.video import VideoOptions, run_video  # noqa: E402
+from maskdetect.runtime import DEFAULT_BACKEND, load_classifier  # noqa: E402
+from maskdetect.video import CLASSIFIER_THREADS, VideoOptions, run_video  # noqa: E402
 
 PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd_4eef93dd7d.jpg"]
 
@@ -99,22 +101,34 @@ def main():
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--classic-frames", type=int, default=100)
     args = parser.parse_args()
-    classifier = MaskClassifier.load(args.model)
+    keras_classifier = MaskClassifier.load(args.model)
+    runs = [
+        (DEFAULT_BACKEND, "yunet", VIDEO_DETECT_SIZE),
+        (DEFAULT_BACKEND, "yunet", 480),
+        (DEFAULT_BACKEND, "yunet", 640),
+        (DEFAULT_BACKEND, "ssd", VIDEO_DETECT_SIZE),
+        ("litert", "yunet", VIDEO_DETECT_SIZE),
+        ("keras", "yunet", VIDEO_DETECT_SIZE),
+    ]
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         video = Path(folder) / "faces.avi"
         write_video(make_frames(args.frames), video)
-        for name in (DEFAULT_DETECTOR, "ssd" if DEFAULT_DETECTOR != "ssd" else "yunet"):
-            detector = MaskDetector(classifier, load_face_detector(name))
+        classic = time_classic(video, classic_loop(keras_classifier.model, keras_classifier.class_names), args.classic_frames)
+        results["classic_median_fps"] = round(1 / statistics.median(classic), 1)
+        for backend, face_detector, size in runs:
+            classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, CLASSIFIER_THREADS)
+            detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size))
             summary = run_video(detector, video, VideoOptions(display=False), log=open(os.devnull, "w"))
-            results[f"ours_{name}_median_fps"] = round(summary.median_fps, 1)
-            results[f"ours_{name}_faces"] = dict(summary.faces)
-        classic = time_classic(video, classic_loop(classifier.model, classifier.class_names), args.classic_frames)
-    results["classic_median_fps"] = round(1 / statistics.median(classic), 1)
-    results["speedup_default_vs_classic"] = round(
-        results[f"ours_{DEFAULT_DETECTOR}_median_fps"] / results["classic_median_fps"], 2
-    )
+            name = f"{backend}_{face_detector}_{size}"
+            results[name] = {
+                "median_fps": round(summary.median_fps, 1),
+                "vs_classic": round(summary.median_fps / results["classic_median_fps"], 2),
+                "faces": dict(summary.faces),
+            }
     print(json.dumps(results, indent=2))
+    print("\n".join(f"{name}: {row['median_fps']} FPS, {row['vs_classic']}x classic" for name, row in results.items()
+                     if isinstance(row, dict)), file=sys.stderr)
 
 
 if __name__ == "__main__":

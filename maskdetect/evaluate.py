@@ -15,6 +15,7 @@ from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_
 from maskdetect.images import read_image
 from maskdetect.outputs import check_file_output
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE, TOO_SMALL
+from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
 from maskdetect.voc import annotated_images, read_annotation
 
 # A found face and an annotated one are the same face when their boxes overlap this much
@@ -168,7 +169,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
     )
-    parser.add_argument("-m", "--model", default=None, help="trained mask classifier (default: the shipped model)")
+    parser.add_argument("-m", "--model", default=str(DEFAULT_MODEL), help="trained mask classifier")
+    parser.add_argument(
+        "-b", "--backend", choices=BACKENDS,
+        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own)",
+    )
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="face detector")
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
@@ -186,7 +191,7 @@ def main(argv=None):
     if not 0.0 < args.iou <= 1.0:
         raise InputError(f"--iou must be in (0, 1], got {args.iou}")
     from maskdetect.faces import load_face_detector
-    from maskdetect.model import DEFAULT_MODEL, MaskClassifier
+    from maskdetect.runtime import load_classifier
     from maskdetect.pipeline import MaskDetector
     from maskdetect.reporting import print_report
 
@@ -194,7 +199,7 @@ def main(argv=None):
     if args.json and args.json != "-":
         check_file_output(args.json, inputs=[args.images])
     detector = MaskDetector(
-        MaskClassifier.load(args.model or DEFAULT_MODEL),
+        load_classifier(args.model, args.backend),
         load_face_detector(args.face_detector, args.face_detector_dir, args.confidence),
         args.min_face_size,
     )

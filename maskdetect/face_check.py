@@ -15,8 +15,9 @@ import numpy as np
 from maskdetect.augment import degraded_copy
 from maskdetect.cli import EXIT_OK, run_main
 from maskdetect.errors import InputError
-from maskdetect.faces import IMAGE_SIZE, crop_face
+from maskdetect.faces import crop_face
 from maskdetect.outputs import check_file_output
+from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
 
 DEGRADED = "degraded copies"
 
@@ -38,7 +39,7 @@ def check_faces(classifier, folder, face_detector):
     results, all_crops, all_truths = {}, [], []
     for kind, path in kinds_of(folder).items():
         dataset = load_dataset([path], face_detector, verbose=False, min_classes=1)
-        crops = [crop_face(image, box, IMAGE_SIZE) for image, box in zip(dataset.images, dataset.boxes)]
+        crops = [crop_face(image, box, classifier.input_size) for image, box in zip(dataset.images, dataset.boxes)]
         truths = [dataset.class_names[label] for label in dataset.labels]
         results[kind] = _scores(truths, _labels(classifier, crops))
         all_crops += crops
@@ -84,7 +85,11 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("folder", nargs="?", default="hard_cases", help="folder of <kind>/<class>/ face photos")
-    parser.add_argument("-m", "--model", default=None, help="trained mask classifier (default: the shipped model)")
+    parser.add_argument("-m", "--model", default=str(DEFAULT_MODEL), help="trained mask classifier")
+    parser.add_argument(
+        "-b", "--backend", choices=BACKENDS,
+        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 
@@ -92,13 +97,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from maskdetect.faces import load_face_detector
-    from maskdetect.model import DEFAULT_MODEL, MaskClassifier
+    from maskdetect.runtime import load_classifier
     from maskdetect.reporting import print_report
 
     kinds_of(args.folder)
     if args.json and args.json != "-":
         check_file_output(args.json, inputs=[args.folder])
-    results = check_faces(MaskClassifier.load(args.model or DEFAULT_MODEL), args.folder, load_face_detector("yunet"))
+    results = check_faces(load_classifier(args.model, args.backend), args.folder, load_face_detector("yunet"))
     print_report(report_text(results), results, args.json)
     return EXIT_OK
 

@@ -15,7 +15,6 @@ from maskdetect.outputs import is_keras_model
 
 _ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEIGHTS = _ROOT / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
-DEFAULT_MODEL = _ROOT / "mask_detector.model"
 
 
 @keras.saving.register_keras_serializable(package="maskdetect")

@@ -18,6 +18,7 @@ import numpy as np
 from maskdetect.errors import InputError
 from maskdetect.outputs import is_keras_model
 
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "mask_detector.model"
 BACKENDS = ("onnx", "litert", "keras")
 DEFAULT_BACKEND = "onnx"
 EXPORT_SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
@@ -46,10 +47,11 @@ def resolve_model(model, backend=None):
     return backend, model if backend == "keras" else export_path(model, backend)
 
 
-def load_classifier(model, backend=None):
-    """A classifier with ``class_names`` and ``probabilities(faces_bgr)``, from the backend's model file.
+def load_classifier(model, backend=None, threads=None):
+    """A classifier with ``class_names``, ``input_size`` and ``probabilities(faces_bgr)``, from the backend's file.
 
-    Only the 'keras' backend imports TensorFlow.
+    ``threads``: CPU threads per call (default: one per core; TensorFlow picks its own). Only the 'keras'
+    backend imports TensorFlow.
     """
     backend, path = resolve_model(model, backend)
     if backend == "keras":
@@ -62,7 +64,7 @@ def load_classifier(model, backend=None):
         if not is_keras_model(model):
             raise InputError(f"not a mask detector model: {model}")
         raise InputError(f"{model} has no {backend} export {path}; make it with: python -m maskdetect.export {model}")
-    return {"onnx": OnnxClassifier, "litert": LiteRtClassifier}[backend](path)
+    return {"onnx": OnnxClassifier, "litert": LiteRtClassifier}[backend](path, threads)
 
 
 def metadata_json(class_names, input_size):

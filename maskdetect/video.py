@@ -28,6 +28,9 @@ STREAM_READ_RETRIES = 20
 RATE_FRAMES, RATE_SECONDS = 30, 2.0
 # The summary's median FPS is over at most this many recent frames, so a day-long run stays small.
 TIMED_FRAMES = 10_000
+# The classifier runs on one core while the face finder thread keeps the other busy: 1.5x the FPS
+# of letting both use every core (benchmarks/bench_video.py).
+CLASSIFIER_THREADS = 1
 # How long closing waits for the reader thread, which may sit in a read of a dead stream.
 READER_JOIN_S = 2.0
 
@@ -370,6 +373,8 @@ def run_video(detector, source, options, log=sys.stderr):
     frames = reader.frames(stop)
     if options.max_frames is not None:
         frames = itertools.islice(frames, options.max_frames)
+    opencv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # a core for the face finder, one for the classifier: no stage waits on the other
     finder = FaceFinder(frames, detector)
     try:
         with _stop_on_ctrl_c(stop):
@@ -407,6 +412,7 @@ def run_video(detector, source, options, log=sys.stderr):
             summary.interrupted = True
             print("interrupted: finishing the outputs", file=log)
         finder.close()
+        cv2.setNumThreads(opencv_threads)
         reader.close()
         summary.dropped_frames = reader.dropped
         if writer is not None:

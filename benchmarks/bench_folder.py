@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Throughput on a folder of 640 px photos: images per second, writing annotated copies, as
+detect_mask_image.py does (models loaded first).
+
+The folder (made here): the 272 street photos of scenes/ and dataset close-ups of several sources,
+all enlarged to 640 px on the long side. Ours: check_photos (reading and face finding on worker
+threads, faces of several images classified together, writes on the workers), per classifier
+backend. Baseline: the loop the toolkit had before, one image at a time: read, detect, classify,
+annotate, write. All in one run; each variant runs --repeats times, medians reported.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
+from maskdetect.faces import load_face_detector  # noqa: E402
+from maskdetect.images import list_images, read_image  # noqa: E402
+from maskdetect.photos import check_photos, write_image  # noqa: E402
+from maskdetect.pipeline import MaskDetector  # noqa: E402
+from maskdetect.runtime import load_classifier  # noqa: E402
+
+SIDE = 640
+
+
+def make_folder(folder, scenes, dataset, sources, per_source):
+    paths = list_images(scenes) + [p for s in sources for p in sorted(Path(dataset).glob(f"*/{s}_*"))[:per_source]]
+    for index, path in enumerate(paths):
+        image = read_image(path)
+        factor = SIDE / max(image.shape[:2])
+        cv2.imwrite(str(Path(folder) / f"{index:04d}.jpg"), cv2.resize(image, None, fx=factor, fy=factor))
+    return list_images(folder)
+
+
+def one_at_a_time(detector, paths, out):
+    colours = class_colours(detector.class_names)
+    for path in paths:
+        image = read_image(path)
+        write_image(draw_faces(image, detector.detect(image), colours), Path(out) / Path(path).name)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--scenes", default=str(ROOT / "scenes" / "images"))
+    parser.add_argument("--dataset", default=str(ROOT / "dataset"))
+    parser.add_argument("--sources", nargs="+", default=["fmd", "amvd", "utk", "fexp", "wchm"])
+    parser.add_argument("--per-source", type=int, default=70)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        photos = Path(folder) / "photos"
+        photos.mkdir()
+        paths = make_folder(photos, args.scenes, args.dataset, args.sources, args.per_source)
+        results["photos"] = len(paths)
+        variants = {
+            "one_at_a_time_onnx": ("onnx", None, None),
+            "ours_onnx": ("onnx", None, 2),
+            "ours_onnx_1_thread_classifier": ("onnx", 1, 2),
+            "ours_litert": ("litert", None, 2),
+        }
+        timings = {name: [] for name in variants}
+        faces = {}
+        for repeat in range(args.repeats):
+            for name, (backend, threads, workers) in variants.items():
+                detector = MaskDetector(load_classifier(args.model, backend, threads), load_face_detector("yunet"))
+                out = Path(folder) / f"{name}-{repeat}"
+                out.mkdir()
+                started = time.perf_counter()
+                if workers is None:
+                    one_at_a_time(detector, paths, out)
+                else:
+                    results_, failures = check_photos(detector, paths, [out / p.name for p in paths], workers=workers)
+                    assert not failures
+                    faces[name] = sum(len(r.faces) for r in results_)
+                timings[name].append(time.perf_counter() - started)
+    baseline = len(paths) / statistics.median(timings["one_at_a_time_onnx"])
+    for name, seconds in timings.items():
+        rate = len(paths) / statistics.median(seconds)
+        results[name] = {"images_per_s": round(rate, 1), "vs_one_at_a_time": round(rate / baseline, 2), "faces": faces.get(name)}
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

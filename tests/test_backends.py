@@ -1,0 +1,188 @@
+"""Detection without TensorFlow: the ONNX and LiteRT exports, the --backend option, batched folders."""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT, assert_one_line_error, bundled_images, run_script
+
+SHIPPED = ROOT / "mask_detector.model"
+EXAMPLES = ROOT / "examples"
+# Real faces of every kind of source, masked and not, in the crops detection makes of them.
+FACE_SOURCES = [("with_mask", "fmd"), ("with_mask", "amvd"), ("with_mask", "wchm"), ("without_mask", "utk"),
+                ("without_mask", "wcmd"), ("without_mask", "fexp")]
+
+
+def real_face_crops(size, offset=300):
+    from maskdetect.faces import crop_face, load_face_detector
+    from maskdetect.images import read_image
+
+    detector = load_face_detector("yunet")
+    crops = []
+    for class_name, source in FACE_SOURCES:
+        for path in bundled_images(class_name, source, 4, offset=min(offset, 0 if source in ("wchm", "wcmd") else offset)):
+            image = read_image(path)
+            boxes = detector.detect(image)
+            if boxes:
+                crops.append(crop_face(image, boxes[0], size))
+    assert len(crops) >= 16
+    return crops
+
+
+def assert_exports_match_keras(model):
+    from maskdetect.runtime import load_classifier
+
+    keras_classifier = load_classifier(model, "keras")
+    faces = real_face_crops(keras_classifier.input_size)
+    expected = keras_classifier.probabilities(faces)
+    for backend in ("onnx", "litert"):
+        exported = load_classifier(model, backend)
+        assert exported.class_names == keras_classifier.class_names
+        assert exported.input_size == keras_classifier.input_size
+        assert np.abs(exported.probabilities(faces) - expected).max() <= 1e-3, backend
+
+
+def test_the_shipped_exports_give_keras_probabilities_on_real_faces():
+    assert_exports_match_keras(SHIPPED)
+
+
+@pytest.mark.slow
+def test_training_exports_a_model_that_gives_keras_probabilities(tiny_training):
+    result, outputs = tiny_training
+    assert result.returncode == 0, result.stderr
+    report = json.loads(outputs["report"].read_text())
+    assert report["exports"] == {
+        "onnx": str(outputs["model"].with_suffix(".onnx")), "litert": str(outputs["model"].with_suffix(".tflite")),
+    }
+    assert_exports_match_keras(outputs["model"])
+
+
+def _labels_by_image(stdout):
+    return {record["image"]: [face["label"] for face in record["faces"]] for record in json.loads(stdout)}
+
+
+@pytest.mark.slow
+def test_every_backend_gives_the_same_labels(tmp_path):
+    labels = {}
+    for backend in ("onnx", "litert", "keras"):
+        result = run_script("detect_mask_image.py", "-i", EXAMPLES, "-b", backend, "--json", "-", "-o", tmp_path / backend)
+        assert result.returncode == 0, result.stderr
+        labels[backend] = _labels_by_image(result.stdout)
+    assert labels["onnx"] == labels["litert"] == labels["keras"]
+    assert sum(len(faces) for faces in labels["onnx"].values()) == 7
+    direct = run_script("detect_mask_image.py", "-i", EXAMPLES, "-m", ROOT / "mask_detector.tflite", "--json", "-",
+                        "-o", tmp_path / "direct")
+    assert _labels_by_image(direct.stdout) == labels["onnx"]
+
+
+def _run_without_importing_tensorflow(script, *args):
+    """Run a script in a fresh interpreter; returns (exit status, whether TensorFlow got imported)."""
+    code = textwrap.dedent(f"""
+        import runpy, sys
+        sys.argv = {[str(ROOT / script), *map(str, args)]!r}
+        try:
+            runpy.run_path(sys.argv[0], run_name="__main__")
+        except SystemExit as end:
+            status = end.code
+        print("STATUS", status, "tensorflow" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    _, status, imported = result.stdout.strip().splitlines()[-1].split()
+    return int(status), imported == "True"
+
+
+def test_detection_scripts_do_not_import_tensorflow(tmp_path):
+    video = tmp_path / "faces.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for _ in range(5):
+        writer.write(cv2.resize(cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), (640, 480)))
+    writer.release()
+    assert _run_without_importing_tensorflow("detect_mask_image.py", "-i", EXAMPLES, "-o", tmp_path / "out") == (0, False)
+    assert _run_without_importing_tensorflow("detect_mask_video.py", "-s", video, "--no-display") == (0, False)
+    assert _run_without_importing_tensorflow("detect_mask_image.py", "-i", EXAMPLES, "-o", tmp_path / "k", "-b", "keras") == (0, True)
+
+
+@pytest.mark.slow
+def test_detection_runs_in_a_virtual_environment_without_tensorflow(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements-detect.txt"],
+                             capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr
+    assert subprocess.run([python, "-c", "import tensorflow"], capture_output=True).returncode != 0
+    image = subprocess.run([python, ROOT / "detect_mask_image.py", "-i", EXAMPLES, "--json", "-", "-o", tmp_path / "out"],
+                           capture_output=True, text=True, timeout=300)
+    assert image.returncode == 0, image.stderr
+    expected = run_script("detect_mask_image.py", "-i", EXAMPLES, "--json", "-", "-o", tmp_path / "expected")
+    assert _labels_by_image(image.stdout) == _labels_by_image(expected.stdout)
+    video = tmp_path / "faces.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
+    for _ in range(6):
+        writer.write(cv2.resize(cv2.imread(str(EXAMPLES / "fmd_4d175c5964.jpg")), (640, 480)))
+    writer.release()
+    for backend in ("onnx", "litert"):
+        run = subprocess.run([python, ROOT / "detect_mask_video.py", "-s", video, "--no-display", "-b", backend, "--json", "-"],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        frames = [json.loads(line) for line in run.stdout.splitlines() if '"frame"' in line and '"faces"' in line]
+        assert len(frames) == 6 and all([f["label"] for f in frame["faces"]] == ["with_mask"] for frame in frames)
+
+
+@pytest.mark.slow
+def test_export_command_writes_both_formats_and_refuses_a_folder_in_the_way(tiny_training, tmp_path):
+    result, outputs = tiny_training
+    assert result.returncode == 0, result.stderr
+    model = tmp_path / "copy.model"
+    shutil.copytree(outputs["model"], model)
+    (tmp_path / "copy.tflite").mkdir()
+    (tmp_path / "copy.tflite" / "mine.txt").write_text("keep")
+    refused = run_script("-m", "maskdetect.export", model)
+    assert_one_line_error(refused, "copy.tflite", "folder")
+    assert not (tmp_path / "copy.onnx").exists() and (tmp_path / "copy.tflite" / "mine.txt").read_text() == "keep"
+    shutil.rmtree(tmp_path / "copy.tflite")
+    written = run_script("-m", "maskdetect.export", model)
+    assert written.returncode == 0, written.stderr
+    assert_exports_match_keras(model)
+
+
+def test_bad_models_and_backends_get_one_line(tmp_path):
+    image = EXAMPLES / "fmd_2c7408b330.jpg"
+    for name, words in (("junk.onnx", "not an ONNX model"), ("junk.tflite", "not a LiteRT model")):
+        (tmp_path / name).write_text("not a model at all")
+        result = run_script("detect_mask_image.py", "-i", image, "-m", tmp_path / name, "-o", tmp_path / "a.jpg")
+        assert_one_line_error(result, words)
+    result = run_script("detect_mask_image.py", "-i", image, "-m", ROOT / "mask_detector.onnx", "-b", "litert", "-o", tmp_path / "a.jpg")
+    assert_one_line_error(result, "--backend litert", ".onnx")
+    keras_only = tmp_path / "keras_only.model"
+    shutil.copytree(SHIPPED, keras_only)
+    result = run_script("detect_mask_image.py", "-i", image, "-m", keras_only, "-o", tmp_path / "a.jpg")
+    assert_one_line_error(result, "no onnx export", "python -m maskdetect.export")
+    assert not (tmp_path / "a.jpg").exists()
+
+
+def test_a_folder_is_labelled_in_input_order_as_one_image_at_a_time(tmp_path):
+    from maskdetect.faces import load_face_detector
+    from maskdetect.images import read_image
+    from maskdetect.photos import check_photos
+    from maskdetect.pipeline import MaskDetector
+    from maskdetect.runtime import load_classifier
+
+    paths = [*bundled_images("with_mask", "amvd", 12), *bundled_images("without_mask", "utk", 12), *sorted(EXAMPLES.iterdir())]
+    paths.insert(5, tmp_path / "broken.jpg")
+    paths[5].write_bytes(b"\xff\xd8 not a photo")
+    detector = MaskDetector(load_classifier(SHIPPED), load_face_detector("yunet"))
+    targets = [tmp_path / "out" / f"{index:02d}.png" for index in range(len(paths))]
+    results, failures = check_photos(detector, paths, targets, workers=2)
+    assert len(failures) == 1 and "broken.jpg" in failures[0]
+    readable = [path for path in paths if path.name != "broken.jpg"]
+    assert [result.image for result in results] == list(map(str, readable))
+    for result, path in zip(results, readable):
+        assert [face.label for face in result.faces] == [face.label for face in detector.detect(read_image(path))]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(t.name for t in targets if t.name != "05.png")
