@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
-import keras
 import numpy as np
+from tqdm import tqdm
 
 from maskdetect.duplicates import image_hashes
 from maskdetect.errors import InputError
 from maskdetect.faces import FaceBox
 from maskdetect.images import list_images, read_image
 
-# Dataset faces are kept at most this many pixels across, enough for a 224 crop.
+# Dataset faces are kept at most this many pixels across: crops are smaller, zoomed-out views included.
 MAX_FACE_SIDE = 256
 # Small face crops are enlarged to this long side before face detection: YuNet misses
 # faces that fill a 50-pixel image but finds them once it is 160 pixels.
@@ -84,8 +84,8 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
     files = find_classes(roots, min_classes)
     dataset = FaceDataset(class_names=list(files))
     todo = [(label, path) for label, paths in enumerate(files.values()) for path in paths]
-    progress = keras.utils.Progbar(len(todo), unit_name="image") if verbose else None
-    # Decoding overlaps detection; the detector itself is not thread-safe, so it stays on this thread.
+    progress = tqdm(total=len(todo), unit="image", desc="Finding faces", disable=not verbose, leave=False)
+    # Decoding on a worker overlaps detection on this thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         for start in range(0, len(todo), DECODE_AHEAD):
             chunk = todo[start : start + DECODE_AHEAD]
@@ -100,8 +100,8 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
                     dataset.labels.append(label)
                     dataset.images.append(image)
                     dataset.boxes.append(box)
-                if progress is not None:
-                    progress.add(1)
+                progress.update()
+    progress.close()
     if dataset.skipped:
         print(f"warning: skipped {len(dataset.skipped)} unreadable image(s), e.g. {dataset.skipped[0][1]}", file=sys.stderr)
     counts = np.bincount(np.asarray(dataset.labels, dtype=int), minlength=len(dataset.class_names))

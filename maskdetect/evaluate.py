@@ -9,13 +9,12 @@ import argparse
 import sys
 from collections import Counter
 
-from maskdetect.cli import EXIT_OK, at_least, run_main
+from maskdetect.cli import EXIT_OK, add_detection_options, load_detector, run_main
 from maskdetect.errors import InputError
-from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS
+from maskdetect.faces import YUNET_MAX_SIDE
 from maskdetect.images import read_image
 from maskdetect.outputs import check_file_output
-from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE, TOO_SMALL
-from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
+from maskdetect.pipeline import TOO_SMALL
 from maskdetect.voc import annotated_images, read_annotation
 
 # A found face and an annotated one are the same face when their boxes overlap this much
@@ -169,18 +168,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
     )
-    parser.add_argument("-m", "--model", default=str(DEFAULT_MODEL), help="trained mask classifier")
-    parser.add_argument(
-        "-b", "--backend", choices=BACKENDS,
-        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own)",
-    )
-    parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="face detector")
-    parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
-    parser.add_argument("-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold")
-    parser.add_argument(
-        "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
-        help="faces shorter than this many pixels are not labelled (too small to judge); 0 labels every face",
-    )
+    add_detection_options(parser, YUNET_MAX_SIDE)
     parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
@@ -190,19 +178,12 @@ def main(argv=None):
     args = parse_args(argv)
     if not 0.0 < args.iou <= 1.0:
         raise InputError(f"--iou must be in (0, 1], got {args.iou}")
-    from maskdetect.faces import load_face_detector
-    from maskdetect.runtime import load_classifier
-    from maskdetect.pipeline import MaskDetector
     from maskdetect.reporting import print_report
 
     pairs = annotated_images(args.images, args.annotations)
     if args.json and args.json != "-":
         check_file_output(args.json, inputs=[args.images])
-    detector = MaskDetector(
-        load_classifier(args.model, args.backend),
-        load_face_detector(args.face_detector, args.face_detector_dir, args.confidence),
-        args.min_face_size,
-    )
+    detector = load_detector(args)
     records, false_faces = collect(detector, pairs, args.iou)
     report = summarise(records, false_faces, detector.class_names, args.iou)
     report["faces"] = records

@@ -16,8 +16,10 @@ YUNET_MODEL = "face_detection_yunet_2026may.onnx"
 DETECTORS = ("yunet", "ssd")
 DEFAULT_DETECTOR = "yunet"
 DEFAULT_CONFIDENCE = 0.4
-# The side of the square face crops the mask classifier takes.
-IMAGE_SIZE = 224
+# The side of the square face crops the mask classifier takes. 128, not MobileNetV2's usual 224:
+# as accurate on real faces (most are smaller than that anyway) at under half the time per face
+# (README, "Speed").
+IMAGE_SIZE = 128
 # Boxes smaller than this many pixels on a side hold too little face to classify.
 MIN_FACE_SIDE = 8
 # YuNet runs at the image's own size; bigger photos are searched at this long side

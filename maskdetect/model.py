@@ -68,7 +68,7 @@ _FINAL_LAYERS = ("Conv_1", "Conv_1_bn", "out_relu")
 class ClassifierParts:
     """The classifier and views of it that share its layers, for training in stages.
 
-    ``model`` maps RGB images (0-255, 224x224) to class probabilities. The base is
+    ``model`` maps RGB images (0-255, IMAGE_SIZE square) to class probabilities. The base is
     cut before its top ``top_blocks`` blocks: ``lower`` maps images to the cut's
     feature maps, ``upper`` maps those to probabilities, ``top`` to the pooled
     features, and ``head`` maps pooled features to probabilities.
@@ -207,7 +207,7 @@ class MaskClassifier:
             raise InputError(f"not a mask detector model: {path} (it carries no class names)") from None
 
     def probabilities(self, faces_bgr):
-        """Class probabilities for a list of 224x224 BGR face crops, in one call."""
+        """Class probabilities for a list of square BGR face crops of the model's input size, in one call."""
         if not faces_bgr:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         batch = np.stack([cv2.cvtColor(face, cv2.COLOR_BGR2RGB) for face in faces_bgr]).astype(np.float32)

@@ -12,6 +12,7 @@ import pytest
 
 import maskdetect  # noqa: F401  (registers the model's layers with Keras)
 from maskdetect.duplicates import duplicate_groups, grouped_split, image_hashes
+from maskdetect.faces import IMAGE_SIZE
 from maskdetect.images import read_image
 from maskdetect.model import MaskClassifier, build_classifier, class_names_of, save_classifier
 
@@ -31,7 +32,7 @@ def test_tiny_training_writes_a_loadable_model_with_class_names(tiny_training):
     assert result.returncode == 0, result.stderr
     model = keras.models.load_model(outputs["model"])
     assert class_names_of(model) == ["with_mask", "without_mask"]
-    face = cv2.resize(read_image(bundled_images("with_mask", "fmd", 1)[0]), (224, 224))
+    face = cv2.resize(read_image(bundled_images("with_mask", "fmd", 1)[0]), (IMAGE_SIZE, IMAGE_SIZE))
     probabilities = model(face[None, :, :, ::-1].astype("float32")).numpy()
     assert probabilities.shape == (1, 2)
 
@@ -195,7 +196,7 @@ def test_views_of_tight_close_ups_stay_within_the_photo():
 def test_degraded_views_keep_size_and_the_fixed_check_is_repeatable():
     from maskdetect.augment import degrade, degraded_copy
 
-    face = cv2.resize(read_image(bundled_images("without_mask", "fmd", 1)[0]), (224, 224))
+    face = cv2.resize(read_image(bundled_images("without_mask", "fmd", 1)[0]), (IMAGE_SIZE, IMAGE_SIZE))
     rng = np.random.default_rng(3)
     views = [degrade(face, rng) for _ in range(8)]
     assert all(view.shape == face.shape and view.dtype == np.uint8 for view in views)
