@@ -7,11 +7,19 @@ import sys
 from pathlib import Path
 
 import maskdetect  # noqa: F401  (quiets TensorFlow, should --backend keras load it)
-from maskdetect.cli import EXIT_OK, EXIT_SOME_INPUTS_FAILED, add_detection_options, has_display, load_detector, run_main
+from maskdetect.cli import (
+    EXIT_OK,
+    EXIT_SOME_INPUTS_FAILED,
+    add_detection_options,
+    has_display,
+    load_detector,
+    run_main,
+)
 from maskdetect.errors import InputError
 from maskdetect.faces import YUNET_MAX_SIDE
 from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
 from maskdetect.photos import check_photos, expand_inputs, output_paths
+from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
 
 ROOT = Path(__file__).resolve().parent
 
@@ -48,7 +56,7 @@ def main(argv=None):
 
     from maskdetect.reporting import write_json
 
-    detector = load_detector(args, whole_image=args.whole_image)
+    detector = load_detector(args, PIPELINED_CLASSIFIER_THREADS, whole_image=args.whole_image)
     results, failures = check_photos(detector, paths, targets, args.show, progress=True)
     failures = problems + failures
     records = [result.as_record() for result in results]

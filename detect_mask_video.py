@@ -5,10 +5,19 @@ import argparse
 import sys
 
 import maskdetect  # noqa: F401  (quiets TensorFlow, should --backend keras load it)
-from maskdetect.cli import EXIT_INTERRUPTED, EXIT_OK, add_detection_options, at_least, has_display, load_detector, run_main
+from maskdetect.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_detection_options,
+    at_least,
+    has_display,
+    load_detector,
+    run_main,
+)
 from maskdetect.errors import InputError
 from maskdetect.faces import VIDEO_DETECT_SIZE
-from maskdetect.video import CLASSIFIER_THREADS, VideoOptions, check_video_outputs, run_video
+from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
+from maskdetect.video import VideoOptions, check_video_outputs, run_video
 
 DEFAULTS = VideoOptions()
 
@@ -48,7 +57,7 @@ def main(argv=None):
         raise InputError("cannot open a window here (no display); run with --no-display")
     check_video_outputs(args.source, options)
 
-    summary = run_video(load_detector(args, CLASSIFIER_THREADS), args.source, options)
+    summary = run_video(load_detector(args, PIPELINED_CLASSIFIER_THREADS), args.source, options)
     print(summary.text(), file=sys.stderr if args.json == "-" else sys.stdout)
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
 

@@ -6,7 +6,8 @@ The folder (made here): the 272 street photos of scenes/ and dataset close-ups o
 all enlarged to 640 px on the long side. Ours: check_photos (reading and face finding on worker
 threads, faces of several images classified together, writes on the workers), per classifier
 backend. Baseline: the loop the toolkit had before, one image at a time: read, detect, classify,
-annotate, write. All in one run; each variant runs --repeats times, medians reported.
+annotate, write (2 threads for OpenCV and the classifier). Also ours with YuNet searching at 480 px.
+All in one run; each variant runs --repeats times, medians reported.
 """
 
 import argparse
@@ -23,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
-from maskdetect.faces import load_face_detector  # noqa: E402
+from maskdetect.faces import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
 from maskdetect.images import list_images, read_image  # noqa: E402
 from maskdetect.photos import check_photos, write_image  # noqa: E402
-from maskdetect.pipeline import MaskDetector  # noqa: E402
+from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS, MaskDetector  # noqa: E402
 from maskdetect.runtime import load_classifier  # noqa: E402
 
 SIDE = 640
@@ -64,30 +65,41 @@ def main():
         paths = make_folder(photos, args.scenes, args.dataset, args.sources, args.per_source)
         results["photos"] = len(paths)
         variants = {
-            "one_at_a_time_onnx": ("onnx", None, None),
-            "ours_onnx": ("onnx", None, 2),
-            "ours_onnx_1_thread_classifier": ("onnx", 1, 2),
-            "ours_litert": ("litert", None, 2),
+            "one_at_a_time_onnx": ("onnx", None, None, YUNET_MAX_SIDE),
+            "ours_onnx": ("onnx", PIPELINED_CLASSIFIER_THREADS, 2, YUNET_MAX_SIDE),
+            "ours_litert": ("litert", PIPELINED_CLASSIFIER_THREADS, 2, YUNET_MAX_SIDE),
+            "ours_onnx_detect_size_480": ("onnx", PIPELINED_CLASSIFIER_THREADS, 2, 480),
         }
         timings = {name: [] for name in variants}
         faces = {}
         for repeat in range(args.repeats):
-            for name, (backend, threads, workers) in variants.items():
-                detector = MaskDetector(load_classifier(args.model, backend, threads), load_face_detector("yunet"))
+            for name, (backend, threads, workers, detect_size) in variants.items():
+                detector = MaskDetector(
+                    load_classifier(args.model, backend, threads), load_face_detector("yunet", max_side=detect_size)
+                )
                 out = Path(folder) / f"{name}-{repeat}"
                 out.mkdir()
                 started = time.perf_counter()
                 if workers is None:
                     one_at_a_time(detector, paths, out)
                 else:
-                    results_, failures = check_photos(detector, paths, [out / p.name for p in paths], workers=workers)
+                    checked, failures = check_photos(detector, paths, [out / p.name for p in paths], workers=workers)
                     assert not failures
-                    faces[name] = sum(len(r.faces) for r in results_)
+                    faces[name] = sum(len(result.faces) for result in checked)
                 timings[name].append(time.perf_counter() - started)
     baseline = len(paths) / statistics.median(timings["one_at_a_time_onnx"])
     for name, seconds in timings.items():
         rate = len(paths) / statistics.median(seconds)
         results[name] = {"images_per_s": round(rate, 1), "vs_one_at_a_time": round(rate / baseline, 2), "faces": faces.get(name)}
+    close_ups = paths[len(list_images(args.scenes)) :]
+    detector = MaskDetector(load_classifier(args.model, "onnx", PIPELINED_CLASSIFIER_THREADS), load_face_detector("yunet"))
+    seconds = []
+    with tempfile.TemporaryDirectory() as folder:
+        for repeat in range(args.repeats):
+            started = time.perf_counter()
+            check_photos(detector, close_ups, [Path(folder) / f"{repeat}-{p.name}" for p in close_ups], workers=2)
+            seconds.append(time.perf_counter() - started)
+    results["ours_onnx_dataset_close_ups_only"] = {"photos": len(close_ups), "images_per_s": round(len(close_ups) / statistics.median(seconds), 1)}
     print(json.dumps(results, indent=2))
 
 

@@ -26,9 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from maskdetect.faces import VIDEO_DETECT_SIZE, SsdFaceDetector, load_face_detector  # noqa: E402
 from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
-from maskdetect.pipeline import MaskDetector  # noqa: E402
+from maskdetect.pipeline import (
+    PIPELINED_CLASSIFIER_THREADS,  # noqa: E402
+    MaskDetector,  # noqa: E402
+)
 from maskdetect.runtime import DEFAULT_BACKEND, load_classifier  # noqa: E402
-from maskdetect.video import CLASSIFIER_THREADS, VideoOptions, run_video  # noqa: E402
+from maskdetect.video import VideoOptions, run_video  # noqa: E402
 
 PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd_4eef93dd7d.jpg"]
 
@@ -117,7 +120,7 @@ def main():
         classic = time_classic(video, classic_loop(keras_classifier.model, keras_classifier.class_names), args.classic_frames)
         results["classic_median_fps"] = round(1 / statistics.median(classic), 1)
         for backend, face_detector, size in runs:
-            classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, CLASSIFIER_THREADS)
+            classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, PIPELINED_CLASSIFIER_THREADS)
             detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size))
             summary = run_video(detector, video, VideoOptions(display=False), log=open(os.devnull, "w"))
             name = f"{backend}_{face_detector}_{size}"

@@ -14,6 +14,7 @@ from maskdetect.annotate import class_colours, draw_faces
 from maskdetect.atomic import atomic_output
 from maskdetect.errors import InputError
 from maskdetect.images import IMAGE_SUFFIXES, list_images, read_image
+from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.records import image_record
 
 
@@ -106,7 +107,7 @@ def check_photos(detector, paths, targets, show=False, log=sys.stderr, workers=N
     targets = targets or [None] * len(paths)
     workers = workers or os.cpu_count() or 1
     results, failures = [], []
-    with ThreadPoolExecutor(workers) as pool, tqdm(
+    with single_threaded_opencv(), ThreadPoolExecutor(workers) as pool, tqdm(
         total=len(paths), unit="image", file=log, disable=None if progress else True, leave=False
     ) as bar:
         writes = deque()

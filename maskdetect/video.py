@@ -19,6 +19,7 @@ from maskdetect.annotate import class_colours, draw_faces
 from maskdetect.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.errors import InputError
 from maskdetect.outputs import check_distinct, check_file_output
+from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.records import alert_record, frame_record, summary_record
 
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
@@ -28,9 +29,6 @@ STREAM_READ_RETRIES = 20
 RATE_FRAMES, RATE_SECONDS = 30, 2.0
 # The summary's median FPS is over at most this many recent frames, so a day-long run stays small.
 TIMED_FRAMES = 10_000
-# The classifier runs on one core while the face finder thread keeps the other busy: 1.5x the FPS
-# of letting both use every core (benchmarks/bench_video.py).
-CLASSIFIER_THREADS = 1
 # How long closing waits for the reader thread, which may sit in a read of a dead stream.
 READER_JOIN_S = 2.0
 
@@ -373,11 +371,9 @@ def run_video(detector, source, options, log=sys.stderr):
     frames = reader.frames(stop)
     if options.max_frames is not None:
         frames = itertools.islice(frames, options.max_frames)
-    opencv_threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)  # a core for the face finder, one for the classifier: no stage waits on the other
     finder = FaceFinder(frames, detector)
     try:
-        with _stop_on_ctrl_c(stop):
+        with _stop_on_ctrl_c(stop), single_threaded_opencv():
             for index, (frame, found) in enumerate(finder):
                 now = index / (reader.fps or 30.0) if reader.is_file else time.perf_counter() - started
                 faces = detector.label([found])[0]
@@ -412,7 +408,6 @@ def run_video(detector, source, options, log=sys.stderr):
             summary.interrupted = True
             print("interrupted: finishing the outputs", file=log)
         finder.close()
-        cv2.setNumThreads(opencv_threads)
         reader.close()
         summary.dropped_frames = reader.dropped
         if writer is not None:

@@ -9,8 +9,9 @@ import time
 import cv2
 import numpy as np
 import pytest
-
 from conftest import ROOT, assert_one_line_error, run_script
+
+from maskdetect.faces import VIDEO_DETECT_SIZE
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +97,10 @@ def test_labels_match_the_image_script(headless_run, video, tmp_path):
         ok, frame = capture.read()
         if index in (5, 25):
             cv2.imwrite(str(tmp_path / f"frame_{index:02d}.png"), frame)
-    result = run_script("detect_mask_image.py", "--image", tmp_path, "--json", "-", "--output", tmp_path / "out")
+    result = run_script(
+        "detect_mask_image.py", "--image", tmp_path, "--json", "-", "--output", tmp_path / "out",
+        "--detect-size", VIDEO_DETECT_SIZE,
+    )
     assert result.returncode == 0, result.stderr
     by_image = json.loads(result.stdout)
     frames = [event for event in events if event["type"] == "frame"]
