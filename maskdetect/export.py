@@ -5,8 +5,12 @@ exports existed; training exports its model itself.
 """
 
 import argparse
+import contextlib
+import io
+import logging
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import cv2
@@ -32,12 +36,16 @@ def check_export_outputs(model, formats, inputs=()):
     return paths
 
 
-def write_exports(keras_model, class_names, targets, probe_faces=None):
-    """Write each {format: path} export of ``keras_model`` and check it labels ``probe_faces`` as Keras does.
+def write_exports(classifier, targets, probe_faces=None):
+    """Write each {format: path} export of a Keras classifier and check it gives Keras's probabilities.
 
     ``probe_faces``: BGR face crops of the model's input size; None uses synthetic images.
     Raises InputError when an export's probabilities differ by more than TOLERANCE.
     """
+    from maskdetect.model import class_names_of, probabilities_model
+
+    class_names = class_names_of(classifier)
+    keras_model = probabilities_model(classifier)
     size = int(keras_model.input.shape[1])
     metadata = metadata_json(class_names, size)
     keras_model(np.zeros((1, size, size, 3), np.float32))  # an export needs a model that has been called
@@ -54,10 +62,30 @@ def write_exports(keras_model, class_names, targets, probe_faces=None):
             raise InputError(f"the {name} export does not match the Keras model (probabilities differ by {difference:.2g})")
 
 
+@contextlib.contextmanager
+def _converter_chatter_held_back():
+    """Hold back what the converters print (warnings that do not matter); show it if the conversion fails."""
+    held = io.StringIO()
+    loggers = [logging.getLogger(name) for name in ("tensorflow", "absl", "tf2onnx")]
+    levels = [logger.level for logger in loggers]
+    try:
+        with contextlib.redirect_stdout(held), contextlib.redirect_stderr(held), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+            yield
+    except Exception:
+        sys.stderr.write(held.getvalue())
+        raise
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def _write_onnx(keras_model, path, metadata):
     import onnx
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _converter_chatter_held_back():
         converted = Path(folder) / "model.onnx"
         keras_model.export(str(converted), format="onnx", verbose=False)
         graph = onnx.load(str(converted))
@@ -70,7 +98,7 @@ def _write_litert(keras_model, path, metadata):
     import flatbuffers
     from tensorflow.lite.python import schema_py_generated as schema
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, _converter_chatter_held_back():
         converted = Path(folder) / "model.tflite"
         keras_model.export(str(converted), format="litert", verbose=False)
         content = converted.read_bytes()
@@ -102,7 +130,7 @@ def export_model(model, formats=FORMATS):
     suffixes = [(path, path.suffix) for path in paths.values()]
     try:
         with atomic_outputs(*suffixes) as temporaries:
-            write_exports(classifier.model, classifier.class_names, dict(zip(paths, temporaries)))
+            write_exports(classifier.model, dict(zip(paths, temporaries)))
     except OSError as error:
         raise InputError(f"cannot write the exports of {model}: {error}") from None
     return paths

@@ -1,4 +1,9 @@
-"""The mask classifier: MobileNetV2 with a small trainable head, saved with its class names."""
+"""The mask classifier: MobileNetV2 with a small trainable head, saved with its class names.
+
+A saved classifier is a plain Keras model: ``keras.models.load_model(path)`` loads it with no
+import of ours. Its outputs are ``probabilities`` (per class) and ``label`` (the most likely
+class name); ``model.get_layer("class_names").get_vocabulary()`` lists the classes.
+"""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,24 +20,9 @@ from maskdetect.outputs import is_keras_model
 
 _ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WEIGHTS = _ROOT / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
-
-
-@keras.saving.register_keras_serializable(package="maskdetect")
-class ClassNames(keras.layers.Layer):
-    """Passes class probabilities through unchanged; carries the class names in the model."""
-
-    def __init__(self, class_names, **kwargs):
-        super().__init__(**kwargs)
-        self.class_names = list(class_names)
-
-    def call(self, inputs):
-        return inputs
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "class_names": self.class_names}
+# The names of the model's probabilities layer and output, and of the layer holding the class names.
+PROBABILITIES = "probabilities"
+CLASS_NAMES = "class_names"
 
 
 def _imagenet_base(weights):
@@ -95,8 +85,7 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, hidden_
     head_layers = [
         keras.layers.Dense(hidden_units, activation="relu", name="head_dense"),
         keras.layers.Dropout(dropout, name="head_dropout"),
-        keras.layers.Dense(len(class_names), activation="softmax", name="head_softmax"),
-        ClassNames(class_names, name="class_names"),
+        keras.layers.Dense(len(class_names), activation="softmax", name=PROBABILITIES),
     ]
 
     def apply_head(tensor):
@@ -104,7 +93,11 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, hidden_
             tensor = layer(tensor)
         return tensor
 
-    model = keras.Model(images, apply_head(pooling(base(scaled, training=False))), name="mask_detector")
+    probabilities = apply_head(pooling(base(scaled, training=False)))
+    # A built-in layer carries the class names, so that plain keras.models.load_model reads them back.
+    names = keras.layers.StringLookup(vocabulary=list(class_names), num_oov_indices=0, invert=True, name=CLASS_NAMES)
+    label = names(keras.ops.argmax(probabilities, axis=-1))
+    model = keras.Model(images, {PROBABILITIES: probabilities, "label": label}, name="mask_detector")
 
     first_block = LAST_BLOCK + 1 - top_blocks
     cut = base.get_layer(_block_output(base, first_block - 1))
@@ -153,10 +146,15 @@ def _block_output(base, block):
 
 def class_names_of(model):
     """The class names a saved classifier carries."""
-    for layer in model.layers:
-        if isinstance(layer, ClassNames):
-            return list(layer.class_names)
-    raise InputError("the model carries no class names; train it with train_mask_detector.py")
+    try:
+        return [str(name) for name in model.get_layer(CLASS_NAMES).get_vocabulary()]
+    except (ValueError, AttributeError):
+        raise InputError("the model carries no class names; train it with train_mask_detector.py") from None
+
+
+def probabilities_model(model):
+    """The classifier without its label output: images in, class probabilities out (what exports hold)."""
+    return keras.Model(model.inputs[0], model.get_layer(PROBABILITIES).output, name="mask_detector_probabilities")
 
 
 def model_suffix(path):
@@ -176,9 +174,9 @@ def save_classifier(model, path):
 
 
 def compiled_call(model):
-    """The model as a traced TensorFlow function: no per-call overhead of model.predict."""
-    signature = [tf.TensorSpec((None, IMAGE_SIZE, IMAGE_SIZE, 3), tf.float32)]
-    return tf.function(lambda images: model(images, training=False), input_signature=signature)
+    """The model's probabilities as a traced TensorFlow function: no per-call overhead of model.predict."""
+    signature = [tf.TensorSpec((None, *model.input.shape[1:]), tf.float32)]
+    return tf.function(lambda images: model(images, training=False)[PROBABILITIES], input_signature=signature)
 
 
 class MaskClassifier:

@@ -208,7 +208,7 @@ def _write_outputs(model, history, report, config, probe_faces):
     try:
         with atomic_outputs(*targets) as (model_path, plot_path, report_path, *export_paths):
             save_model(model, model_path)
-            write_exports(model, report["class_names"], dict(zip(exports, export_paths)), probe_faces)
+            write_exports(model, dict(zip(exports, export_paths)), probe_faces)
             save_training_plot(history, plot_path, stage_boundary=config.head_epochs if config.fine_tune_epochs else None)
             report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     except OSError as error:
