@@ -14,6 +14,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
 from maskdetect.dataset import load_dataset  # noqa: E402
 from maskdetect.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.faces import crop_face, load_face_detector  # noqa: E402
@@ -45,7 +46,7 @@ def probabilities(classifier, faces, batch=64):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL))
     parser.add_argument("--scenes", default=str(ROOT / "scenes" / "images"))
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     args = parser.parse_args()

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
+from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
 from maskdetect.images import list_images, read_image  # noqa: E402
 from maskdetect.photos import check_photos, write_image  # noqa: E402
@@ -51,7 +52,7 @@ def one_at_a_time(detector, paths, out):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL))
     parser.add_argument("--scenes", default=str(ROOT / "scenes" / "images"))
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     parser.add_argument("--sources", nargs="+", default=["fmd", "amvd", "utk", "fexp", "wchm"])

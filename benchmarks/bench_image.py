@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
+from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import DETECTORS, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
 from maskdetect.runtime import BACKENDS, load_classifier  # noqa: E402
 
-EXAMPLES = ROOT / "examples"
 TIME = "/usr/bin/time"
 
 
@@ -75,7 +75,7 @@ def run_measured(command, folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL))
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--cold-repeats", type=int, default=5)
     args = parser.parse_args()

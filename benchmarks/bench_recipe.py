@@ -95,7 +95,7 @@ def main():
     extract = training.compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)
     views = [
-        training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False)
+        training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, "")
         for _ in range(config.views)
     ]
     val_crops = [crop_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
@@ -107,7 +107,7 @@ def main():
         "scenes": scene_crops,
         "hard": hard_crops,
     }
-    features = {key: training.cut_features(extract, training.crop_batches(crops), len(crops), False) for key, crops in sets.items()}
+    features = {key: training.cut_features(extract, training.crop_batches(crops), len(crops), False, "") for key, crops in sets.items()}
     print(f"features of {config.views} views and {sum(map(len, sets.values()))} check faces: {time.perf_counter() - started:.0f} s")
 
     train_labels, val_labels = labels[train_idx], labels[val_idx]

@@ -19,6 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import crop_face, load_face_detector  # noqa: E402
 from maskdetect.images import list_images, read_image  # noqa: E402
 from maskdetect.runtime import load_classifier  # noqa: E402
@@ -41,7 +42,12 @@ def runners(model, folder, calibration):
     import onnxruntime
     import openvino
     from ai_edge_litert.interpreter import Interpreter
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     keras_classifier = load_classifier(model, "keras")
     onnx_path = Path(model).with_suffix(".onnx")
@@ -92,7 +98,7 @@ def runners(model, folder, calibration):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL))
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)

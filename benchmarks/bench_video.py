@@ -11,7 +11,6 @@ forward, crop, Keras model.predict. All in one run; FPS are medians per frame.
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import VIDEO_DETECT_SIZE, SsdFaceDetector, load_face_detector  # noqa: E402
 from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
 from maskdetect.pipeline import (
@@ -38,7 +38,7 @@ PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd
 
 def make_frames(count):
     """640x480 frames, one real face photo each, drifting and changing every 30 frames."""
-    faces = [cv2.resize(cv2.imread(str(ROOT / "examples" / name)), (260, 260)) for name in PHOTOS]
+    faces = [cv2.resize(cv2.imread(str(EXAMPLES / name)), (260, 260)) for name in PHOTOS]
     frames = []
     for index in range(count):
         canvas = np.full((480, 640, 3), 100, np.uint8)
@@ -100,7 +100,7 @@ def classic_loop(model, class_names):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=str(ROOT / "mask_detector.model"))
+    parser.add_argument("--model", default=str(SHIPPED_MODEL))
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--classic-frames", type=int, default=100)
     args = parser.parse_args()
@@ -122,7 +122,7 @@ def main():
         for backend, face_detector, size in runs:
             classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, PIPELINED_CLASSIFIER_THREADS)
             detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size))
-            summary = run_video(detector, video, VideoOptions(display=False), log=open(os.devnull, "w"))
+            summary = run_video(detector, video, VideoOptions(display=False))
             name = f"{backend}_{face_detector}_{size}"
             results[name] = {
                 "median_fps": round(summary.median_fps, 1),

@@ -1,8 +1,12 @@
-"""What the scripts share: exit statuses, one-line errors, option checks and the detection options."""
+"""What the commands share: exit statuses, one-line errors, logging, parsers and the detection options."""
 
 import argparse
+import logging
 import os
 import sys
+import textwrap
+
+from maskdetect import __version__
 
 # The exit statuses of every script (README, "Outputs and safety").
 EXIT_OK = 0
@@ -11,22 +15,72 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 
+logger = logging.getLogger("maskdetect")
+
+
 def run_main(main):
-    """Run a script's main(); bad input and Ctrl+C become one line on stderr and their exit status."""
+    """Run a command's main(); bad input and Ctrl+C become one line on stderr and their exit status."""
     from maskdetect.errors import InputError
 
+    setup_logging()
     try:
         return main()
     except InputError as error:
-        print(f"error: {error}", file=sys.stderr)
+        logger.error("%s", error)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted; outputs written so far are complete, unfinished ones were discarded", file=sys.stderr)
+        logger.error("interrupted; outputs written so far are complete, unfinished ones were discarded")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of stdout went away (as `| head` does): nothing left to say to it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+
+
+class _LineFormatter(logging.Formatter):
+    """'error: ...' and 'warning: ...' lines; information as it is."""
+
+    def format(self, record):
+        message = record.getMessage()
+        return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
+
+
+def setup_logging(level=logging.INFO):
+    """The toolkit's messages go to stderr, one line each, at ``level`` and above."""
+    if not any(getattr(handler, "maskdetect", False) for handler in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.maskdetect = True
+        handler.setFormatter(_LineFormatter())
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level)
+
+
+def apply_verbosity(args):
+    """Set the log level from -q/--quiet (errors only) and -v/--verbose (details too)."""
+    setup_logging(logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.INFO)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help (unless it has none or its help names it); examples kept as written."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def new_parser(prog, description, examples):
+    """A parser with --version, -q/--quiet, -v/--verbose, defaults in the help and usage examples after it."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=HelpFormatter,
+        epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr: no progress bars, no warnings")
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="also report what is loaded and from where")
+    return parser
 
 
 def at_least(minimum):
@@ -51,16 +105,30 @@ def has_display():
     return True
 
 
-def add_detection_options(parser, detect_size):
-    """The options of every script that finds and labels faces: model, backend, face detector, sizes."""
-    from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, DEFAULT_FACE_DETECTOR_DIR, DETECTORS, MIN_DETECTION_SIDE
-    from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
-    from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
+def add_model_option(parser):
+    """--model: by default the model training left in this folder, else the shipped one."""
+    from maskdetect.bundled import TRAINED_MODEL, default_model
 
     parser.add_argument(
-        "-m", "--model", default=str(DEFAULT_MODEL),
-        help="trained mask classifier: a Keras model, whose export beside it the backend runs, or a .onnx or .tflite file",
+        "-m", "--model", default=str(default_model()),
+        help="trained mask classifier: a Keras model, whose export beside it the backend runs, or a .onnx or .tflite "
+        f"file (default: {TRAINED_MODEL} in this folder if there, else the model shipped with the package)",
     )
+
+
+def add_detection_options(parser, detect_size):
+    """The options of every script that finds and labels faces: model, backend, face detector, sizes."""
+    from maskdetect.faces import (
+        DEFAULT_CONFIDENCE,
+        DEFAULT_DETECTOR,
+        DEFAULT_FACE_DETECTOR_DIR,
+        DETECTORS,
+        MIN_DETECTION_SIDE,
+    )
+    from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
+    from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
+
+    add_model_option(parser)
     parser.add_argument(
         "-b", "--backend", choices=BACKENDS,
         help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own): "
@@ -70,16 +138,15 @@ def add_detection_options(parser, detect_size):
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument(
         "--detect-size", type=at_least(MIN_DETECTION_SIDE), default=detect_size,
-        help=f"YuNet searches each image shrunk to at most this many pixels on its long side (default {detect_size}): "
+        help="YuNet searches each image shrunk to at most this many pixels on its long side: "
         "smaller is faster and misses more small faces (README, \"Speed\")",
     )
     parser.add_argument(
-        "-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help=f"face detection threshold (default {DEFAULT_CONFIDENCE})"
+        "-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold"
     )
     parser.add_argument(
         "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
-        help="faces shorter than this many pixels are boxed but not labelled (too small to judge; default "
-        f"{DEFAULT_MIN_FACE_SIZE}); 0 labels every face",
+        help="faces shorter than this many pixels are boxed but not labelled (too small to judge); 0 labels every face",
     )
 
 
@@ -92,4 +159,9 @@ def load_detector(args, classifier_threads=None, whole_image=False):
     face_detector = None
     if not whole_image:
         face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence, args.detect_size)
-    return MaskDetector(load_classifier(args.model, args.backend, classifier_threads), face_detector, args.min_face_size)
+    from maskdetect.runtime import resolve_model
+
+    classifier = load_classifier(args.model, args.backend, classifier_threads)
+    backend, path = resolve_model(args.model, args.backend)
+    logger.debug("classifier: %s run by %s; classes %s", path, backend, ", ".join(classifier.class_names))
+    return MaskDetector(classifier, face_detector, args.min_face_size)

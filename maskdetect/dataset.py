@@ -1,7 +1,7 @@
 """Loading a folder-per-class image dataset, with each image's face box and source."""
 
+import logging
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ MAX_FACE_SIDE = 256
 DETECTION_MIN_SIDE = 160
 # Images decoded ahead of detection, at most.
 DECODE_AHEAD = 256
+logger = logging.getLogger(__name__)
 _SOURCE_PREFIX = re.compile(r"^([A-Za-z0-9]+)_")
 
 
@@ -103,7 +104,7 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
                 progress.update()
     progress.close()
     if dataset.skipped:
-        print(f"warning: skipped {len(dataset.skipped)} unreadable image(s), e.g. {dataset.skipped[0][1]}", file=sys.stderr)
+        logger.warning("skipped %d unreadable image(s), e.g. %s", len(dataset.skipped), dataset.skipped[0][1])
     counts = np.bincount(np.asarray(dataset.labels, dtype=int), minlength=len(dataset.class_names))
     for name, count in zip(dataset.class_names, counts):
         if count == 0:

@@ -21,7 +21,14 @@ from maskdetect.atomic import atomic_outputs
 from maskdetect.cli import EXIT_OK, run_main
 from maskdetect.errors import InputError
 from maskdetect.outputs import check_distinct, check_file_output
-from maskdetect.runtime import EXPORT_SUFFIXES, METADATA_KEY, LiteRtClassifier, OnnxClassifier, export_path, metadata_json
+from maskdetect.runtime import (
+    EXPORT_SUFFIXES,
+    METADATA_KEY,
+    LiteRtClassifier,
+    OnnxClassifier,
+    export_path,
+    metadata_json,
+)
 
 FORMATS = tuple(EXPORT_SUFFIXES)
 # Exported probabilities may differ from Keras's by float rounding only.

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from maskdetect.augment import degraded_copy
-from maskdetect.cli import EXIT_OK, run_main
+from maskdetect.cli import EXIT_OK, add_model_option, run_main
 from maskdetect.errors import InputError
 from maskdetect.faces import crop_face
 from maskdetect.outputs import check_file_output
-from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND, DEFAULT_MODEL
+from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 
 DEGRADED = "degraded copies"
 
@@ -85,7 +85,7 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("folder", nargs="?", default="hard_cases", help="folder of <kind>/<class>/ face photos")
-    parser.add_argument("-m", "--model", default=str(DEFAULT_MODEL), help="trained mask classifier")
+    add_model_option(parser)
     parser.add_argument(
         "-b", "--backend", choices=BACKENDS,
         help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own)",
@@ -97,8 +97,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from maskdetect.faces import load_face_detector
-    from maskdetect.runtime import load_classifier
     from maskdetect.reporting import print_report
+    from maskdetect.runtime import load_classifier
 
     kinds_of(args.folder)
     if args.json and args.json != "-":

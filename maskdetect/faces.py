@@ -7,9 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from maskdetect.bundled import FACE_DETECTOR_DIR
 from maskdetect.errors import InputError
 
-DEFAULT_FACE_DETECTOR_DIR = Path(__file__).resolve().parent.parent / "face_detector"
+DEFAULT_FACE_DETECTOR_DIR = FACE_DETECTOR_DIR
 SSD_GRAPH = "opencv_face_detector_uint8.pb"
 SSD_CONFIG = "opencv_face_detector.pbtxt"
 YUNET_MODEL = "face_detection_yunet_2026may.onnx"

@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import keras
 import numpy as np
-import tensorflow as tf
 
 from maskdetect.atomic import atomic_output
+from maskdetect.bundled import IMAGENET_WEIGHTS
 from maskdetect.errors import InputError
 from maskdetect.faces import IMAGE_SIZE
 from maskdetect.outputs import is_keras_model
+from maskdetect.quiet_tensorflow import keras, tf
 
-_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WEIGHTS = _ROOT / "weights" / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
+DEFAULT_WEIGHTS = IMAGENET_WEIGHTS
 # The names of the model's probabilities layer and output, and of the layer holding the class names.
 PROBABILITIES = "probabilities"
 CLASS_NAMES = "class_names"

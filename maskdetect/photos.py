@@ -1,7 +1,7 @@
 """Checking photos: expanding inputs, planning outputs, labelling each image, writing annotated copies."""
 
+import logging
 import os
-import sys
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +16,8 @@ from maskdetect.errors import InputError
 from maskdetect.images import IMAGE_SUFFIXES, list_images, read_image
 from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.records import image_record
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,7 +97,7 @@ def write_image(image, path):
         temporary.write_bytes(data.tobytes())
 
 
-def check_photos(detector, paths, targets, show=False, log=sys.stderr, workers=None, progress=False):
+def check_photos(detector, paths, targets, show=False, workers=None, progress=False):
     """Label every face in every image and write annotated copies to ``targets`` (None: no copies).
 
     Reading, face finding and writing run on ``workers`` threads (default: one per core), a few
@@ -108,7 +110,7 @@ def check_photos(detector, paths, targets, show=False, log=sys.stderr, workers=N
     workers = workers or os.cpu_count() or 1
     results, failures = [], []
     with single_threaded_opencv(), ThreadPoolExecutor(workers) as pool, tqdm(
-        total=len(paths), unit="image", file=log, disable=None if progress else True, leave=False
+        total=len(paths), unit="image", disable=None if progress else True, leave=False
     ) as bar:
         writes = deque()
         for chunk in _face_batches(_found_ahead(pool, detector, paths, ahead=2 * workers + BATCH_FACES)):
@@ -117,7 +119,7 @@ def check_photos(detector, paths, targets, show=False, log=sys.stderr, workers=N
                 item.faces = faces
             for item, target in ((item, targets[item.index]) for item in chunk):
                 if item.error is not None:
-                    print(f"error: {item.error}", file=log)
+                    logger.error("%s", item.error)
                     failures.append(item.error)
                     bar.update()
                     continue
@@ -125,8 +127,8 @@ def check_photos(detector, paths, targets, show=False, log=sys.stderr, workers=N
                 if show:
                     _show(draw_faces(item.image.copy(), item.faces, colours))
                 writes.append(pool.submit(_annotate_and_write, item, colours, target) if target is not None else None)
-                _finish_writes(writes, failures, log, bar, wait=len(writes) > 2 * workers)
-        _finish_writes(writes, failures, log, bar, wait=True)
+                _finish_writes(writes, failures, bar, wait=len(writes) > 2 * workers)
+        _finish_writes(writes, failures, bar, wait=True)
     return results, failures
 
 
@@ -188,13 +190,13 @@ def _annotate_and_write(item, colours, target):
     return None
 
 
-def _finish_writes(writes, failures, log, bar, wait):
+def _finish_writes(writes, failures, bar, wait):
     """Collect finished writes in input order (all of them with ``wait``), counting each image done."""
     while writes and (wait or writes[0] is None or writes[0].done()):
         write = writes.popleft()
         error = write.result() if write is not None else None
         if error is not None:
-            print(f"error: {error}", file=log)
+            logger.error("%s", error)
             failures.append(error)
         bar.update()
 

@@ -6,19 +6,17 @@ Each export carries its class names in its metadata; its graph takes RGB faces,
 0-255 float32, NHWC at the size of its input, and scales them itself.
 """
 
-import contextlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from maskdetect.errors import InputError
+from maskdetect.native_output import native_stderr_silenced
 from maskdetect.outputs import is_keras_model
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "mask_detector.model"
 BACKENDS = ("onnx", "litert", "keras")
 DEFAULT_BACKEND = "onnx"
 EXPORT_SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
@@ -132,7 +130,7 @@ class LiteRtClassifier:
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self.input_size = int(self._input["shape"][1])
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._interpreter.allocate_tensors()  # says "INFO: Created ... XNNPACK delegate" on the first call
         self._batch = int(self._input["shape"][0])
 
@@ -148,20 +146,6 @@ class LiteRtClassifier:
         self._interpreter.set_tensor(self._input["index"], batch)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"]).copy()
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Drop what native code writes to file descriptor 2 while inside (Python's own messages are not affected)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _tflite_metadata(schema, content):

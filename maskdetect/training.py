@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
+from tqdm import tqdm
 
 from maskdetect.atomic import atomic_outputs
 from maskdetect.augment import augmented_face, degraded_copy
+from maskdetect.bundled import TRAINED_MODEL
 from maskdetect.dataset import find_classes, load_dataset
 from maskdetect.duplicates import duplicate_groups, grouped_split
 from maskdetect.errors import InputError
@@ -26,8 +26,16 @@ from maskdetect.evaluation import evaluate, per_class_recall
 from maskdetect.export import FORMATS as EXPORT_FORMATS
 from maskdetect.export import check_export_outputs, write_exports
 from maskdetect.faces import crop_face, load_face_detector
-from maskdetect.model import DEFAULT_WEIGHTS, IMAGE_SIZE, build_classifier, model_suffix, save_model, set_top_trainable
+from maskdetect.model import (
+    DEFAULT_WEIGHTS,
+    IMAGE_SIZE,
+    build_classifier,
+    model_suffix,
+    save_model,
+    set_top_trainable,
+)
 from maskdetect.outputs import check_distinct, check_file_output, check_model_output
+from maskdetect.quiet_tensorflow import keras, tf
 from maskdetect.reporting import save_training_plot
 from maskdetect.runtime import export_path
 
@@ -44,7 +52,7 @@ class TrainingConfig:
     """Everything a training run can be told; the defaults are the shipped model's."""
 
     datasets: list = field(default_factory=lambda: ["dataset"])
-    model: str = "mask_detector.model"
+    model: str = TRAINED_MODEL
     plot: str = "plot.png"
     report: str = "training_report.json"
     weights: str = str(DEFAULT_WEIGHTS)
@@ -123,13 +131,13 @@ def train(config):
     rng = np.random.default_rng(config.seed)
     train_views = []
     for view in range(config.views):
-        _log(config, f"Features of augmented view {view + 1} of {config.views} of the training images ...")
+        label = f"Features, view {view + 1} of {config.views}"
         batches = augmented_batches(dataset, train_idx, rng, config.degrade)
-        train_views.append(cut_features(extract, batches, len(train_idx), config.verbose))
-    _log(config, "Features of the validation images, as they are and degraded ...")
+        train_views.append(cut_features(extract, batches, len(train_idx), config.verbose, label))
     val_crops = [crop_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
-    val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose)
-    degraded_features = cut_features(extract, crop_batches([degraded_copy(c) for c in val_crops]), len(val_idx), config.verbose)
+    val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
+    degraded_crops = [degraded_copy(crop) for crop in val_crops]
+    degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose, "Features, degraded validation")
     timings["features_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -261,17 +269,17 @@ def crop_batches(crops):
         yield [_to_rgb(crop) for crop in crops[start : start + FEATURE_BATCH]]
 
 
-def cut_features(extract, batches, total, verbose):
+def cut_features(extract, batches, total, verbose, label):
     """Feature maps at the cut for every batch, kept as float16; the next batch is prepared while the network runs."""
-    progress = keras.utils.Progbar(total, unit_name="image") if verbose else None
+    progress = tqdm(total=total, unit="image", desc=label, disable=not verbose, leave=False)
     outputs = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(next, batches, None)
         while (crops := pending.result()) is not None:
             pending = pool.submit(next, batches, None)
             outputs.append(extract(tf.constant(np.stack(crops))).numpy().astype(np.float16))
-            if progress is not None:
-                progress.add(len(crops))
+            progress.update(len(crops))
+    progress.close()
     return np.concatenate(outputs)
 
 
@@ -327,6 +335,7 @@ def fit_epochs(model, views, labels, weights, validation, epochs, learning_rate,
         metrics=["accuracy"],
     )
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    total = config.head_epochs + config.fine_tune_epochs
     for epoch in range(first_epoch, first_epoch + epochs):
         result = model.fit(
             views[epoch % len(views)],
@@ -337,8 +346,27 @@ def fit_epochs(model, views, labels, weights, validation, epochs, learning_rate,
             initial_epoch=epoch,
             validation_data=validation,
             shuffle=True,
-            verbose=1 if config.verbose else 0,
+            verbose=0,
+            callbacks=[_BatchProgress(f"Epoch {epoch + 1} of {total}", config.verbose)],
         )
         for key in history:
             history[key].append(float(result.history[key][-1]))
+        _log(config, f"Epoch {epoch + 1} of {total}: " + ", ".join(f"{key} {history[key][-1]:.4f}" for key in history))
     return history
+
+
+class _BatchProgress(keras.callbacks.Callback):
+    """A tqdm bar over one epoch's batches."""
+
+    def __init__(self, label, verbose):
+        super().__init__()
+        self._label, self._verbose, self._bar = label, verbose, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._bar = tqdm(total=self.params.get("steps"), unit="batch", desc=self._label, disable=not self._verbose, leave=False)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._bar.update()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._bar.close()

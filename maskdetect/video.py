@@ -3,6 +3,7 @@
 import contextlib
 import itertools
 import json
+import logging
 import queue
 import signal
 import statistics
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
+from tqdm import tqdm
 
 from maskdetect.annotate import class_colours, draw_faces
 from maskdetect.atomic import commit, remove_temporary, temporary_sibling
@@ -22,6 +24,7 @@ from maskdetect.outputs import check_distinct, check_file_output
 from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.records import alert_record, frame_record, summary_record
 
+logger = logging.getLogger(__name__)
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
 # A camera or stream may miss a few reads before it truly ends.
 STREAM_READ_RETRIES = 20
@@ -63,6 +66,8 @@ class FrameReader:
             raise InputError(f"cannot open video source {source!r}")
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else None
+        count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if self.is_file else 0
+        self.frame_count = count if count > 0 else None
         self.dropped = 0
         self.error = None
         self._frames = queue.Queue(maxsize=4 if self.is_file else 1)
@@ -328,6 +333,7 @@ class VideoOptions:
     alert_classes: list | None = None
     beep: bool = False
     max_frames: int | None = None
+    progress: bool = False
 
 
 def check_video_outputs(source, options):
@@ -347,7 +353,7 @@ def check_video_outputs(source, options):
     check_distinct(outputs)
 
 
-def run_video(detector, source, options, log=sys.stderr):
+def run_video(detector, source, options):
     """Detect, label, annotate and report every frame of ``source``; returns the summary.
 
     Ctrl+C at any moment ends the run like the end of the video: the frame in hand
@@ -372,6 +378,8 @@ def run_video(detector, source, options, log=sys.stderr):
     if options.max_frames is not None:
         frames = itertools.islice(frames, options.max_frames)
     finder = FaceFinder(frames, detector)
+    total = reader.frame_count and min(reader.frame_count, options.max_frames or reader.frame_count)
+    bar = tqdm(total=total, unit="frame", disable=None if options.progress else True, leave=False)
     try:
         with _stop_on_ctrl_c(stop), single_threaded_opencv():
             for index, (frame, found) in enumerate(finder):
@@ -386,13 +394,14 @@ def run_video(detector, source, options, log=sys.stderr):
                 if alerts.update(bool(alerting), now):
                     summary.alerts += 1
                     label = Counter(alerting).most_common(1)[0][0]
-                    print(f"ALERT: {label} face in view for {alerts.streak} frames (frame {index}, {now:.1f} s)", file=log)
+                    logger.warning("ALERT: %s face in view for %d frames (frame %d, %.1f s)", label, alerts.streak, index, now)
                     if options.beep:
-                        log.write("\a")
-                        log.flush()
+                        sys.stderr.write("\a")
+                        sys.stderr.flush()
                     if events is not None:
                         events.write(alert_record(index, now, label, alerts.streak))
                 draw_faces(frame, faces, colours)
+                bar.update()
                 finished = time.perf_counter()
                 summary.frame_seconds.append(finished - previous)
                 recent.append(finished - previous)
@@ -406,7 +415,8 @@ def run_video(detector, source, options, log=sys.stderr):
     finally:
         if stop.is_set():
             summary.interrupted = True
-            print("interrupted: finishing the outputs", file=log)
+            logger.info("interrupted: finishing the outputs")
+        bar.close()
         finder.close()
         reader.close()
         summary.dropped_frames = reader.dropped
@@ -418,7 +428,7 @@ def run_video(detector, source, options, log=sys.stderr):
             events.write(summary.as_record())
             events.close()
     if reader.error is not None:
-        print(f"warning: reading {source} failed ({reader.error}); the run ended there", file=log)
+        logger.warning("reading %s failed (%s); the run ended there", source, reader.error)
     return summary
 
 

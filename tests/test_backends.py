@@ -9,11 +9,10 @@ import textwrap
 import cv2
 import numpy as np
 import pytest
-
 from conftest import ROOT, assert_one_line_error, bundled_images, run_script
 
-SHIPPED = ROOT / "mask_detector.model"
-EXAMPLES = ROOT / "examples"
+from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
+
 # Real faces of every kind of source, masked and not, in the crops detection makes of them.
 FACE_SOURCES = [("with_mask", "fmd"), ("with_mask", "amvd"), ("with_mask", "wchm"), ("without_mask", "utk"),
                 ("without_mask", "wcmd"), ("without_mask", "fexp")]
@@ -49,7 +48,7 @@ def assert_exports_match_keras(model):
 
 
 def test_the_shipped_exports_give_keras_probabilities_on_real_faces():
-    assert_exports_match_keras(SHIPPED)
+    assert_exports_match_keras(SHIPPED_MODEL)
 
 
 @pytest.mark.slow
@@ -76,7 +75,7 @@ def test_every_backend_gives_the_same_labels(tmp_path):
         labels[backend] = _labels_by_image(result.stdout)
     assert labels["onnx"] == labels["litert"] == labels["keras"]
     assert sum(len(faces) for faces in labels["onnx"].values()) == 7
-    direct = run_script("detect_mask_image.py", "-i", EXAMPLES, "-m", ROOT / "mask_detector.tflite", "--json", "-",
+    direct = run_script("detect_mask_image.py", "-i", EXAMPLES, "-m", SHIPPED_MODEL.with_suffix(".tflite"), "--json", "-",
                         "-o", tmp_path / "direct")
     assert _labels_by_image(direct.stdout) == labels["onnx"]
 
@@ -158,10 +157,10 @@ def test_bad_models_and_backends_get_one_line(tmp_path):
         (tmp_path / name).write_text("not a model at all")
         result = run_script("detect_mask_image.py", "-i", image, "-m", tmp_path / name, "-o", tmp_path / "a.jpg")
         assert_one_line_error(result, words)
-    result = run_script("detect_mask_image.py", "-i", image, "-m", ROOT / "mask_detector.onnx", "-b", "litert", "-o", tmp_path / "a.jpg")
+    result = run_script("detect_mask_image.py", "-i", image, "-m", SHIPPED_MODEL.with_suffix(".onnx"), "-b", "litert", "-o", tmp_path / "a.jpg")
     assert_one_line_error(result, "--backend litert", ".onnx")
     keras_only = tmp_path / "keras_only.model"
-    shutil.copytree(SHIPPED, keras_only)
+    shutil.copytree(SHIPPED_MODEL, keras_only)
     result = run_script("detect_mask_image.py", "-i", image, "-m", keras_only, "-o", tmp_path / "a.jpg")
     assert_one_line_error(result, "no onnx export", "python -m maskdetect.export")
     assert not (tmp_path / "a.jpg").exists()
@@ -177,7 +176,7 @@ def test_a_folder_is_labelled_in_input_order_as_one_image_at_a_time(tmp_path):
     paths = [*bundled_images("with_mask", "amvd", 12), *bundled_images("without_mask", "utk", 12), *sorted(EXAMPLES.iterdir())]
     paths.insert(5, tmp_path / "broken.jpg")
     paths[5].write_bytes(b"\xff\xd8 not a photo")
-    detector = MaskDetector(load_classifier(SHIPPED), load_face_detector("yunet"))
+    detector = MaskDetector(load_classifier(SHIPPED_MODEL), load_face_detector("yunet"))
     targets = [tmp_path / "out" / f"{index:02d}.png" for index in range(len(paths))]
     results, failures = check_photos(detector, paths, targets, workers=2)
     assert len(failures) == 1 and "broken.jpg" in failures[0]

@@ -5,13 +5,14 @@ import json
 import cv2
 import numpy as np
 import pytest
+from conftest import ROOT, assert_one_line_error, run_script
 from PIL import Image
 
-from conftest import ROOT, assert_one_line_error, run_script
+from maskdetect.bundled import EXAMPLES
 
-MASKED = ROOT / "examples" / "fmd_4d175c5964.jpg"
-UNMASKED = ROOT / "examples" / "fmd_2c7408b330.jpg"
-TWO_MASKED = ROOT / "examples" / "fmd_40d0b13bd8.jpg"
+MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
+UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
+TWO_MASKED = EXAMPLES / "fmd_40d0b13bd8.jpg"
 
 
 def _write_inputs(folder):

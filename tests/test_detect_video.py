@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
+from maskdetect.bundled import EXAMPLES
 from maskdetect.faces import VIDEO_DETECT_SIZE
 
 pytestmark = pytest.mark.slow
 
-MASKED = ROOT / "examples" / "fmd_4d175c5964.jpg"
-UNMASKED = ROOT / "examples" / "fmd_2c7408b330.jpg"
+MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
+UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
 # (photo, frames): masked, then an unmasked face held for 25 frames, then masked again.
 SCRIPT = [(MASKED, 15), (UNMASKED, 25), (MASKED, 10)]
 FPS = 10

@@ -4,12 +4,12 @@ import json
 import shutil
 
 import pytest
+from conftest import ROOT, assert_one_line_error, run_script
 
+from maskdetect.bundled import EXAMPLES
 from maskdetect.evaluate import iou, match_faces, size_bin, summarise
 from maskdetect.faces import FaceBox
 from maskdetect.voc import read_annotation
-
-from conftest import ROOT, assert_one_line_error, run_script
 
 SCENES = ROOT / "scenes"
 
@@ -92,7 +92,7 @@ def test_evaluation_of_street_photos_reports_recall_and_labels_per_size(few_scen
 
 def test_evaluation_of_a_folder_without_annotations_fails_cleanly(tmp_path):
     (tmp_path / "photos").mkdir()
-    shutil.copy(ROOT / "examples" / "fmd_4d175c5964.jpg", tmp_path / "photos")
+    shutil.copy(EXAMPLES / "fmd_4d175c5964.jpg", tmp_path / "photos")
     result = run_script("-m", "maskdetect.evaluate", tmp_path / "photos")
     assert_one_line_error(result, "no image in")
 

@@ -8,11 +8,18 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import (
+    ROOT,
+    assert_one_line_error,
+    bundled_images,
+    make_dataset,
+    run_script,
+)
 
-from conftest import ROOT, assert_one_line_error, bundled_images, make_dataset, run_script
+from maskdetect.bundled import EXAMPLES, FACE_DETECTOR_DIR, SHIPPED_MODEL
 
-MASKED = ROOT / "examples" / "fmd_4d175c5964.jpg"
-UNMASKED = ROOT / "examples" / "fmd_2c7408b330.jpg"
+MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
+UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
 
 
 def snapshot(path):
@@ -136,9 +143,9 @@ def test_training_outputs_that_cannot_be_written_fail_before_training(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "notes.txt"]
 
 
-@pytest.mark.parametrize("model", ["README.md", "face_detector"])
+@pytest.mark.parametrize("model", [ROOT / "README.md", FACE_DETECTOR_DIR])
 def test_a_file_or_folder_that_is_not_a_model_gets_one_line(model, tmp_path):
-    result = run_script("detect_mask_image.py", "-i", MASKED, "-o", tmp_path / "a.jpg", "--model", ROOT / model)
+    result = run_script("detect_mask_image.py", "-i", MASKED, "-o", tmp_path / "a.jpg", "--model", model)
     assert result.returncode == 2
     assert_one_line_error(result, "not a mask detector model")
 
@@ -238,9 +245,9 @@ def test_a_file_never_replaces_a_folder(tmp_path):
 def test_a_saved_model_folder_is_told_from_other_folders(tmp_path):
     from maskdetect.outputs import is_saved_model_folder
 
-    assert is_saved_model_folder(ROOT / "mask_detector.model")
-    assert not is_saved_model_folder(ROOT / "face_detector")
+    assert is_saved_model_folder(SHIPPED_MODEL)
+    assert not is_saved_model_folder(FACE_DETECTOR_DIR)
     mixed = tmp_path / "mixed"
-    shutil.copytree(ROOT / "mask_detector.model", mixed)
+    shutil.copytree(SHIPPED_MODEL, mixed)
     (mixed / "my_notes.txt").write_text("not part of a model")
     assert not is_saved_model_folder(mixed)

@@ -9,13 +9,23 @@ import cv2
 import keras
 import numpy as np
 import pytest
+from conftest import (
+    ROOT,
+    assert_one_line_error,
+    bundled_images,
+    make_dataset,
+    run_script,
+)
 
 from maskdetect.duplicates import duplicate_groups, grouped_split, image_hashes
 from maskdetect.faces import IMAGE_SIZE
 from maskdetect.images import read_image
-from maskdetect.model import MaskClassifier, build_classifier, class_names_of, save_classifier
-
-from conftest import ROOT, assert_one_line_error, bundled_images, make_dataset, run_script
+from maskdetect.model import (
+    MaskClassifier,
+    build_classifier,
+    class_names_of,
+    save_classifier,
+)
 
 pytestmark = pytest.mark.slow
 

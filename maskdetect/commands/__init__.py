@@ -1,0 +1,1 @@
+"""The three jobs as commands: each has main(argv) for use from Python and run() for its console script."""

@@ -1,0 +1,76 @@
+"""Live mask detection on a webcam, a video file or a stream."""
+
+import sys
+
+from maskdetect.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    add_detection_options,
+    apply_verbosity,
+    at_least,
+    has_display,
+    load_detector,
+    new_parser,
+    run_main,
+)
+from maskdetect.errors import InputError
+from maskdetect.faces import VIDEO_DETECT_SIZE
+from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
+from maskdetect.video import VideoOptions, check_video_outputs, run_video
+
+DEFAULTS = VideoOptions()
+
+
+EXAMPLES_TEXT = """
+    mask-detect-video                                   webcam 0 in a window; q or Esc quits
+    mask-detect-video -s entrance.mp4 --no-display -o checked.avi --json events.jsonl
+    mask-detect-video -s rtsp://camera/stream --no-display --json - --alert-frames 15
+    mask-detect-video -s 0 --detect-size 640            find smaller (farther) faces, more slowly
+"""
+
+
+def parse_args(argv=None):
+    parser = new_parser("mask-detect-video", __doc__, EXAMPLES_TEXT)
+    parser.add_argument(
+        "-s", "--source", default="0",
+        help="webcam index, video file, device (/dev/video0), image sequence (img_%%04d.jpg), "
+        "GStreamer pipeline or stream URL",
+    )
+    add_detection_options(parser, VIDEO_DETECT_SIZE)
+    parser.add_argument("--no-display", action="store_true", help="run headless: no window")
+    parser.add_argument("-o", "--output", help="write the annotated video here (.avi, .mp4 or .mkv)")
+    parser.add_argument("--json", metavar="PATH", help="JSON lines per frame and alert, to PATH or '-' for stdout")
+    parser.add_argument("--alert-frames", type=at_least(1), default=DEFAULTS.alert_frames,
+                        help="consecutive frames with an unmasked face that raise an alert")
+    parser.add_argument("--alert-cooldown", type=float, default=DEFAULTS.alert_cooldown_s,
+                        help="seconds between two alerts")
+    parser.add_argument(
+        "--alert-on", nargs="+", metavar="CLASS",
+        help="the classes that raise alerts (default: the model's unmasked classes, such as without_mask; "
+        "add mask_weared_incorrect with a 3-class model to alert on it too)",
+    )
+    parser.add_argument("--beep", action="store_true", help="ring the terminal bell on each alert")
+    parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    apply_verbosity(args)
+    options = VideoOptions(
+        display=not args.no_display, output=args.output, json_path=args.json, alert_frames=args.alert_frames,
+        alert_cooldown_s=args.alert_cooldown, alert_classes=args.alert_on, beep=args.beep, max_frames=args.max_frames,
+        progress=not args.quiet,
+    )
+    if options.display and not has_display():
+        raise InputError("cannot open a window here (no display); run with --no-display")
+    check_video_outputs(args.source, options)
+
+    summary = run_video(load_detector(args, PIPELINED_CLASSIFIER_THREADS), args.source, options)
+    print(summary.text(), file=sys.stderr if args.json == "-" else sys.stdout)
+    return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
+
+
+def run():
+    """The console script: run main() with the command line; returns the exit status."""
+    return run_main(main)
