@@ -45,11 +45,22 @@ class _LineFormatter(logging.Formatter):
         return message if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {message}"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a message comes (so redirecting stderr redirects the log too)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
 def setup_logging(level=logging.INFO):
     """The toolkit's messages go to stderr, one line each, at ``level`` and above."""
-    if not any(getattr(handler, "maskdetect", False) for handler in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.maskdetect = True
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(_LineFormatter())
         logger.addHandler(handler)
         logger.propagate = False

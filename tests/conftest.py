@@ -1,5 +1,8 @@
 """Shared fixtures: small real datasets cut from the bundled one, and script runners."""
 
+import contextlib
+import importlib
+import io
 import os
 import shutil
 import subprocess
@@ -33,16 +36,41 @@ def make_dataset(folder, per_class=None):
     return Path(folder)
 
 
+# The modules behind each script and ``python -m`` entry point: their main(argv) runs in this process.
+COMMANDS = {
+    "train_mask_detector.py": "maskdetect.commands.train",
+    "detect_mask_image.py": "maskdetect.commands.detect_image",
+    "detect_mask_video.py": "maskdetect.commands.detect_video",
+    "maskdetect.evaluate": "maskdetect.evaluate",
+    "maskdetect.face_check": "maskdetect.face_check",
+    "maskdetect.export": "maskdetect.export",
+}
+
+
 def run_script(script, *args, cwd=ROOT):
-    """Run one of the toolkit's scripts (or ``-m module``) as a user would; returns the CompletedProcess."""
-    command = [script, str(args[0])] if script == "-m" else [str(ROOT / script)]
-    args = args[1:] if script == "-m" else args
+    """Run a command as its console script does, in this process: main(argv) behind run_main.
+
+    ``script`` is a top-level script's name or "-m" followed by a module. Returns a CompletedProcess
+    with the exit status and what went to stdout and stderr.
+    """
+    from maskdetect.cli import run_main
+
+    name, args = (str(args[0]), args[1:]) if script == "-m" else (script, args)
+    module = importlib.import_module(COMMANDS[name])
+    argv = [str(arg) for arg in args]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = run_main(lambda: module.main(argv))
+        except SystemExit as end:  # argparse: --help, --version, bad usage
+            status = end.code
+    return subprocess.CompletedProcess([name, *argv], status, stdout.getvalue(), stderr.getvalue())
+
+
+def run_process(script, *args, cwd=ROOT, **options):
+    """Run a top-level script in a process of its own, for what only a process shows (signals, pipes, imports)."""
     return subprocess.run(
-        [sys.executable, *command, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, str(ROOT / script), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600, **options
     )
 
 
@@ -66,6 +94,6 @@ def tiny_training(tmp_path_factory):
     outputs = {"model": work / "mask_detector.model", "plot": work / "plot.png", "report": work / "report.json"}
     result = run_script(
         "train_mask_detector.py", "--dataset", dataset, "--model", outputs["model"], "--plot", outputs["plot"],
-        "--report", outputs["report"], "--head-epochs", 3, "--fine-tune-epochs", 2, "--views", 2, "--quiet",
+        "--report", outputs["report"], "--head-epochs", 3, "--fine-tune-epochs", 2, "--views", 2,
     )
     return result, outputs

@@ -108,29 +108,44 @@ def test_detection_scripts_do_not_import_tensorflow(tmp_path):
 
 
 @pytest.mark.slow
-def test_detection_runs_in_a_virtual_environment_without_tensorflow(tmp_path):
+def test_pip_install_gives_commands_that_detect_without_tensorflow_from_any_folder(tmp_path):
+    source = tmp_path / "clone"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "requirements-detect.txt"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "maskdetect", source / "maskdetect", ignore=shutil.ignore_patterns("__pycache__"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
-    python = venv / "bin" / "python"
-    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements-detect.txt"],
+    python, bin_dir = venv / "bin" / "python", venv / "bin"
+    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "-c", source / "requirements-detect.txt", source],
                              capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr
-    assert subprocess.run([python, "-c", "import tensorflow"], capture_output=True).returncode != 0
-    image = subprocess.run([python, ROOT / "detect_mask_image.py", "-i", EXAMPLES, "--json", "-", "-o", tmp_path / "out"],
-                           capture_output=True, text=True, timeout=300)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def run(*command):
+        return subprocess.run([*map(str, command)], cwd=elsewhere, capture_output=True, text=True, timeout=300)
+
+    assert run(python, "-c", "import tensorflow").returncode != 0
+    for command in ("mask-detect-image", "mask-detect-video"):
+        helped = run(bin_dir / command, "--help")
+        assert helped.returncode == 0 and "examples:" in helped.stdout and "(default:" in helped.stdout
+    trained = run(bin_dir / "mask-train", "--help")
+    assert trained.returncode == 2 and "maskdetect[train]" in trained.stderr and "Traceback" not in trained.stderr
+    shutil.copy(EXAMPLES / "fmd_40d0b13bd8.jpg", elsewhere / "two.jpg")
+    image = run(bin_dir / "mask-detect-image", "-i", "two.jpg", "-o", "checked.jpg", "--json", "-")
     assert image.returncode == 0, image.stderr
-    expected = run_script("detect_mask_image.py", "-i", EXAMPLES, "--json", "-", "-o", tmp_path / "expected")
-    assert _labels_by_image(image.stdout) == _labels_by_image(expected.stdout)
-    video = tmp_path / "faces.avi"
+    assert [face["label"] for face in json.loads(image.stdout)[0]["faces"]] == ["with_mask", "with_mask"]
+    assert (elsewhere / "checked.jpg").is_file()
+    video = elsewhere / "faces.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (640, 480))
     for _ in range(6):
         writer.write(cv2.resize(cv2.imread(str(EXAMPLES / "fmd_4d175c5964.jpg")), (640, 480)))
     writer.release()
     for backend in ("onnx", "litert"):
-        run = subprocess.run([python, ROOT / "detect_mask_video.py", "-s", video, "--no-display", "-b", backend, "--json", "-"],
-                             capture_output=True, text=True, timeout=300)
-        assert run.returncode == 0, run.stderr
-        frames = [json.loads(line) for line in run.stdout.splitlines() if '"frame"' in line and '"faces"' in line]
+        watched = run(python, "-m", "maskdetect", "video", "-s", video, "--no-display", "-b", backend, "--json", "-")
+        assert watched.returncode == 0, watched.stderr
+        frames = [json.loads(line) for line in watched.stdout.splitlines() if '"type": "frame"' in line]
         assert len(frames) == 6 and all([f["label"] for f in frame["faces"]] == ["with_mask"] for frame in frames)
 
 

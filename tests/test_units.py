@@ -1,0 +1,98 @@
+"""Fast tests of the pure parts: boxes, crops, output paths, records, model paths, the command line."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from maskdetect.bundled import SHIPPED_MODEL
+from maskdetect.errors import InputError
+from maskdetect.faces import FaceBox, clip_box, crop_face
+from maskdetect.photos import output_paths
+from maskdetect.pipeline import LabelledFace
+from maskdetect.records import frame_record, image_record
+from maskdetect.runtime import export_path, resolve_model
+
+from conftest import ROOT, run_script
+
+
+def test_boxes_are_clipped_to_the_image_and_slivers_dropped():
+    assert clip_box(-5.4, 10.6, 120.2, 300, 100, 200, 0.9) == FaceBox(0, 11, 100, 200, 0.9)
+    assert clip_box(95, 10, 140, 80, 100, 200) is None
+
+
+def test_a_face_crop_is_square_and_a_face_on_the_border_repeats_the_edge():
+    image = np.zeros((100, 100, 3), np.uint8)
+    image[:, :50] = 255
+    crop = crop_face(image, FaceBox(0, 20, 40, 60), 64)
+    assert crop.shape == (64, 64, 3)
+    assert crop[32, 0].tolist() == [255, 255, 255]
+    assert np.array_equal(crop_face(image, FaceBox(0, 20, 40, 60), 64, flip=True), crop[:, ::-1])
+
+
+def test_annotated_copies_get_unique_names_in_the_output_folder(tmp_path):
+    images = [tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg", tmp_path / "c" / "scan.tif"]
+    targets, folder = output_paths(images, tmp_path / "out")
+    assert folder == tmp_path / "out"
+    assert [t.name for t in targets] == ["x.jpg", "x-1.jpg", "scan.tif"]
+    single, none = output_paths(images[:1], tmp_path / "one.png")
+    assert single == [tmp_path / "one.png"] and none is None
+    with pytest.raises(InputError, match="3 input images"):
+        output_paths(images, tmp_path / "one.png")
+
+
+def test_json_records_round_values_and_mark_faces_too_small_to_judge():
+    faces = [LabelledFace(FaceBox(1, 2, 30, 40, 0.912345678), "with_mask", 0.99999999), LabelledFace(FaceBox(0, 0, 9, 9), None, None)]
+    record = image_record("p.jpg", 640, 480, faces)
+    assert record["faces"][0] == {"box": [1, 2, 30, 40], "face_confidence": 0.912346, "label": "with_mask", "probability": 1.0}
+    assert record["faces"][1]["label"] is None and record["faces"][1]["probability"] is None
+    line = frame_record(3, 0.12345, faces[:1])
+    assert line["type"] == "frame" and line["time"] == 0.123 and json.loads(json.dumps(line)) == line
+
+
+def test_a_model_names_its_exports_and_a_suffix_names_its_backend(tmp_path):
+    assert export_path(tmp_path / "m.model", "onnx") == tmp_path / "m.onnx"
+    assert resolve_model(tmp_path / "m.keras") == ("onnx", tmp_path / "m.onnx")
+    assert resolve_model(tmp_path / "m.model", "litert") == ("litert", tmp_path / "m.tflite")
+    assert resolve_model(tmp_path / "m.model", "keras") == ("keras", tmp_path / "m.model")
+    assert resolve_model(tmp_path / "x.tflite") == ("litert", tmp_path / "x.tflite")
+    with pytest.raises(InputError, match="--backend onnx"):
+        resolve_model(tmp_path / "x.tflite", "onnx")
+
+
+def test_the_shipped_model_and_its_exports_come_with_the_package():
+    assert (SHIPPED_MODEL / "config.json").is_file()
+    assert export_path(SHIPPED_MODEL, "onnx").is_file() and export_path(SHIPPED_MODEL, "litert").is_file()
+
+
+@pytest.mark.parametrize("script", ["detect_mask_image.py", "detect_mask_video.py"])
+def test_help_shows_defaults_and_examples_and_version_is_known(script):
+    from maskdetect import __version__
+
+    result = run_script(script, "--help")
+    assert result.returncode == 0
+    assert "(default: 0.4)" in result.stdout and "examples:" in result.stdout and "--backend" in result.stdout
+    version = run_script(script, "--version")
+    assert version.returncode == 0 and __version__ in version.stdout
+
+
+def test_python_m_maskdetect_lists_the_commands_and_refuses_an_unknown_one(capsys):
+    from maskdetect.__main__ import main
+
+    assert main(["--help"]) == 0
+    usage = capsys.readouterr().out
+    assert all(name in usage for name in ("train", "image", "video", "evaluate", "export"))
+    assert main(["paint"]) == 2
+    assert "unknown command 'paint'" in capsys.readouterr().err
+
+
+def test_the_readme_api_example_runs_as_written():
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("<!-- api example", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    code = "import sys\nsys.modules['tensorflow'] = None\n" + textwrap.dedent(block)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == ["with_mask", "with_mask"]
