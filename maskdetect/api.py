@@ -10,7 +10,13 @@ No TensorFlow is imported unless ``backend="keras"``.
 """
 
 from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
-from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_DETECTOR, YUNET_MAX_SIDE, FaceBox, load_face_detector
+from maskdetect.faces import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_DETECTOR,
+    YUNET_MAX_SIDE,
+    FaceBox,
+    load_face_detector,
+)
 from maskdetect.images import read_image
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE, LabelledFace, MaskDetector
 from maskdetect.runtime import load_classifier

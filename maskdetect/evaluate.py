@@ -5,11 +5,17 @@ on a folder of photos with PASCAL VOC annotations (one xml per photo, an
 object per face, its name the true class).
 """
 
-import argparse
 import sys
 from collections import Counter
 
-from maskdetect.cli import EXIT_OK, add_detection_options, load_detector, run_main
+from maskdetect.cli import (
+    EXIT_OK,
+    add_detection_options,
+    apply_verbosity,
+    load_detector,
+    new_parser,
+    run_main,
+)
 from maskdetect.errors import InputError
 from maskdetect.faces import YUNET_MAX_SIDE
 from maskdetect.images import read_image
@@ -159,10 +165,13 @@ def report_text(report):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m maskdetect.evaluate",
-        description="Evaluate face detection and mask labels end to end on photos with PASCAL VOC annotations.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser = new_parser(
+        "python -m maskdetect.evaluate",
+        "Evaluate face detection and mask labels end to end on photos with PASCAL VOC annotations.",
+        """
+        python -m maskdetect.evaluate scenes/images                 annotations/ beside images/
+        python -m maskdetect.evaluate photos --annotations xml --iou 0.5 --json report.json
+        """,
     )
     parser.add_argument("images", help="folder of annotated photos")
     parser.add_argument(
@@ -176,6 +185,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    apply_verbosity(args)
     if not 0.0 < args.iou <= 1.0:
         raise InputError(f"--iou must be in (0, 1], got {args.iou}")
     from maskdetect.reporting import print_report

@@ -4,7 +4,6 @@ Run as ``python -m maskdetect.export MODEL`` to export a model trained before
 exports existed; training exports its model itself.
 """
 
-import argparse
 import contextlib
 import io
 import logging
@@ -18,7 +17,7 @@ import numpy as np
 
 import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
 from maskdetect.atomic import atomic_outputs
-from maskdetect.cli import EXIT_OK, run_main
+from maskdetect.cli import EXIT_OK, apply_verbosity, new_parser, run_main
 from maskdetect.errors import InputError
 from maskdetect.outputs import check_distinct, check_file_output
 from maskdetect.runtime import (
@@ -144,13 +143,17 @@ def export_model(model, formats=FORMATS):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m maskdetect.export", description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser = new_parser(
+        "python -m maskdetect.export", __doc__.splitlines()[0],
+        """
+        python -m maskdetect.export mask_detector.model             writes mask_detector.onnx and .tflite
+        python -m maskdetect.export my.keras --formats onnx
+        """,
     )
     parser.add_argument("model", help="a trained Keras model (mask_detector.model, or a .keras file)")
     parser.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS), help="what to export")
     args = parser.parse_args(argv)
+    apply_verbosity(args)
     for name, path in export_model(args.model, args.formats).items():
         print(f"wrote {path} ({name})")
     return EXIT_OK

@@ -6,14 +6,19 @@ face photos per class, like a training dataset; a FOLDER with class subfolders
 directly is one kind. Faces are framed by the face detector as in training.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from maskdetect.augment import degraded_copy
-from maskdetect.cli import EXIT_OK, add_model_option, run_main
+from maskdetect.cli import (
+    EXIT_OK,
+    add_model_option,
+    apply_verbosity,
+    new_parser,
+    run_main,
+)
 from maskdetect.errors import InputError
 from maskdetect.faces import crop_face
 from maskdetect.outputs import check_file_output
@@ -78,11 +83,14 @@ def report_text(results):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m maskdetect.face_check",
-        description="Accuracy on a check set of face photos, per kind of hard case and class, and on degraded copies "
+    parser = new_parser(
+        "python -m maskdetect.face_check",
+        "Accuracy on a check set of face photos, per kind of hard case and class, and on degraded copies "
         "(60 px, 40%% light, blue cast, JPEG quality 30).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        """
+        python -m maskdetect.face_check                             the bundled hard_cases/
+        python -m maskdetect.face_check my_faces --json check.json  my_faces/<kind>/<class>/*.jpg
+        """,
     )
     parser.add_argument("folder", nargs="?", default="hard_cases", help="folder of <kind>/<class>/ face photos")
     add_model_option(parser)
@@ -96,6 +104,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    apply_verbosity(args)
     from maskdetect.faces import load_face_detector
     from maskdetect.reporting import print_report
     from maskdetect.runtime import load_classifier

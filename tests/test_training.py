@@ -144,7 +144,7 @@ def test_three_classes_train(tmp_path):
     model_path = tmp_path / "three.keras"
     result = run_script(
         "train_mask_detector.py", "--dataset", dataset, "--model", model_path, "--plot", tmp_path / "p.png",
-        "--report", tmp_path / "r.json", "--head-epochs", 1, "--fine-tune-epochs", 1, "--views", 1, "-q",
+        "--report", tmp_path / "r.json", "--head-epochs", 1, "--fine-tune-epochs", 1, "--views", 1, "-q", "--export",
     )
     assert result.returncode == 0, result.stderr
     assert MaskClassifier.load(model_path).class_names == ["mask_worn_incorrectly", "with_mask", "without_mask"]

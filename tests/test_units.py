@@ -7,6 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import ROOT, run_script
 
 from maskdetect.bundled import SHIPPED_MODEL
 from maskdetect.errors import InputError
@@ -15,8 +16,6 @@ from maskdetect.photos import output_paths
 from maskdetect.pipeline import LabelledFace
 from maskdetect.records import frame_record, image_record
 from maskdetect.runtime import export_path, resolve_model
-
-from conftest import ROOT, run_script
 
 
 def test_boxes_are_clipped_to_the_image_and_slivers_dropped():
