@@ -85,7 +85,7 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
     files = find_classes(roots, min_classes)
     dataset = FaceDataset(class_names=list(files))
     todo = [(label, path) for label, paths in enumerate(files.values()) for path in paths]
-    progress = tqdm(total=len(todo), unit="image", desc="Finding faces", disable=not verbose, leave=False)
+    progress = tqdm(total=len(todo), unit="image", desc="Finding faces", disable=None if verbose else True, leave=False)
     # Decoding on a worker overlaps detection on this thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         for start in range(0, len(todo), DECODE_AHEAD):

@@ -271,7 +271,7 @@ def crop_batches(crops):
 
 def cut_features(extract, batches, total, verbose, label):
     """Feature maps at the cut for every batch, kept as float16; the next batch is prepared while the network runs."""
-    progress = tqdm(total=total, unit="image", desc=label, disable=not verbose, leave=False)
+    progress = tqdm(total=total, unit="image", desc=label, disable=None if verbose else True, leave=False)
     outputs = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(next, batches, None)
@@ -363,7 +363,7 @@ class _BatchProgress(keras.callbacks.Callback):
         self._label, self._verbose, self._bar = label, verbose, None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._bar = tqdm(total=self.params.get("steps"), unit="batch", desc=self._label, disable=not self._verbose, leave=False)
+        self._bar = tqdm(total=self.params.get("steps"), unit="batch", desc=self._label, disable=None if self._verbose else True, leave=False)
 
     def on_train_batch_end(self, batch, logs=None):
         self._bar.update()
