@@ -84,6 +84,27 @@ def assert_one_line_error(result, *words):
         assert word in errors[0], errors[0]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_classifier_per_model_file():
+    """Commands run in this process share loaded classifiers: each model file is loaded once per backend."""
+    from maskdetect import runtime
+
+    load = runtime.load_classifier
+    loaded = {}
+
+    def load_once(model, backend=None, threads=None):
+        chosen, path = runtime.resolve_model(model, backend)
+        stamp = path.stat().st_mtime_ns if path.exists() else None
+        key = (chosen, str(Path(path).resolve()), stamp, threads)
+        if key not in loaded:
+            loaded[key] = load(model, backend, threads)
+        return loaded[key]
+
+    runtime.load_classifier = load_once
+    yield
+    runtime.load_classifier = load
+
+
 @pytest.fixture(scope="session")
 def tiny_training(tmp_path_factory):
     """One tiny real training run (40 images, 3 + 2 epochs) shared by the tests that inspect its outputs."""
