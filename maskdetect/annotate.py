@@ -1,4 +1,4 @@
-"""Drawing labelled face boxes onto images."""
+"""Drawing labelled face boxes onto images, and blurring faces."""
 
 import cv2
 
@@ -15,22 +15,40 @@ def class_colours(class_names):
     return {name: _NAMED_COLOURS.get(name) or next(others) for name in class_names}
 
 
-def draw_faces(image, faces, colours):
+def draw_faces(image, faces, colours, people=None):
     """Draw each face's box and 'label: 97.3%' on ``image`` in place; returns it.
 
-    A face too small to judge gets a thin grey box and no label.
+    With ``people`` (a Person or None per face), a tracked face shows '#ID label', its person's
+    voted label. A face too small to judge, and not known as a person, gets a thin grey box.
     """
     height, width = image.shape[:2]
     scale = max(0.4, min(width, height) / 700)
     thickness = max(1, round(scale * 2))
-    for face in faces:
+    for face, person in zip(faces, people or [None] * len(faces)):
         box = face.box
-        if face.label is None:
+        label = person.label if person is not None else face.label
+        if label is None:
             cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), _TOO_SMALL_COLOUR, 1)
             continue
-        colour = colours.get(face.label, (255, 255, 255))
+        colour = colours.get(label, (255, 255, 255))
         cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), colour, thickness)
-        _draw_label(image, f"{face.label}: {face.probability * 100:.1f}%", box, colour, scale, thickness)
+        text = f"#{person.track_id} {label}" if person is not None else f"{label}: {face.probability * 100:.1f}%"
+        _draw_label(image, text, box, colour, scale, thickness)
+    return image
+
+
+def blur_faces(image, faces, margin=0.15):
+    """Pixelate every face box of ``image``, grown by ``margin`` of its size, in place, beyond recognition; returns it."""
+    height, width = image.shape[:2]
+    for face in faces:
+        box = face.box
+        grow_x, grow_y = round(box.width * margin), round(box.height * margin)
+        x1, y1 = max(0, box.x1 - grow_x), max(0, box.y1 - grow_y)
+        x2, y2 = min(width, box.x2 + grow_x), min(height, box.y2 + grow_y)
+        region = image[y1:y2, x1:x2]
+        if region.size:
+            small = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)
+            region[:] = cv2.resize(small, (region.shape[1], region.shape[0]), interpolation=cv2.INTER_NEAREST)
     return image
 
 

@@ -17,19 +17,35 @@ def face_record(face):
     }
 
 
+def tracked_face_record(face, person):
+    """A face in a video frame: as face_record, plus its person's track ID and voted label (None until tracked)."""
+    return {
+        **face_record(face),
+        "track_id": None if person is None else person.track_id,
+        "person_label": None if person is None else person.label,
+    }
+
+
 def image_record(image, width, height, faces):
     """One photo and its faces."""
     return {"image": image, "width": width, "height": height, "faces": [face_record(face) for face in faces]}
 
 
-def frame_record(index, seconds, faces):
+def frame_record(index, seconds, faces, people=None):
     """One video frame and its faces; ``seconds`` is the video's own time, or time since start for live sources."""
-    return {"type": "frame", "frame": index, "time": round(seconds, 3), "faces": [face_record(face) for face in faces]}
+    people = people or [None] * len(faces)
+    return {
+        "type": "frame", "frame": index, "time": round(seconds, 3),
+        "faces": [tracked_face_record(face, person) for face, person in zip(faces, people)],
+    }
 
 
-def alert_record(index, seconds, label, unmasked_frames):
-    """An alert: a face the model calls ``label`` stayed in view for ``unmasked_frames`` frames."""
-    return {"type": "alert", "frame": index, "time": round(seconds, 3), "label": label, "unmasked_frames": unmasked_frames}
+def alert_record(index, seconds, label, unmasked_frames, track_id, snapshot=None):
+    """An alert: person ``track_id`` has been ``label`` for ``unmasked_frames`` of their frames in a row."""
+    return {
+        "type": "alert", "frame": index, "time": round(seconds, 3), "track_id": track_id, "label": label,
+        "unmasked_frames": unmasked_frames, "snapshot": None if snapshot is None else str(snapshot),
+    }
 
 
 def summary_record(summary):

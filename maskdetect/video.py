@@ -17,12 +17,15 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from maskdetect.annotate import class_colours, draw_faces
+from maskdetect.annotate import blur_faces, class_colours, draw_faces
+from maskdetect.compliance import people_statistics, save_statistics_plot, write_statistics_csv
 from maskdetect.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.errors import InputError
-from maskdetect.outputs import check_distinct, check_file_output
+from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
+from maskdetect.photos import write_image
 from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.records import alert_record, frame_record, summary_record
+from maskdetect.tracking import FaceTracker
 
 logger = logging.getLogger(__name__)
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
@@ -258,24 +261,26 @@ class JsonLines:
         commit(self._temporary, self.path)
 
 
-class AlertTracker:
-    """Raises an alert when a face of an alerting class stays in view for ``frames`` frames in a row."""
+class PersonAlerts:
+    """One alert per person who stays unmasked: when their voted label has been an alerting class
+    for ``frames`` of their frames in a row; again only after ``realert_s`` seconds (0: never)."""
 
-    def __init__(self, frames, cooldown_s):
+    def __init__(self, classes, frames, realert_s=0.0):
+        self.classes = set(classes)
         self.frames = frames
-        self.cooldown_s = cooldown_s
-        self.streak = 0
-        self.last_alert = None
+        self.realert_s = realert_s
 
-    def update(self, unmasked_in_view, now):
-        """Feed one frame; True when this frame raises an alert."""
-        self.streak = self.streak + 1 if unmasked_in_view else 0
-        if self.streak < self.frames:
-            return False
-        if self.last_alert is not None and now - self.last_alert < self.cooldown_s:
-            return False
-        self.last_alert = now
-        return True
+    def update(self, people, now):
+        """Feed the people in one frame; returns those who raise an alert now."""
+        raised = []
+        for person in people:
+            person.alerting_frames = person.alerting_frames + 1 if person.label in self.classes else 0
+            if person.alerting_frames < self.frames:
+                continue
+            if person.alerted_at is None or (self.realert_s > 0 and now - person.alerted_at >= self.realert_s):
+                person.alerted_at = now
+                raised.append(person)
+        return raised
 
 
 @dataclass
@@ -289,6 +294,7 @@ class VideoSummary:
     alerts: int = 0
     dropped_frames: int = 0
     interrupted: bool = False
+    statistics: dict = field(default_factory=dict)
 
     @property
     def median_fps(self):
@@ -303,6 +309,7 @@ class VideoSummary:
             "alerts": self.alerts,
             "dropped_frames": self.dropped_frames,
             "interrupted": self.interrupted,
+            **self.statistics,
         })
 
     def text(self):
@@ -314,6 +321,9 @@ class VideoSummary:
             f"frames with an unmasked face: {self.unmasked_frames}",
             f"alerts raised: {self.alerts}",
         ]
+        if self.statistics:
+            people = ", ".join(f"{count} {label}" for label, count in self.statistics["people"].items() if count) or "none"
+            lines.append(f"people seen: {people} (masked share {self.statistics['masked_share']})")
         if self.dropped_frames:
             lines.append(f"stale frames dropped: {self.dropped_frames}")
         if self.interrupted:
@@ -329,17 +339,21 @@ class VideoOptions:
     output: str | None = None
     json_path: str | None = None
     alert_frames: int = 10
-    alert_cooldown_s: float = 5.0
+    realert_s: float = 0.0
     alert_classes: list | None = None
     beep: bool = False
     max_frames: int | None = None
     progress: bool = False
+    snapshots: str | None = None
+    blur: bool = False
+    stats_csv: str | None = None
+    stats_plot: str | None = None
 
 
 def check_video_outputs(source, options):
     """Refuse bad settings and outputs before any model loads or any file is touched."""
-    if options.alert_frames < 1 or options.alert_cooldown_s < 0:
-        raise InputError("--alert-frames must be at least 1 and --alert-cooldown at least 0")
+    if options.alert_frames < 1 or options.realert_s < 0:
+        raise InputError("--alert-frames must be at least 1 and --realert-after at least 0")
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"--max-frames must be at least 1, got {options.max_frames}")
     inputs = [source] if is_file_source(source) else []
@@ -350,6 +364,14 @@ def check_video_outputs(source, options):
         outputs.append(check_file_output(options.output, inputs))
     if options.json_path and options.json_path != "-":
         outputs.append(check_file_output(options.json_path, inputs))
+    for path in (options.stats_csv, options.stats_plot):
+        if path:
+            outputs.append(check_file_output(path, inputs))
+    if options.snapshots:
+        folder = Path(options.snapshots)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(f"refusing to write snapshots into {folder}: it is a file")
+        check_image_outputs([], folder, inputs)
     check_distinct(outputs)
 
 
@@ -367,7 +389,8 @@ def run_video(detector, source, options):
         raise InputError(f"--alert-on: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(detector.class_names)}")
     reader = FrameReader(source)
     summary = VideoSummary()
-    alerts = AlertTracker(options.alert_frames, options.alert_cooldown_s)
+    tracker = FaceTracker(reader.fps or 30.0)
+    alerts = PersonAlerts(alert_classes, options.alert_frames, options.realert_s)
     colours = class_colours(detector.class_names)
     events = JsonLines(options.json_path) if options.json_path else None
     writer = VideoOutput(options.output, (reader.fps or 30.0) if reader.is_file else None) if options.output else None
@@ -385,22 +408,18 @@ def run_video(detector, source, options):
             for index, (frame, found) in enumerate(finder):
                 now = index / (reader.fps or 30.0) if reader.is_file else time.perf_counter() - started
                 faces = detector.label([found])[0]
-                alerting = [face.label for face in faces if face.label in alert_classes]
+                people = [tracked.person for tracked in tracker.update(index, now, faces)]
                 summary.frames += 1
                 summary.faces.update(face.verdict for face in faces)
-                summary.unmasked_frames += bool(alerting)
+                summary.unmasked_frames += any(face.label in alert_classes for face in faces)
                 if events is not None:
-                    events.write(frame_record(index, now, faces))
-                if alerts.update(bool(alerting), now):
+                    events.write(frame_record(index, now, faces, people))
+                if options.blur:
+                    blur_faces(frame, faces)
+                draw_faces(frame, faces, colours, people)
+                for person in alerts.update([person for person in people if person is not None], now):
                     summary.alerts += 1
-                    label = Counter(alerting).most_common(1)[0][0]
-                    logger.warning("ALERT: %s face in view for %d frames (frame %d, %.1f s)", label, alerts.streak, index, now)
-                    if options.beep:
-                        sys.stderr.write("\a")
-                        sys.stderr.flush()
-                    if events is not None:
-                        events.write(alert_record(index, now, label, alerts.streak))
-                draw_faces(frame, faces, colours)
+                    _raise_alert(person, index, now, frame, options, events)
                 bar.update()
                 finished = time.perf_counter()
                 summary.frame_seconds.append(finished - previous)
@@ -424,12 +443,37 @@ def run_video(detector, source, options):
             writer.close()
         if options.display:
             cv2.destroyAllWindows()
+        summary.statistics = people_statistics(tracker.people.values(), detector.class_names)
+        _write_statistics(summary.statistics, options)
         if events is not None:
             events.write(summary.as_record())
             events.close()
     if reader.error is not None:
         logger.warning("reading %s failed (%s); the run ended there", source, reader.error)
     return summary
+
+
+def _raise_alert(person, index, now, frame, options, events):
+    """Say it on stderr, ring, save the snapshot, and write the event."""
+    logger.warning(
+        "ALERT: person #%d is %s, for %d frames (frame %d, %.1f s)", person.track_id, person.label, person.alerting_frames, index, now
+    )
+    if options.beep:
+        sys.stderr.write("\a")
+        sys.stderr.flush()
+    snapshot = None
+    if options.snapshots:
+        snapshot = Path(options.snapshots) / f"alert-{index:06d}-person{person.track_id}.jpg"
+        write_image(frame, snapshot)
+    if events is not None:
+        events.write(alert_record(index, now, person.label, person.alerting_frames, person.track_id, snapshot))
+
+
+def _write_statistics(statistics, options):
+    if options.stats_csv:
+        write_statistics_csv(statistics, options.stats_csv)
+    if options.stats_plot:
+        save_statistics_plot(statistics, options.stats_plot)
 
 
 @contextlib.contextmanager

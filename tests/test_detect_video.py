@@ -50,7 +50,7 @@ def headless_run(video, tmp_path_factory):
     work = tmp_path_factory.mktemp("video_run")
     result = run_script(
         "detect_mask_video.py", "--source", video, "--no-display", "--output", work / "annotated.avi",
-        "--json", work / "events.jsonl", "--alert-frames", 10, "--alert-cooldown", 5,
+        "--json", work / "events.jsonl", "--alert-frames", 10,
     )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in (work / "events.jsonl").read_text().splitlines()]
@@ -75,7 +75,7 @@ def test_json_lines_carry_the_expected_labels(headless_run):
     expected = ["with_mask"] * 15 + ["without_mask"] * 25 + ["with_mask"] * 10
     assert [[face["label"] for face in event["faces"]] for event in frames] == [[label] for label in expected]
     assert frames[20]["time"] == pytest.approx(2.0)
-    assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability"}
+    assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability", "track_id", "person_label"}
     assert frames[0]["faces"][0]["face_confidence"] == round(frames[0]["faces"][0]["face_confidence"], 6)
     summary = events[-1]
     assert summary["type"] == "summary" and summary["frames"] == 50
@@ -83,11 +83,13 @@ def test_json_lines_carry_the_expected_labels(headless_run):
     assert "frames processed: 50" in result.stdout and "alerts raised: 1" in result.stdout
 
 
-def test_one_alert_inside_the_cooldown(headless_run):
+def test_one_alert_once_the_person_has_been_unmasked_for_the_alert_frames(headless_run):
     _, events, result = headless_run
     alerts = [event for event in events if event["type"] == "alert"]
     assert len(alerts) == 1
-    assert alerts[0]["frame"] == 15 + 10 - 1
+    # The face turns unmasked at frame 15; the person's vote follows within half the vote window,
+    # then 10 unmasked frames raise the alert, before the face turns masked again at frame 40.
+    assert 15 + 10 - 1 <= alerts[0]["frame"] < 40
     assert result.stderr.count("ALERT") == 1
 
 
@@ -141,6 +143,8 @@ def test_alert_json_names_the_class(headless_run):
     _, events, _ = headless_run
     (alert,) = [event for event in events if event["type"] == "alert"]
     assert alert["label"] == "without_mask" and alert["unmasked_frames"] == 10
+    frame = next(event for event in events if event["type"] == "frame" and event["frame"] == alert["frame"])
+    assert alert["track_id"] == frame["faces"][0]["track_id"] is not None
 
 
 def test_ctrl_c_mid_run_finishes_every_output(tmp_path):
@@ -254,13 +258,19 @@ def test_a_live_recording_plays_at_the_measured_rate(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["live.avi"]
 
 
-def test_alerts_come_again_after_the_cooldown_and_a_masked_frame_resets_the_streak():
-    from maskdetect.video import AlertTracker, unmasked_classes
+def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_count():
+    from maskdetect.tracking import Person
+    from maskdetect.video import PersonAlerts, unmasked_classes
 
-    tracker = AlertTracker(frames=3, cooldown_s=5.0)
-    assert [tracker.update(True, t) for t in (0, 1, 2)] == [False, False, True]
-    assert tracker.update(True, 3) is False  # inside the cooldown
-    assert tracker.update(False, 4) is False and tracker.streak == 0
-    assert [tracker.update(True, t) for t in (8, 9)] == [False, False]
-    assert tracker.update(True, 10) is True  # 3 frames again, cooldown over
+    person = Person(7, 0, 0, 0.0, label="without_mask")
+    alerts = PersonAlerts(["without_mask"], frames=3)
+    assert [bool(alerts.update([person], t)) for t in (0, 1, 2)] == [False, False, True]
+    assert not any(alerts.update([person], t) for t in range(3, 100))  # never again for this person
+    again = PersonAlerts(["without_mask"], frames=3, realert_s=5.0)
+    other = Person(8, 0, 0, 0.0, label="without_mask")
+    assert [bool(again.update([other], t)) for t in (0, 1, 2, 3)] == [False, False, True, False]
+    other.label = "with_mask"
+    assert not again.update([other], 4) and other.alerting_frames == 0
+    other.label = "without_mask"
+    assert [bool(again.update([other], t)) for t in (8, 9, 10)] == [False, False, True]
     assert unmasked_classes(["mask_weared_incorrect", "with_mask", "without_mask"]) == ["without_mask"]

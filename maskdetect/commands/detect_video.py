@@ -26,6 +26,7 @@ EXAMPLES_TEXT = """
     mask-detect-video -s entrance.mp4 --no-display -o checked.avi --json events.jsonl
     mask-detect-video -s rtsp://camera/stream --no-display --json - --alert-frames 15
     mask-detect-video -s 0 --detect-size 640            find smaller (farther) faces, more slowly
+    mask-detect-video -s door.mp4 --no-display --blur --snapshots alerts/ --stats-csv people.csv --stats-plot people.png
 """
 
 
@@ -41,9 +42,14 @@ def parse_args(argv=None):
     parser.add_argument("-o", "--output", help="write the annotated video here (.avi, .mp4 or .mkv)")
     parser.add_argument("--json", metavar="PATH", help="JSON lines per frame and alert, to PATH or '-' for stdout")
     parser.add_argument("--alert-frames", type=at_least(1), default=DEFAULTS.alert_frames,
-                        help="consecutive frames with an unmasked face that raise an alert")
-    parser.add_argument("--alert-cooldown", type=float, default=DEFAULTS.alert_cooldown_s,
-                        help="seconds between two alerts")
+                        help="a person raises one alert once their voted label has been unmasked for this many of their frames in a row")
+    parser.add_argument("--realert-after", type=float, default=DEFAULTS.realert_s, metavar="SECONDS",
+                        help="alert again for a person still unmasked after this many seconds (0: one alert per person)")
+    parser.add_argument("--snapshots", metavar="DIR", help="save the annotated frame of each alert here as a JPEG")
+    parser.add_argument("--blur", action="store_true",
+                        help="blur every face in everything written and shown (video, snapshots, window)")
+    parser.add_argument("--stats-csv", metavar="PATH", help="write unique people per class and masked share, per minute, as CSV")
+    parser.add_argument("--stats-plot", metavar="PATH", help="plot people per class and masked share per minute (PNG)")
     parser.add_argument(
         "--alert-on", nargs="+", metavar="CLASS",
         help="the classes that raise alerts (default: the model's unmasked classes, such as without_mask; "
@@ -59,8 +65,9 @@ def main(argv=None):
     apply_verbosity(args)
     options = VideoOptions(
         display=not args.no_display, output=args.output, json_path=args.json, alert_frames=args.alert_frames,
-        alert_cooldown_s=args.alert_cooldown, alert_classes=args.alert_on, beep=args.beep, max_frames=args.max_frames,
-        progress=not args.quiet,
+        realert_s=args.realert_after, alert_classes=args.alert_on, beep=args.beep, max_frames=args.max_frames,
+        progress=not args.quiet, snapshots=args.snapshots, blur=args.blur, stats_csv=args.stats_csv,
+        stats_plot=args.stats_plot,
     )
     if options.display and not has_display():
         raise InputError("cannot open a window here (no display); run with --no-display")

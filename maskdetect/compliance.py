@@ -1,0 +1,80 @@
+"""Compliance statistics of a video run: unique people per class, the masked share, per minute.
+
+A person counts once, under the label their votes gave them last; people never judged (their
+face stayed too small) count apart.
+"""
+
+import csv
+import io
+from collections import Counter
+
+from maskdetect.atomic import atomic_output
+
+MASKED = "with_mask"
+UNJUDGED = "too small to judge"
+
+
+def people_statistics(people, class_names):
+    """{"people", "masked_share", "per_minute"} for the tracked ``people`` (Person objects with first_time)."""
+    classes = [*class_names, UNJUDGED]
+    overall = Counter(person.label or UNJUDGED for person in people)
+    minutes = {}
+    for person in people:
+        minutes.setdefault(int(person.first_time // 60), Counter())[person.label or UNJUDGED] += 1
+    per_minute = [
+        {"minute": minute, **{name: counts[name] for name in classes}, "masked_share": _masked_share(counts)}
+        for minute, counts in sorted(minutes.items())
+    ]
+    return {
+        "people": {name: overall[name] for name in classes},
+        "masked_share": _masked_share(overall),
+        "per_minute": per_minute,
+    }
+
+
+def _masked_share(counts):
+    judged = sum(count for name, count in counts.items() if name != UNJUDGED)
+    return round(counts[MASKED] / judged, 4) if judged else None
+
+
+def write_statistics_csv(statistics, path):
+    """One row per minute and a last row for the whole run, written atomically."""
+    classes = list(statistics["people"])
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["minute", *classes, "masked_share"])
+    for row in statistics["per_minute"]:
+        writer.writerow([row["minute"], *(row[name] for name in classes), row["masked_share"]])
+    writer.writerow(["all", *statistics["people"].values(), statistics["masked_share"]])
+    with atomic_output(path, ".csv") as temporary:
+        temporary.write_text(text.getvalue(), encoding="utf-8")
+
+
+def save_statistics_plot(statistics, path):
+    """People per class per minute (stacked bars) and the masked share, as a PNG written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = statistics["per_minute"]
+    minutes = [row["minute"] for row in rows]
+    figure, (people_axes, share_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
+    bottom = [0] * len(rows)
+    for name in statistics["people"]:
+        counts = [row[name] for row in rows]
+        people_axes.bar(minutes, counts, bottom=bottom, label=name)
+        bottom = [b + c for b, c in zip(bottom, counts)]
+    people_axes.set_title("People seen, by the minute they arrived")
+    people_axes.set_xlabel("minute")
+    people_axes.set_ylabel("people")
+    people_axes.legend()
+    shares = [row["masked_share"] for row in rows]
+    share_axes.plot(minutes, [s if s is not None else float("nan") for s in shares], marker="o")
+    share_axes.set_ylim(0, 1.05)
+    share_axes.set_title(f"Masked share (whole run: {statistics['masked_share']})")
+    share_axes.set_xlabel("minute")
+    figure.tight_layout()
+    with atomic_output(path, ".png") as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
+    plt.close(figure)
