@@ -11,6 +11,7 @@ forward, crop, Keras model.predict. All in one run; FPS are medians per frame.
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -89,7 +90,7 @@ def classic_loop(model, class_names):
                 faces.append(cv2.resize(face, (IMAGE_SIZE, IMAGE_SIZE)).astype("float32"))
                 boxes.append((x1, y1, x2, y2))
         for face, box in zip(faces, boxes):
-            probabilities = model.predict(face[None], verbose=0)[0]
+            probabilities = model.predict(face[None], verbose=0)["probabilities"][0]
             label = class_names[int(np.argmax(probabilities))]
             colour = (0, 255, 0) if label == "with_mask" else (0, 0, 255)
             cv2.putText(frame, label, (box[0], box[1] - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, 2)
@@ -104,6 +105,7 @@ def main():
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--classic-frames", type=int, default=100)
     args = parser.parse_args()
+    logging.getLogger("maskdetect").setLevel(logging.ERROR)  # no alert lines among the results
     keras_classifier = MaskClassifier.load(args.model)
     runs = [
         (DEFAULT_BACKEND, "yunet", VIDEO_DETECT_SIZE),

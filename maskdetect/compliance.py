@@ -61,19 +61,22 @@ def save_statistics_plot(statistics, path):
     minutes = [row["minute"] for row in rows]
     figure, (people_axes, share_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
     bottom = [0] * len(rows)
+    colours = {MASKED: "tab:green", "without_mask": "tab:red", UNJUDGED: "tab:gray"}
     for name in statistics["people"]:
         counts = [row[name] for row in rows]
-        people_axes.bar(minutes, counts, bottom=bottom, label=name)
+        people_axes.bar(minutes, counts, bottom=bottom, label=name, color=colours.get(name))
         bottom = [b + c for b, c in zip(bottom, counts)]
     people_axes.set_title("People seen, by the minute they arrived")
     people_axes.set_xlabel("minute")
+    people_axes.set_xticks(minutes)
     people_axes.set_ylabel("people")
     people_axes.legend()
     shares = [row["masked_share"] for row in rows]
-    share_axes.plot(minutes, [s if s is not None else float("nan") for s in shares], marker="o")
+    share_axes.plot(minutes, [s if s is not None else float("nan") for s in shares], marker="o", color="tab:green")
     share_axes.set_ylim(0, 1.05)
     share_axes.set_title(f"Masked share (whole run: {statistics['masked_share']})")
     share_axes.set_xlabel("minute")
+    share_axes.set_xticks(minutes)
     figure.tight_layout()
     with atomic_output(path, ".png") as temporary:
         figure.savefig(temporary, dpi=100, format="png")

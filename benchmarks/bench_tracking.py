@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Which tracker, and what tracking costs. On the test video of five people crossing a doorway (tests/crossing.py,
+one passing in front of another), the faces the pipeline finds are fed to ByteTrack, SORT and OC-SORT from the
+`trackers` package: ID switches per person and milliseconds per frame. Then the toolkit's FaceTracker (OC-SORT
+plus the label vote) on 5 faces moving in every frame: milliseconds per frame, median of --frames frames.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import supervision as sv  # noqa: E402
+import trackers  # noqa: E402
+from crossing import FPS, make_crossing_video  # noqa: E402
+
+from maskdetect.cli import load_detector  # noqa: E402
+from maskdetect.faces import VIDEO_DETECT_SIZE, FaceBox  # noqa: E402
+from maskdetect.pipeline import LabelledFace  # noqa: E402
+from maskdetect.tracking import LOST_SECONDS, MIN_IOU, FaceTracker  # noqa: E402
+from maskdetect.video import FrameReader  # noqa: E402
+
+LOST = round(LOST_SECONDS * FPS)
+CANDIDATES = {
+    "bytetrack": lambda: trackers.ByteTrackTracker(frame_rate=FPS, lost_track_buffer=LOST, minimum_consecutive_frames=2,
+                                                   minimum_iou_threshold=MIN_IOU, high_conf_det_threshold=0.5,
+                                                   track_activation_threshold=0.4),
+    "sort": lambda: trackers.SORTTracker(frame_rate=FPS, lost_track_buffer=LOST, minimum_consecutive_frames=2,
+                                         minimum_iou_threshold=MIN_IOU, track_activation_threshold=0.4),
+    "ocsort": lambda: trackers.OCSORTTracker(frame_rate=FPS, lost_track_buffer=LOST, minimum_consecutive_frames=2,
+                                             minimum_iou_threshold=MIN_IOU, high_conf_det_threshold=0.5),
+}
+
+
+def found_faces(video):
+    """The faces the default pipeline finds in every frame of the video."""
+    args = argparse.Namespace(model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"), backend=None,
+                              face_detector="yunet", face_detector_dir=str(ROOT / "maskdetect" / "models" / "face_detector"),
+                              confidence=0.4, detect_size=VIDEO_DETECT_SIZE, min_face_size=24)
+    detector = load_detector(args)
+    reader = FrameReader(str(video))
+    faces = [detector.detect(frame) for frame in reader]
+    reader.close()
+    return faces
+
+
+def switches(tracker, faces_per_frame, truth):
+    ids, seconds = defaultdict(set), []
+    for faces, in_view in zip(faces_per_frame, truth):
+        if not faces:
+            tracker.update(sv.Detections.empty())
+            continue
+        detections = sv.Detections(
+            xyxy=np.array([f.box.as_list() for f in faces], np.float32).reshape(-1, 4),
+            confidence=np.array([f.box.confidence for f in faces], np.float32), class_id=np.zeros(len(faces), int),
+            data={"order": np.arange(len(faces))},
+        )
+        started = time.perf_counter()
+        tracked = tracker.update(detections)
+        seconds.append(time.perf_counter() - started)
+        for order, track_id in zip(tracked.data["order"], tracked.tracker_id):
+            box = faces[order].box
+            centre = ((box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2)
+            under = [n for n, b in in_view if b.x1 <= centre[0] < b.x2 and b.y1 <= centre[1] < b.y2]
+            if under and track_id >= 0:
+                ids[under[-1]].add(int(track_id))
+    return {"id_switches": sum(len(found) - 1 for found in ids.values()), "people_tracked": len(ids),
+            "ms_per_frame": round(1000 * statistics.median(seconds), 3)}
+
+
+def five_faces_cost(frames):
+    tracker, seconds = FaceTracker(FPS), []
+    for index in range(frames):
+        faces = [LabelledFace(FaceBox(20 + 120 * n + index % 50, 100 + 10 * n, 120 + 120 * n + index % 50, 200 + 10 * n, 0.9),
+                              "with_mask" if n % 2 else "without_mask", 0.99) for n in range(5)]
+        started = time.perf_counter()
+        tracker.update(index, index / FPS, faces)
+        seconds.append(time.perf_counter() - started)
+    return round(1000 * statistics.median(seconds[10:]), 3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=1000, help="frames for the 5-face cost")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        video = Path(folder) / "door.avi"
+        truth = make_crossing_video(video)
+        faces = found_faces(video)
+    results = {name: switches(make(), faces, truth) for name, make in CANDIDATES.items()}
+    results["face_tracker_with_votes_5_faces_ms_per_frame"] = five_faces_cost(args.frames)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
