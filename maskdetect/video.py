@@ -18,8 +18,12 @@ import cv2
 from tqdm import tqdm
 
 from maskdetect.annotate import blur_faces, class_colours, draw_faces
-from maskdetect.compliance import people_statistics, save_statistics_plot, write_statistics_csv
 from maskdetect.atomic import commit, remove_temporary, temporary_sibling
+from maskdetect.compliance import (
+    people_statistics,
+    save_statistics_plot,
+    write_statistics_csv,
+)
 from maskdetect.errors import InputError
 from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
 from maskdetect.photos import write_image

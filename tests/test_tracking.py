@@ -5,9 +5,7 @@ import json
 from collections import defaultdict
 
 import cv2
-import numpy as np
 import pytest
-
 from conftest import run_script
 from crossing import WALKERS, make_crossing_video
 
