@@ -352,6 +352,8 @@ class VideoOptions:
     blur: bool = False
     stats_csv: str | None = None
     stats_plot: str | None = None
+    live: object = None
+    live_source: int = 0
 
 
 def check_video_outputs(source, options):
@@ -421,6 +423,8 @@ def run_video(detector, source, options):
                 if options.blur:
                     blur_faces(frame, faces)
                 draw_faces(frame, faces, colours, people)
+                if options.live is not None:
+                    options.live.publish(options.live_source, frame, _live_counts(summary, tracker, detector.class_names))
                 for person in alerts.update([person for person in people if person is not None], now):
                     summary.alerts += 1
                     _raise_alert(person, index, now, frame, options, events)
@@ -471,6 +475,12 @@ def _raise_alert(person, index, now, frame, options, events):
         write_image(frame, snapshot)
     if events is not None:
         events.write(alert_record(index, now, person.label, person.alerting_frames, person.track_id, snapshot))
+
+
+def _live_counts(summary, tracker, class_names):
+    statistics = people_statistics(tracker.people.values(), class_names)
+    return {"frames": summary.frames, "alerts": summary.alerts, "people": statistics["people"],
+            "masked_share": statistics["masked_share"]}
 
 
 def _write_statistics(statistics, options):

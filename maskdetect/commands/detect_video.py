@@ -15,6 +15,7 @@ from maskdetect.cli import (
 )
 from maskdetect.errors import InputError
 from maskdetect.faces import VIDEO_DETECT_SIZE
+from maskdetect.live_page import LiveFeed, LivePageServer, parse_address
 from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
 from maskdetect.video import VideoOptions, check_video_outputs, run_video
 
@@ -27,6 +28,7 @@ EXAMPLES_TEXT = """
     mask-detect-video -s rtsp://camera/stream --no-display --json - --alert-frames 15
     mask-detect-video -s 0 --detect-size 640            find smaller (farther) faces, more slowly
     mask-detect-video -s door.mp4 --no-display --blur --snapshots alerts/ --stats-csv people.csv --stats-plot people.png
+    mask-detect-video -s rtsp://camera/stream --no-display --serve 8000    live page at http://127.0.0.1:8000/
 """
 
 
@@ -56,6 +58,10 @@ def parse_args(argv=None):
         "add mask_weared_incorrect with a 3-class model to alert on it too)",
     )
     parser.add_argument("--beep", action="store_true", help="ring the terminal bell on each alert")
+    parser.add_argument(
+        "--serve", metavar="[HOST:]PORT",
+        help="serve a live page with the annotated stream and the counts at http://HOST:PORT/ (host 127.0.0.1 unless given)",
+    )
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames")
     return parser.parse_args(argv)
 
@@ -72,8 +78,16 @@ def main(argv=None):
     if options.display and not has_display():
         raise InputError("cannot open a window here (no display); run with --no-display")
     check_video_outputs(args.source, options)
-
-    summary = run_video(load_detector(args, PIPELINED_CLASSIFIER_THREADS), args.source, options)
+    server = None
+    if args.serve:
+        host, port = parse_address(args.serve)
+        options.live = LiveFeed([str(args.source)])
+        server = LivePageServer(options.live, host, port)
+    try:
+        summary = run_video(load_detector(args, PIPELINED_CLASSIFIER_THREADS), args.source, options)
+    finally:
+        if server is not None:
+            server.close()
     print(summary.text(), file=sys.stderr if args.json == "-" else sys.stdout)
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
 
