@@ -145,7 +145,7 @@ def _page(names):
 <style>
 body {{ font-family: sans-serif; margin: 1em; background: #f4f4f4; }}
 main {{ display: flex; flex-wrap: wrap; gap: 1em; }}
-figure {{ margin: 0; background: white; padding: .5em; box-shadow: 0 1px 3px #0003; }}
+figure {{ flex: 0 1 640px; margin: 0; background: white; padding: .5em; box-shadow: 0 1px 3px #0003; overflow-wrap: anywhere; }}
 img {{ display: block; max-width: 100%; width: 640px; }}
 </style></head>
 <body><h1>Mask detector: live</h1><main>

@@ -1,6 +1,7 @@
 """Mask detection on a live camera or a video file: frames in, annotated frames and events out."""
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -354,6 +355,7 @@ class VideoOptions:
     stats_plot: str | None = None
     live: object = None
     live_source: int = 0
+    stop: threading.Event | None = None
 
 
 def check_video_outputs(source, options):
@@ -402,7 +404,7 @@ def run_video(detector, source, options):
     writer = VideoOutput(options.output, (reader.fps or 30.0) if reader.is_file else None) if options.output else None
     recent = deque(maxlen=30)
     started = previous = time.perf_counter()
-    stop = threading.Event()
+    stop = options.stop or threading.Event()
     frames = reader.frames(stop)
     if options.max_frames is not None:
         frames = itertools.islice(frames, options.max_frames)
@@ -459,6 +461,55 @@ def run_video(detector, source, options):
     if reader.error is not None:
         logger.warning("reading %s failed (%s); the run ended there", source, reader.error)
     return summary
+
+
+def numbered(path, number):
+    """``path`` with ``-number`` before its suffix: the output of source ``number`` when there are several."""
+    path = Path(path)
+    return str(path.with_name(f"{path.stem}-{number}{path.suffix}"))
+
+
+def source_options(options, count):
+    """The options of each of ``count`` sources: numbered outputs (out.avi: out-1.avi, out-2.avi, ...), one stop."""
+    if count == 1:
+        return [options]
+    stop = options.stop or threading.Event()
+    return [
+        dataclasses.replace(
+            options, live_source=number - 1, stop=stop,
+            **{name: numbered(getattr(options, name), number) for name in _NUMBERED if getattr(options, name)},
+        )
+        for number in range(1, count + 1)
+    ]
+
+
+_NUMBERED = ("output", "json_path", "snapshots", "stats_csv", "stats_plot")
+
+
+def run_videos(detectors, sources, options_per_source):
+    """Run several sources at once, one thread each, with their own tracks, counts and alerts.
+
+    Ctrl+C stops them all like the end of their videos. Returns their summaries, in source order.
+    """
+    summaries, errors = [None] * len(sources), []
+
+    def run_one(number):
+        try:
+            summaries[number] = run_video(detectors[number], sources[number], options_per_source[number])
+        except Exception as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+            options_per_source[number].stop.set()
+
+    threads = [threading.Thread(target=run_one, args=(number,), daemon=True) for number in range(len(sources))]
+    with _stop_on_ctrl_c(options_per_source[0].stop):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+    if errors:
+        raise errors[0]
+    return summaries
 
 
 def _raise_alert(person, index, now, frame, options, events):

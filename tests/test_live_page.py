@@ -40,25 +40,28 @@ def wait_until_served(url, seconds=60):
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Chromium is not installed")
-def test_the_live_page_shows_the_stream_and_counts_that_update(tmp_path):
+def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    video = tmp_path / "door.avi"
-    make_crossing_video(video, repeats=8)
+    doors = [tmp_path / "door1.avi", tmp_path / "door2.avi"]
+    make_crossing_video(doors[0], repeats=8)
+    make_crossing_video(doors[1], repeats=6)
     port = free_port()
     runs = []
     worker = threading.Thread(target=lambda: runs.append(run_script(
-        "detect_mask_video.py", "-s", video, "--no-display", "--serve", port, "--json", tmp_path / "events.jsonl",
+        "detect_mask_video.py", "-s", doors[0], "-s", doors[1], "--no-display", "--serve", port,
+        "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv",
     )))
     worker.start()
     url = f"http://127.0.0.1:{port}/"
     assert "Mask detector: live" in wait_until_served(url)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 900, "height": 700})
+        page = browser.new_page(viewport={"width": 1400, "height": 640})
         page.goto(url)
-        page.wait_for_function("document.getElementById('stream-0').naturalWidth === 640", timeout=30_000)
-        page.wait_for_function("document.getElementById('counts-0').textContent.includes('people:')", timeout=30_000)
+        for source in (0, 1):
+            page.wait_for_function(f"document.getElementById('stream-{source}').naturalWidth === 640", timeout=30_000)
+            page.wait_for_function(f"document.getElementById('counts-{source}').textContent.includes('people:')", timeout=30_000)
         first = page.text_content("#counts-0")
         page.wait_for_function(
             "(first) => document.getElementById('counts-0').textContent !== first && "
@@ -66,9 +69,15 @@ def test_the_live_page_shows_the_stream_and_counts_that_update(tmp_path):
             arg=first, timeout=30_000,
         )
         SCREENSHOT.parent.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT))
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
         browser.close()
     worker.join(timeout=120)
     (result,) = runs
     assert result.returncode == 0, result.stderr
     assert SCREENSHOT.stat().st_size > 10_000
+    # Each source has its own tracks and counts, in its own numbered outputs.
+    for number, repeats in ((1, 8), (2, 6)):
+        rows = (tmp_path / f"people-{number}.csv").read_text().splitlines()
+        assert rows[-1].startswith(f"all,{2 * repeats},{3 * repeats},"), rows[-1]
+        assert (tmp_path / f"events-{number}.jsonl").is_file()
+    assert "== " in result.stdout and result.stdout.count("people seen:") == 2

@@ -16,8 +16,15 @@ from maskdetect.cli import (
 from maskdetect.errors import InputError
 from maskdetect.faces import VIDEO_DETECT_SIZE
 from maskdetect.live_page import LiveFeed, LivePageServer, parse_address
+from maskdetect.outputs import check_distinct
 from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
-from maskdetect.video import VideoOptions, check_video_outputs, run_video
+from maskdetect.video import (
+    VideoOptions,
+    check_video_outputs,
+    run_video,
+    run_videos,
+    source_options,
+)
 
 DEFAULTS = VideoOptions()
 
@@ -29,15 +36,16 @@ EXAMPLES_TEXT = """
     mask-detect-video -s 0 --detect-size 640            find smaller (farther) faces, more slowly
     mask-detect-video -s door.mp4 --no-display --blur --snapshots alerts/ --stats-csv people.csv --stats-plot people.png
     mask-detect-video -s rtsp://camera/stream --no-display --serve 8000    live page at http://127.0.0.1:8000/
+    mask-detect-video -s rtsp://door1/stream -s rtsp://door2/stream --no-display --serve 0.0.0.0:8000 --json events.jsonl
 """
 
 
 def parse_args(argv=None):
     parser = new_parser("mask-detect-video", __doc__, EXAMPLES_TEXT)
     parser.add_argument(
-        "-s", "--source", default="0",
-        help="webcam index, video file, device (/dev/video0), image sequence (img_%%04d.jpg), "
-        "GStreamer pipeline or stream URL",
+        "-s", "--source", action="append",
+        help="webcam index, video file, device (/dev/video0), image sequence (img_%%04d.jpg), GStreamer pipeline or "
+        "stream URL; repeat to watch several at once, each with numbered outputs (out-1.avi, ...) (default: 0)",
     )
     add_detection_options(parser, VIDEO_DETECT_SIZE)
     parser.add_argument("--no-display", action="store_true", help="run headless: no window")
@@ -75,21 +83,37 @@ def main(argv=None):
         progress=not args.quiet, snapshots=args.snapshots, blur=args.blur, stats_csv=args.stats_csv,
         stats_plot=args.stats_plot,
     )
+    sources = args.source or ["0"]
     if options.display and not has_display():
         raise InputError("cannot open a window here (no display); run with --no-display")
-    check_video_outputs(args.source, options)
+    if len(sources) > 1 and (options.display or args.json == "-"):
+        raise InputError("several sources show side by side on the live page (--serve), not in windows or on stdout: "
+                         "add --no-display, and give --json a file")
+    per_source = source_options(options, len(sources))
+    for source, settings in zip(sources, per_source):
+        check_video_outputs(source, settings)
+    check_distinct([path for each in per_source for path in (each.output, each.json_path, each.stats_csv, each.stats_plot) if path])
     server = None
     if args.serve:
         host, port = parse_address(args.serve)
-        options.live = LiveFeed([str(args.source)])
-        server = LivePageServer(options.live, host, port)
+        feed = LiveFeed(sources)
+        for settings in per_source:
+            settings.live = feed
+        server = LivePageServer(feed, host, port)
     try:
-        summary = run_video(load_detector(args, PIPELINED_CLASSIFIER_THREADS), args.source, options)
+        detectors = [load_detector(args, PIPELINED_CLASSIFIER_THREADS) for _ in sources]
+        summaries = run_videos(detectors, sources, per_source) if len(sources) > 1 else [
+            run_video(detectors[0], sources[0], per_source[0])
+        ]
     finally:
         if server is not None:
             server.close()
-    print(summary.text(), file=sys.stderr if args.json == "-" else sys.stdout)
-    return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
+    out = sys.stderr if args.json == "-" else sys.stdout
+    for source, summary in zip(sources, summaries):
+        if len(sources) > 1:
+            print(f"== {source} ==", file=out)
+        print(summary.text(), file=out)
+    return EXIT_INTERRUPTED if any(summary.interrupted for summary in summaries) else EXIT_OK
 
 
 def run():
