@@ -44,8 +44,8 @@ def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tm
     from playwright.sync_api import sync_playwright
 
     doors = [tmp_path / "door1.avi", tmp_path / "door2.avi"]
-    make_crossing_video(doors[0], repeats=8)
-    make_crossing_video(doors[1], repeats=6)
+    make_crossing_video(doors[0], repeats=4)
+    make_crossing_video(doors[1], repeats=3)
     port = free_port()
     runs = []
     worker = threading.Thread(target=lambda: runs.append(run_script(
@@ -76,7 +76,7 @@ def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tm
     assert result.returncode == 0, result.stderr
     assert SCREENSHOT.stat().st_size > 10_000
     # Each source has its own tracks and counts, in its own numbered outputs.
-    for number, repeats in ((1, 8), (2, 6)):
+    for number, repeats in ((1, 4), (2, 3)):
         rows = (tmp_path / f"people-{number}.csv").read_text().splitlines()
         assert rows[-1].startswith(f"all,{2 * repeats},{3 * repeats},"), rows[-1]
         assert (tmp_path / f"events-{number}.jsonl").is_file()

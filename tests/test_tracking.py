@@ -97,13 +97,13 @@ def test_blur_hides_every_face_in_the_recording_but_half_faces_at_the_edge(cross
 
     work, truth, _, _ = crossing_run
     result = run_script("detect_mask_video.py", "-s", work / "door.avi", "--no-display", "--blur", "-o", tmp_path / "blurred.avi",
-                        "--detect-size", 640, "-c", 0.3)
+                        "--detect-size", 640, "-c", 0.3, "--max-frames", 160)
     assert result.returncode == 0, result.stderr
     detector = load_face_detector("yunet", confidence=0.3)
     found = {}
     for name, path in (("sharp", work / "annotated.avi"), ("blurred", tmp_path / "blurred.avi")):
         capture = cv2.VideoCapture(str(path))
-        found[name] = [box for _ in truth for box in detector.detect(capture.read()[1])]
-    assert len(found["sharp"]) >= 300
+        found[name] = [box for _ in truth[:160] for box in detector.detect(capture.read()[1])]
+    assert len(found["sharp"]) >= 200
     # What the pipeline's own detector misses stays sharp: a chin or a cheek at the edge of the frame.
     assert len(found["blurred"]) <= 3 and all(box.x1 == 0 or box.x2 == 640 for box in found["blurred"]), found["blurred"]
