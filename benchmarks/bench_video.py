@@ -27,10 +27,7 @@ sys.path.insert(0, str(ROOT))
 from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import VIDEO_DETECT_SIZE, SsdFaceDetector, load_face_detector  # noqa: E402
 from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
-from maskdetect.pipeline import (
-    PIPELINED_CLASSIFIER_THREADS,  # noqa: E402
-    MaskDetector,  # noqa: E402
-)
+from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS, MaskDetector  # noqa: E402
 from maskdetect.runtime import DEFAULT_BACKEND, load_classifier  # noqa: E402
 from maskdetect.video import VideoOptions, run_video  # noqa: E402
 
