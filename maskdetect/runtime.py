@@ -95,6 +95,8 @@ class OnnxClassifier:
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
+        # ONNX Runtime's threads otherwise spin after each call, taking the cores face finding needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
         try:
             self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
