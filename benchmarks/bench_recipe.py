@@ -31,7 +31,7 @@ from maskdetect.evaluate import DEFAULT_IOU, match_faces, size_bin  # noqa: E402
 from maskdetect.face_check import kinds_of  # noqa: E402
 from maskdetect.faces import IMAGE_SIZE, crop_face, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
-from maskdetect.model import build_classifier, set_top_trainable  # noqa: E402
+from maskdetect.model import build_classifier, compiled, set_top_trainable  # noqa: E402
 from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
 
 VARIANTS = {
@@ -92,7 +92,7 @@ def main():
     labels, sources = np.asarray(dataset.labels), np.asarray(dataset.sources)
     train_idx, val_idx = training.validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
     parts = build_classifier(names, config.weights, config.top_blocks)
-    extract = training.compiled(parts.lower, tf.uint8)
+    extract = compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)
     views = [
         training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, "")
@@ -118,7 +118,7 @@ def main():
         fine_tune, weighting = VARIANTS[variant]
         mark = time.perf_counter()
         parts = build_classifier(names, config.weights, config.top_blocks)
-        pooled = training.compiled(parts.top, tf.float32)
+        pooled = compiled(parts.top, tf.float32)
         weights = training.cell_weights(cells, train_labels, None if weighting == "none" else {})
         validation = (training.run_batched(pooled, features["validation"]), val_labels)
         training.fit_epochs(parts.head, [training.run_batched(pooled, v) for v in views], train_labels, weights, validation,
@@ -130,7 +130,7 @@ def main():
             set_top_trainable(parts, True)
             training.fit_epochs(parts.upper, views, train_labels, weights, (features["validation"], val_labels),
                                 config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs)
-        upper = training.compiled(parts.upper, tf.float32)
+        upper = compiled(parts.upper, tf.float32)
         predicted = {key: training.run_batched(upper, value).argmax(axis=1) for key, value in features.items()}
         val_right = predicted["validation"] == val_labels
         every = np.ones(len(scene_truths), bool)

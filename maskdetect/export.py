@@ -23,16 +23,15 @@ from maskdetect.outputs import check_distinct, check_file_output
 from maskdetect.runtime import (
     EXPORT_SUFFIXES,
     METADATA_KEY,
-    LiteRtClassifier,
-    OnnxClassifier,
+    RUNNERS,
     export_path,
     metadata_json,
+    rgb_batch,
 )
 
 FORMATS = tuple(EXPORT_SUFFIXES)
 # Exported probabilities may differ from Keras's by float rounding only.
 TOLERANCE = 1e-3
-_RUNNERS = {"onnx": OnnxClassifier, "litert": LiteRtClassifier}
 
 
 def check_export_outputs(model, formats, inputs=()):
@@ -59,10 +58,9 @@ def write_exports(classifier, targets, probe_faces=None):
     for name, path in targets.items():
         writers[name](keras_model, Path(path), metadata)
     faces = list(probe_faces) if probe_faces is not None else _synthetic_faces(size)
-    expected = keras_model(np.stack([face[:, :, ::-1] for face in faces]).astype(np.float32), training=False)
-    expected = np.asarray(expected)
+    expected = np.asarray(keras_model(rgb_batch(faces), training=False))
     for name, path in targets.items():
-        runner = _RUNNERS[name](path)
+        runner = RUNNERS[name](path)
         difference = float(np.abs(runner.probabilities(faces) - expected).max())
         if difference > TOLERANCE or runner.class_names != list(class_names):
             raise InputError(f"the {name} export does not match the Keras model (probabilities differ by {difference:.2g})")

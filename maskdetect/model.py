@@ -8,7 +8,6 @@ class name); ``model.get_layer("class_names").get_vocabulary()`` lists the class
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from maskdetect.atomic import atomic_output
@@ -17,6 +16,7 @@ from maskdetect.errors import InputError
 from maskdetect.faces import IMAGE_SIZE
 from maskdetect.outputs import is_keras_model
 from maskdetect.quiet_tensorflow import keras, tf
+from maskdetect.runtime import rgb_batch
 
 DEFAULT_WEIGHTS = IMAGENET_WEIGHTS
 # The names of the model's probabilities layer and output, and of the layer holding the class names.
@@ -172,10 +172,15 @@ def save_classifier(model, path):
         save_model(model, temporary)
 
 
-def compiled_call(model):
-    """The model's probabilities as a traced TensorFlow function: no per-call overhead of model.predict."""
-    signature = [tf.TensorSpec((None, *model.input.shape[1:]), tf.float32)]
-    return tf.function(lambda images: model(images, training=False)[PROBABILITIES], input_signature=signature)
+def compiled(model, dtype=tf.float32):
+    """``model`` as a traced TensorFlow function taking batches of ``dtype``: no per-call overhead of model.predict."""
+    signature = [tf.TensorSpec((None, *model.input.shape[1:]), dtype)]
+
+    @tf.function(input_signature=signature)
+    def call(inputs):
+        return model(tf.cast(inputs, tf.float32), training=False)
+
+    return call
 
 
 class MaskClassifier:
@@ -185,7 +190,8 @@ class MaskClassifier:
         self.model = model
         self.class_names = class_names_of(model)
         self.input_size = int(model.input.shape[1])
-        self._call = compiled_call(model)
+        # Only the probabilities: the label output's string lookup has no place in the per-face path.
+        self._call = compiled(probabilities_model(model))
 
     @classmethod
     def load(cls, path):
@@ -207,5 +213,4 @@ class MaskClassifier:
         """Class probabilities for a list of square BGR face crops of the model's input size, in one call."""
         if not faces_bgr:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        batch = np.stack([cv2.cvtColor(face, cv2.COLOR_BGR2RGB) for face in faces_bgr]).astype(np.float32)
-        return self._call(tf.constant(batch)).numpy()
+        return self._call(tf.constant(rgb_batch(faces_bgr))).numpy()

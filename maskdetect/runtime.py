@@ -62,7 +62,7 @@ def load_classifier(model, backend=None, threads=None):
         if not is_keras_model(model):
             raise InputError(f"not a mask detector model: {model}")
         raise InputError(f"{model} has no {backend} export {path}; make it with: python -m maskdetect.export {model}")
-    return {"onnx": OnnxClassifier, "litert": LiteRtClassifier}[backend](path, threads)
+    return RUNNERS[backend](path, threads)
 
 
 def metadata_json(class_names, input_size):
@@ -83,7 +83,8 @@ def _class_names(metadata, path):
     return [str(name) for name in names]
 
 
-def _rgb_batch(faces_bgr):
+def rgb_batch(faces_bgr):
+    """BGR face crops as the float32 RGB batch every backend takes."""
     return np.stack([cv2.cvtColor(face, cv2.COLOR_BGR2RGB) for face in faces_bgr]).astype(np.float32)
 
 
@@ -111,7 +112,7 @@ class OnnxClassifier:
         """Class probabilities for a list of square BGR face crops, in one call."""
         if not faces_bgr:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        return self._session.run(None, {self._input: _rgb_batch(faces_bgr)})[0]
+        return self._session.run(None, {self._input: rgb_batch(faces_bgr)})[0]
 
 
 class LiteRtClassifier:
@@ -140,7 +141,7 @@ class LiteRtClassifier:
         """Class probabilities for a list of square BGR face crops, in one call."""
         if not faces_bgr:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
-        batch = _rgb_batch(faces_bgr)
+        batch = rgb_batch(faces_bgr)
         if self._batch != len(batch):
             self._interpreter.resize_tensor_input(self._input["index"], batch.shape)
             self._interpreter.allocate_tensors()
@@ -148,6 +149,10 @@ class LiteRtClassifier:
         self._interpreter.set_tensor(self._input["index"], batch)
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"]).copy()
+
+
+# What runs each export format.
+RUNNERS = {"onnx": OnnxClassifier, "litert": LiteRtClassifier}
 
 
 def _tflite_metadata(schema, content):

@@ -30,6 +30,7 @@ from maskdetect.model import (
     DEFAULT_WEIGHTS,
     IMAGE_SIZE,
     build_classifier,
+    compiled,
     model_suffix,
     save_model,
     set_top_trainable,
@@ -236,16 +237,6 @@ def validation_split(labels, groups, config):
 def _per_class(labels, class_names):
     counts = np.bincount(labels, minlength=len(class_names))
     return {name: int(count) for name, count in zip(class_names, counts)}
-
-
-def compiled(model, dtype):
-    signature = [tf.TensorSpec((None, *model.input.shape[1:]), dtype)]
-
-    @tf.function(input_signature=signature)
-    def call(inputs):
-        return model(tf.cast(inputs, tf.float32), training=False)
-
-    return call
 
 
 def run_batched(call, inputs, batch=256):
