@@ -84,7 +84,7 @@ def five_faces_cost(frames):
         faces = [LabelledFace(FaceBox(20 + 120 * n + index % 50, 100 + 10 * n, 120 + 120 * n + index % 50, 200 + 10 * n, 0.9),
                               "with_mask" if n % 2 else "without_mask", 0.99) for n in range(5)]
         started = time.perf_counter()
-        tracker.update(index, index / FPS, faces)
+        tracker.update(index / FPS, faces)
         seconds.append(time.perf_counter() - started)
     return round(1000 * statistics.median(seconds[10:]), 3)
 

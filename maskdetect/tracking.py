@@ -28,12 +28,9 @@ class Person:
     """One tracked face: who the tracker says it is, and what the votes say of them."""
 
     track_id: int
-    first_frame: int
-    last_frame: int
     first_time: float
     votes: deque = field(default_factory=lambda: deque(maxlen=VOTE_FRAMES))
     label: str | None = None
-    label_changes: int = 0
     alerting_frames: int = 0
     alerted_at: float | None = None
 
@@ -45,17 +42,8 @@ class Person:
             counts = Counter(self.votes)
             leader, count = counts.most_common(1)[0]
             if self.label is None or (leader != self.label and count > counts[self.label]):
-                self.label_changes += self.label is not None
                 self.label = leader
         return self.label
-
-
-@dataclass(frozen=True)
-class TrackedFace:
-    """A labelled face and the person it belongs to (None while the tracker has not confirmed one)."""
-
-    face: object
-    person: Person | None
 
 
 class FaceTracker:
@@ -70,8 +58,9 @@ class FaceTracker:
         )
         self.people = {}
 
-    def update(self, index, now, faces):
-        """The TrackedFace of every face of frame ``index`` (at ``now`` seconds), in the order given."""
+    def update(self, now, faces):
+        """The person of every face of the frame at ``now`` seconds, in the order given; None for a face
+        the tracker has not confirmed yet."""
         import supervision as sv
 
         if not faces:
@@ -89,8 +78,7 @@ class FaceTracker:
                 continue
             person = self.people.get(int(track_id))
             if person is None:
-                person = self.people[int(track_id)] = Person(int(track_id), index, index, now)
-            person.last_frame = index
+                person = self.people[int(track_id)] = Person(int(track_id), now)
             person.vote(faces[order].label)
             people[order] = person
-        return [TrackedFace(face, person) for face, person in zip(faces, people)]
+        return people

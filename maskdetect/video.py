@@ -416,7 +416,7 @@ def run_video(detector, source, options):
             for index, (frame, found) in enumerate(finder):
                 now = index / (reader.fps or 30.0) if reader.is_file else time.perf_counter() - started
                 faces = detector.label([found])[0]
-                people = [tracked.person for tracked in tracker.update(index, now, faces)]
+                people = tracker.update(now, faces)
                 summary.frames += 1
                 summary.faces.update(face.verdict for face in faces)
                 summary.unmasked_frames += any(face.label in alert_classes for face in faces)
