@@ -170,9 +170,4 @@ def load_detector(args, classifier_threads=None, whole_image=False):
     face_detector = None
     if not whole_image:
         face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence, args.detect_size)
-    from maskdetect.runtime import resolve_model
-
-    classifier = load_classifier(args.model, args.backend, classifier_threads)
-    backend, path = resolve_model(args.model, args.backend)
-    logger.debug("classifier: %s run by %s; classes %s", path, backend, ", ".join(classifier.class_names))
-    return MaskDetector(classifier, face_detector, args.min_face_size)
+    return MaskDetector(load_classifier(args.model, args.backend, classifier_threads), face_detector, args.min_face_size)

@@ -14,10 +14,15 @@ MASKED = "with_mask"
 UNJUDGED = "too small to judge"
 
 
-def people_statistics(people, class_names):
-    """{"people", "masked_share", "per_minute"} for the tracked ``people`` (Person objects with first_time)."""
-    classes = [*class_names, UNJUDGED]
+def people_counts(people, class_names):
+    """{"people", "masked_share"}: unique people per class (and too small to judge) and the masked share."""
     overall = Counter(person.label or UNJUDGED for person in people)
+    return {"people": {name: overall[name] for name in [*class_names, UNJUDGED]}, "masked_share": _masked_share(overall)}
+
+
+def people_statistics(people, class_names):
+    """people_counts, plus "per_minute": the same by the minute each person arrived (Person.first_time)."""
+    classes = [*class_names, UNJUDGED]
     minutes = {}
     for person in people:
         minutes.setdefault(int(person.first_time // 60), Counter())[person.label or UNJUDGED] += 1
@@ -25,11 +30,7 @@ def people_statistics(people, class_names):
         {"minute": minute, **{name: counts[name] for name in classes}, "masked_share": _masked_share(counts)}
         for minute, counts in sorted(minutes.items())
     ]
-    return {
-        "people": {name: overall[name] for name in classes},
-        "masked_share": _masked_share(overall),
-        "per_minute": per_minute,
-    }
+    return {**people_counts(people, class_names), "per_minute": per_minute}
 
 
 def _masked_share(counts):

@@ -7,6 +7,7 @@ Each export carries its class names in its metadata; its graph takes RGB faces,
 """
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from maskdetect.errors import InputError
 from maskdetect.native_output import native_stderr_silenced
 from maskdetect.outputs import is_keras_model
 
+logger = logging.getLogger(__name__)
 BACKENDS = ("onnx", "litert", "keras")
 DEFAULT_BACKEND = "onnx"
 EXPORT_SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
@@ -52,6 +54,7 @@ def load_classifier(model, backend=None, threads=None):
     backend imports TensorFlow.
     """
     backend, path = resolve_model(model, backend)
+    logger.debug("classifier: %s run by %s", path, backend)
     if backend == "keras":
         from maskdetect.model import MaskClassifier
 

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from maskdetect.annotate import blur_faces, class_colours, draw_faces
 from maskdetect.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.compliance import (
+    people_counts,
     people_statistics,
     save_statistics_plot,
     write_statistics_csv,
@@ -40,6 +41,8 @@ STREAM_READ_RETRIES = 20
 RATE_FRAMES, RATE_SECONDS = 30, 2.0
 # The summary's median FPS is over at most this many recent frames, so a day-long run stays small.
 TIMED_FRAMES = 10_000
+# The live page's counts go over every person seen: recounted at most this often (seconds), not every frame.
+LIVE_COUNTS_S = 0.5
 # How long closing waits for the reader thread, which may sit in a read of a dead stream.
 READER_JOIN_S = 2.0
 
@@ -411,6 +414,7 @@ def run_video(detector, source, options):
     finder = FaceFinder(frames, detector)
     total = reader.frame_count and min(reader.frame_count, options.max_frames or reader.frame_count)
     bar = tqdm(total=total, unit="frame", disable=None if options.progress else True, leave=False)
+    live_counts, finished_counting = {}, None
     try:
         with _stop_on_ctrl_c(stop), single_threaded_opencv():
             for index, (frame, found) in enumerate(finder):
@@ -426,7 +430,10 @@ def run_video(detector, source, options):
                     blur_faces(frame, faces)
                 draw_faces(frame, faces, colours, people)
                 if options.live is not None:
-                    options.live.publish(options.live_source, frame, _live_counts(summary, tracker, detector.class_names))
+                    if finished_counting is None or time.perf_counter() - finished_counting >= LIVE_COUNTS_S:
+                        live_counts = _live_counts(summary, tracker, detector.class_names)
+                        finished_counting = time.perf_counter()
+                    options.live.publish(options.live_source, frame, live_counts)
                 for person in alerts.update([person for person in people if person is not None], now):
                     summary.alerts += 1
                     _raise_alert(person, index, now, frame, options, events)
@@ -529,9 +536,7 @@ def _raise_alert(person, index, now, frame, options, events):
 
 
 def _live_counts(summary, tracker, class_names):
-    statistics = people_statistics(tracker.people.values(), class_names)
-    return {"frames": summary.frames, "alerts": summary.alerts, "people": statistics["people"],
-            "masked_share": statistics["masked_share"]}
+    return {"frames": summary.frames, "alerts": summary.alerts, **people_counts(tracker.people.values(), class_names)}
 
 
 def _write_statistics(statistics, options):
