@@ -15,7 +15,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import maskdetect  # noqa: F401  (quiets TensorFlow before it loads)
 from maskdetect.atomic import atomic_outputs
 from maskdetect.cli import EXIT_OK, apply_verbosity, new_parser, run_main
 from maskdetect.errors import InputError
