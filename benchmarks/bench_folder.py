@@ -6,7 +6,8 @@ The folder (made here): the 272 street photos of scenes/ and dataset close-ups o
 all enlarged to 640 px on the long side. Ours: check_photos (reading and face finding on worker
 threads, faces of several images classified together, writes on the workers), per classifier
 backend. Baseline: the loop the toolkit had before, one image at a time: read, detect, classify,
-annotate, write (2 threads for OpenCV and the classifier). Also ours with YuNet searching at 480 px.
+annotate, write (each model on every core). Also ours with YuNet searching at 480 px, and ours with
+YuNet run by OpenCV's FaceDetectorYN, as the toolkit did before.
 All in one run; each variant runs --repeats times, medians reported.
 """
 
@@ -28,8 +29,9 @@ from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
 from maskdetect.images import list_images, read_image  # noqa: E402
 from maskdetect.photos import check_photos, write_image  # noqa: E402
-from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS, MaskDetector  # noqa: E402
+from maskdetect.pipeline import FACE_FINDING_THREADS, MaskDetector  # noqa: E402
 from maskdetect.runtime import load_classifier  # noqa: E402
+from opencv_yunet import OpenCvYuNet  # noqa: E402
 
 SIDE = 640
 
@@ -66,18 +68,21 @@ def main():
         paths = make_folder(photos, args.scenes, args.dataset, args.sources, args.per_source)
         results["photos"] = len(paths)
         variants = {
-            "one_at_a_time_onnx": ("onnx", None, None, YUNET_MAX_SIDE),
-            "ours_onnx": ("onnx", PIPELINED_CLASSIFIER_THREADS, 2, YUNET_MAX_SIDE),
-            "ours_litert": ("litert", PIPELINED_CLASSIFIER_THREADS, 2, YUNET_MAX_SIDE),
-            "ours_onnx_detect_size_480": ("onnx", PIPELINED_CLASSIFIER_THREADS, 2, 480),
+            "one_at_a_time_onnx": ("onnx", None, YUNET_MAX_SIDE),
+            "ours_onnx": ("onnx", 2, YUNET_MAX_SIDE),
+            "ours_litert": ("litert", 2, YUNET_MAX_SIDE),
+            "ours_onnx_detect_size_480": ("onnx", 2, 480),
+            "ours_onnx_yunet_run_by_opencv": ("onnx", 2, "opencv"),
         }
         timings = {name: [] for name in variants}
         faces = {}
         for repeat in range(args.repeats):
-            for name, (backend, threads, workers, detect_size) in variants.items():
-                detector = MaskDetector(
-                    load_classifier(args.model, backend, threads), load_face_detector("yunet", max_side=detect_size)
+            for name, (backend, workers, detect_size) in variants.items():
+                threads = None if workers is None else FACE_FINDING_THREADS
+                face_detector = (
+                    OpenCvYuNet() if detect_size == "opencv" else load_face_detector("yunet", max_side=detect_size, threads=threads)
                 )
+                detector = MaskDetector(load_classifier(args.model, backend), face_detector)
                 out = Path(folder) / f"{name}-{repeat}"
                 out.mkdir()
                 started = time.perf_counter()
@@ -89,7 +94,9 @@ def main():
                     faces[name] = sum(len(result.faces) for result in checked)
                 timings[name].append(time.perf_counter() - started)
         close_ups = paths[len(list_images(args.scenes)) :]
-        detector = MaskDetector(load_classifier(args.model, "onnx", PIPELINED_CLASSIFIER_THREADS), load_face_detector("yunet"))
+        detector = MaskDetector(
+            load_classifier(args.model, "onnx"), load_face_detector("yunet", threads=FACE_FINDING_THREADS)
+        )
         close_up_seconds = []
         for repeat in range(args.repeats):
             out = Path(folder) / f"close-ups-{repeat}"

@@ -29,6 +29,7 @@ from maskdetect.faces import DETECTORS, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
 from maskdetect.runtime import BACKENDS, load_classifier  # noqa: E402
+from opencv_yunet import OpenCvYuNet  # noqa: E402
 
 TIME = "/usr/bin/time"
 
@@ -90,6 +91,7 @@ def main():
             results["warm"][f"{backend}_yunet_320"] = warm_times(
                 classifier, load_face_detector("yunet", max_side=320), photo, args.repeats
             )
+            results["warm"][f"{backend}_yunet_run_by_opencv"] = warm_times(classifier, OpenCvYuNet(), photo, args.repeats)
         commands = {
             "import_tensorflow": [sys.executable, "-c", "import tensorflow"],
             "detect_one_photo": [

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
 from maskdetect.faces import VIDEO_DETECT_SIZE, SsdFaceDetector, load_face_detector  # noqa: E402
 from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
-from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS, MaskDetector  # noqa: E402
+from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS, MaskDetector  # noqa: E402
 from maskdetect.runtime import DEFAULT_BACKEND, load_classifier  # noqa: E402
 from maskdetect.video import VideoOptions, run_video  # noqa: E402
 
@@ -119,8 +119,8 @@ def main():
         classic = time_classic(video, classic_loop(keras_classifier.model, keras_classifier.class_names), args.classic_frames)
         results["classic_median_fps"] = round(1 / statistics.median(classic), 1)
         for backend, face_detector, size in runs:
-            classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, PIPELINED_CLASSIFIER_THREADS)
-            detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size))
+            classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, VIDEO_CLASSIFIER_THREADS)
+            detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size, threads=FACE_FINDING_THREADS))
             summary = run_video(detector, video, VideoOptions(display=False))
             name = f"{backend}_{face_detector}_{size}"
             results[name] = {

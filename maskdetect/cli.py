@@ -161,13 +161,16 @@ def add_detection_options(parser, detect_size):
     )
 
 
-def load_detector(args, classifier_threads=None, whole_image=False):
-    """The MaskDetector that ``add_detection_options`` describe; no face detector with ``whole_image``."""
+def load_detector(args, classifier_threads=None, face_detector_threads=None, whole_image=False):
+    """The MaskDetector that ``add_detection_options`` describe, its models on so many threads each
+    (default: one per core); no face detector with ``whole_image``."""
     from maskdetect.faces import load_face_detector
     from maskdetect.pipeline import MaskDetector
     from maskdetect.runtime import load_classifier
 
     face_detector = None
     if not whole_image:
-        face_detector = load_face_detector(args.face_detector, args.face_detector_dir, args.confidence, args.detect_size)
+        face_detector = load_face_detector(
+            args.face_detector, args.face_detector_dir, args.confidence, args.detect_size, face_detector_threads
+        )
     return MaskDetector(load_classifier(args.model, args.backend, classifier_threads), face_detector, args.min_face_size)

@@ -116,18 +116,31 @@ class SsdFaceDetector:
 
 
 class YuNetFaceDetector:
-    """OpenCV Zoo's YuNet face detector, run on the image shrunk to at most ``max_side`` pixels. Thread-safe."""
+    """OpenCV Zoo's YuNet face detector on the image shrunk to at most ``max_side`` pixels. Thread-safe.
+
+    Its graph runs in ONNX Runtime, which on 640 px photos takes 0.57 times the time of OpenCV 5's
+    DNN engine on one core (README, "Speed"); its outputs are decoded as OpenCV's FaceDetectorYN does,
+    so the faces are the same.
+    """
 
     name = "yunet"
+    # YuNet's three heads: one anchor per cell of a grid with these strides.
+    STRIDES = (8, 16, 32)
+    NMS_IOU = 0.3
 
-    def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE):
+    def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE,
+                 threads=None):
+        from maskdetect.runtime import onnx_session
+
         path = Path(model_dir) / YUNET_MODEL
         if not path.is_file():
             raise InputError(f"YuNet face detector file not found: {path}")
         try:
-            self._net = _PerThreadNet(lambda: cv2.FaceDetectorYN.create(str(path), "", (320, 320), confidence, 0.3, 5000))
-        except cv2.error:
+            self._session = onnx_session(path, threads)
+        except InputError:
             raise InputError(f"cannot load the YuNet face detector from {path}") from None
+        self._input = self._session.get_inputs()[0].name
+        self._outputs = [f"{kind}_{stride}" for stride in self.STRIDES for kind in ("cls", "obj", "bbox")]
         self.confidence = confidence
         self.max_side = max_side
 
@@ -137,31 +150,50 @@ class YuNetFaceDetector:
         factor = min(1.0, self.max_side / max(width, height))
         if factor < 1.0:
             image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
-        net = self._net.get()
-        size = (image.shape[1], image.shape[0])
-        if tuple(net.getInputSize()) != size:
-            net.setInputSize(size)
-        _, rows = net.detect(image)
-        if rows is None:
-            return []
-        boxes = []
-        for row in rows[np.argsort(-rows[:, -1])]:
-            x, y, w, h = row[:4] / factor
-            box = clip_box(x, y, x + w, y + h, width, height, row[-1])
+        boxes, scores = self._search(image)
+        faces = []
+        for (x, y, w, h), score in zip(boxes / factor, scores):
+            box = clip_box(x, y, x + w, y + h, width, height, score)
             if box is not None:
-                boxes.append(box)
-        return boxes
+                faces.append(box)
+        return faces
+
+    def _search(self, image):
+        """Boxes (x, y, width, height) and scores of the faces in ``image``, most confident first."""
+        # The graph takes sides that are multiples of its largest stride: pad right and bottom with black.
+        padded_height, padded_width = (-(-side // 32) * 32 for side in image.shape[:2])
+        blob = np.zeros((1, 3, padded_height, padded_width), np.float32)
+        blob[0, :, : image.shape[0], : image.shape[1]] = image.transpose(2, 0, 1)
+        heads = iter(self._session.run(self._outputs, {self._input: blob}))
+        boxes, scores = [], []
+        for stride in self.STRIDES:
+            classes, objects, deltas = (next(heads)[0] for _ in range(3))
+            score = np.sqrt(np.clip(classes[:, 0], 0, 1) * np.clip(objects[:, 0], 0, 1))
+            keep = np.flatnonzero(score >= self.confidence)
+            rows, columns = np.divmod(keep, padded_width // stride)
+            centres = (np.stack([columns, rows], 1) + deltas[keep, :2]) * stride
+            sizes = np.exp(deltas[keep, 2:4]) * stride
+            boxes.append(np.concatenate([centres - sizes / 2, sizes], 1))
+            scores.append(score[keep])
+        boxes, scores = np.concatenate(boxes), np.concatenate(scores)
+        if not len(scores):
+            return boxes, scores
+        # Overlaps are suppressed on whole-pixel boxes, as OpenCV's FaceDetectorYN does: same faces as it finds.
+        chosen = np.ravel(cv2.dnn.NMSBoxes(boxes.astype(np.int32).tolist(), scores.tolist(), self.confidence, self.NMS_IOU))
+        chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
+        return boxes[chosen], scores[chosen]
 
 
 def load_face_detector(name=DEFAULT_DETECTOR, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE,
-                       max_side=YUNET_MAX_SIDE):
-    """A face detector by name: 'yunet' (searching at most ``max_side`` pixels) or 'ssd'."""
+                       max_side=YUNET_MAX_SIDE, threads=None):
+    """A face detector by name: 'yunet' (searching at most ``max_side`` pixels, on ``threads`` threads,
+    default one per core) or 'ssd' (OpenCV's threads)."""
     if not 0.0 < confidence <= 1.0:
         raise InputError(f"face confidence must be in (0, 1], got {confidence}")
     if max_side < MIN_DETECTION_SIDE:
         raise InputError(f"the detection size must be at least {MIN_DETECTION_SIDE} pixels, got {max_side}")
     if name == "yunet":
-        return YuNetFaceDetector(model_dir, confidence, max_side)
+        return YuNetFaceDetector(model_dir, confidence, max_side, threads)
     if name == "ssd":
         return SsdFaceDetector(model_dir, confidence)
     raise InputError(f"unknown face detector {name!r}; choose from {', '.join(DETECTORS)}")

@@ -11,9 +11,13 @@ from maskdetect.faces import FaceBox, crop_face
 # on street photos no trained model told unmasked from masked faces reliably below it.
 DEFAULT_MIN_FACE_SIZE = 24
 TOO_SMALL = "too small"
-# Photos and video run face finding on worker threads beside the classifier: one core each, no
-# stage waiting on another, beats letting every stage use every core (1.3-1.5x, README "Speed").
-PIPELINED_CLASSIFIER_THREADS = 1
+# Photos and video find faces on worker threads, each search on one core: several searches side by side
+# use the cores better than one search split over them (README "Speed").
+FACE_FINDING_THREADS = 1
+# Video also classifies each frame's faces on one core, beside face finding: one core a stage beat letting
+# every stage use every core (1.5x). Folders classify batches of faces on every core, which takes up the
+# time the workers leave.
+VIDEO_CLASSIFIER_THREADS = 1
 
 
 @contextlib.contextmanager

@@ -91,21 +91,26 @@ def rgb_batch(faces_bgr):
     return np.stack([cv2.cvtColor(face, cv2.COLOR_BGR2RGB) for face in faces_bgr]).astype(np.float32)
 
 
+def onnx_session(path, threads=None):
+    """An ONNX Runtime session on the CPU with ``threads`` threads (default: one per core)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    # ONNX Runtime's threads otherwise spin after each call, taking the cores the other stages need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file
+        raise InputError(f"not an ONNX model: {path}") from None
+
+
 class OnnxClassifier:
     """The ONNX export, run by ONNX Runtime on the CPU."""
 
     def __init__(self, path, threads=None):
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        # ONNX Runtime's threads otherwise spin after each call, taking the cores face finding needs.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception:  # noqa: BLE001 - ONNX Runtime raises its own types for a bad file
-            raise InputError(f"not an ONNX model: {path}") from None
+        self._session = onnx_session(path, threads)
         metadata = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         self.class_names = _class_names(metadata, path)
         self._input = self._session.get_inputs()[0].name

@@ -95,3 +95,28 @@ def test_the_readme_api_example_runs_as_written():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == ["with_mask", "with_mask"]
+
+
+def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
+    import cv2
+
+    from maskdetect.bundled import FACE_DETECTOR_DIR
+    from maskdetect.faces import YUNET_MODEL, YuNetFaceDetector
+    from maskdetect.images import list_images, read_image
+
+    ours = YuNetFaceDetector()
+    opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)
+    photos = [read_image(path) for path in list_images(ROOT / "scenes" / "images")[:40]]
+    photos.append(cv2.resize(photos[0], (1000, 700)))
+    faces = 0
+    for image in photos:
+        height, width = image.shape[:2]
+        opencv.setInputSize((width, height))
+        rows = opencv.detect(image)[1]
+        rows = [] if rows is None else rows[np.argsort(-rows[:, -1])]
+        expected = [clip_box(x, y, x + w, y + h, width, height, row[-1]) for row in rows for x, y, w, h in [row[:4]]]
+        found = ours.detect(image)
+        assert [box.as_list() for box in found] == [box.as_list() for box in expected if box is not None]
+        assert np.allclose([box.confidence for box in found], [box.confidence for box in expected if box is not None], atol=1e-3)
+        faces += len(found)
+    assert faces > 150

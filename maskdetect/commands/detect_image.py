@@ -19,7 +19,7 @@ from maskdetect.errors import InputError
 from maskdetect.faces import YUNET_MAX_SIDE
 from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
 from maskdetect.photos import check_photos, expand_inputs, output_paths
-from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
+from maskdetect.pipeline import FACE_FINDING_THREADS
 
 EXAMPLES_TEXT = """
     mask-detect-image                                   the example photos -> output/
@@ -62,7 +62,7 @@ def main(argv=None):
 
     from maskdetect.reporting import write_json
 
-    detector = load_detector(args, PIPELINED_CLASSIFIER_THREADS, whole_image=args.whole_image)
+    detector = load_detector(args, face_detector_threads=FACE_FINDING_THREADS, whole_image=args.whole_image)
     results, failures = check_photos(detector, paths, targets, args.show, progress=not args.quiet)
     failures = problems + failures
     records = [result.as_record() for result in results]

@@ -17,7 +17,7 @@ from maskdetect.errors import InputError
 from maskdetect.faces import VIDEO_DETECT_SIZE
 from maskdetect.live_page import LiveFeed, LivePageServer, parse_address
 from maskdetect.outputs import check_distinct
-from maskdetect.pipeline import PIPELINED_CLASSIFIER_THREADS
+from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS
 from maskdetect.video import (
     VideoOptions,
     check_video_outputs,
@@ -101,7 +101,7 @@ def main(argv=None):
             settings.live = feed
         server = LivePageServer(feed, host, port)
     try:
-        detectors = [load_detector(args, PIPELINED_CLASSIFIER_THREADS) for _ in sources]
+        detectors = [load_detector(args, VIDEO_CLASSIFIER_THREADS, FACE_FINDING_THREADS) for _ in sources]
         summaries = run_videos(detectors, sources, per_source) if len(sources) > 1 else [
             run_video(detectors[0], sources[0], per_source[0])
         ]
