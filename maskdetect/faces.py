@@ -1,5 +1,6 @@
 """Face detectors from OpenCV's DNN module, and cropping the faces they find."""
 
+import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,18 +212,21 @@ def crop_face(image, box, size, scale=1.0, shift=(0.0, 0.0), angle=0.0, flip=Fal
     centre_y = (box.y1 + box.y2) / 2 + shift[1] * side
     zoom = size / side
     if zoom < 0.5:
-        # warpAffine only interpolates, which aliases when shrinking a lot:
-        # shrink the face's surroundings with area averaging first.
-        reach = side
+        # warpAffine only interpolates, which aliases when shrinking a lot: first halve the face's
+        # surroundings with area averaging (several times faster than shrinking by any other factor)
+        # until warpAffine is left a zoom between 0.5 and 1. The surroundings reach past the corners
+        # of a crop turned 45°.
+        halvings = math.ceil(math.log2(0.5 / zoom))
+        factor = 2**halvings
+        reach = 0.75 * side + factor
         left, top = max(0, int(centre_x - reach)), max(0, int(centre_y - reach))
         right = min(image.shape[1], int(centre_x + reach) + 1)
         bottom = min(image.shape[0], int(centre_y + reach) + 1)
-        region = image[top:bottom, left:right]
-        new_size = (max(1, round(region.shape[1] * zoom * 2)), max(1, round(region.shape[0] * zoom * 2)))
-        image = cv2.resize(region, new_size, interpolation=cv2.INTER_AREA)
-        factor = new_size[0] / region.shape[1]
-        centre_x, centre_y = (centre_x - left) * factor, (centre_y - top) * factor
-        zoom /= factor
+        image = image[top : bottom - (bottom - top) % factor, left : right - (right - left) % factor]
+        for _ in range(halvings):
+            image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        centre_x, centre_y = (centre_x - left) / factor, (centre_y - top) / factor
+        zoom *= factor
     matrix = cv2.getRotationMatrix2D((centre_x, centre_y), angle, zoom)
     matrix[0, 2] += size / 2 - centre_x
     matrix[1, 2] += size / 2 - centre_y
