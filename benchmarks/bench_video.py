@@ -106,7 +106,7 @@ def main():
     keras_classifier = MaskClassifier.load(args.model)
     runs = [
         (DEFAULT_BACKEND, "yunet", VIDEO_DETECT_SIZE),
-        (DEFAULT_BACKEND, "yunet", 480),
+        (DEFAULT_BACKEND, "yunet", 320),
         (DEFAULT_BACKEND, "yunet", 640),
         (DEFAULT_BACKEND, "ssd", VIDEO_DETECT_SIZE),
         ("litert", "yunet", VIDEO_DETECT_SIZE),

@@ -28,9 +28,9 @@ MIN_FACE_SIDE = 8
 # (past it YuNet only gets slower and sees faces in textures).
 YUNET_MAX_SIDE = 1280
 MIN_DETECTION_SIDE = 64
-# Video frames are searched at this long side: on 640 px frames it keeps the recall of faces of 80 px
-# and more (webcam and doorway range) at 0.31x the time of 640 px (benchmarks/bench_detect_size.py).
-VIDEO_DETECT_SIZE = 320
+# Video frames are searched at this long side: on 640 px frames it keeps nearly every face of 40 px and
+# more at 0.8x the time of 640 px; 320 loses half the masked faces of 24-40 px (benchmarks/bench_detect_size.py).
+VIDEO_DETECT_SIZE = 480
 
 
 @dataclass(frozen=True)
