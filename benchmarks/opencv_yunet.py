@@ -6,7 +6,14 @@ import threading
 import cv2
 import numpy as np
 
-from maskdetect.faces import DEFAULT_CONFIDENCE, DEFAULT_FACE_DETECTOR_DIR, YUNET_MAX_SIDE, YUNET_MODEL, clip_box
+from maskdetect.faces import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_FACE_DETECTOR_DIR,
+    YUNET_MAX_SIDE,
+    YUNET_MODEL,
+    boxes_in_image,
+    shrunk_to,
+)
 
 
 class OpenCvYuNet:
@@ -21,17 +28,13 @@ class OpenCvYuNet:
         self.max_side = max_side
 
     def detect(self, image):
-        height, width = image.shape[:2]
-        factor = min(1.0, self.max_side / max(width, height))
-        if factor < 1.0:
-            image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+        searched, factor = shrunk_to(image, self.max_side)
         net = getattr(self._local, "net", None)
         if net is None:
             net = self._local.net = cv2.FaceDetectorYN.create(self._path, "", (320, 320), self.confidence, 0.3, 5000)
-        net.setInputSize((image.shape[1], image.shape[0]))
-        _, rows = net.detect(image)
+        net.setInputSize((searched.shape[1], searched.shape[0]))
+        rows = net.detect(searched)[1]
         if rows is None:
             return []
-        boxes = (clip_box(*(row[:2] / factor), *((row[:2] + row[2:4]) / factor), width, height, row[-1])
-                 for row in rows[np.argsort(-rows[:, -1])])
-        return [box for box in boxes if box is not None]
+        rows = rows[np.argsort(-rows[:, -1])]
+        return boxes_in_image(rows[:, :4] / factor, rows[:, -1], image)

@@ -147,17 +147,9 @@ class YuNetFaceDetector:
 
     def detect(self, image):
         """Faces in a BGR image, most confident first."""
-        height, width = image.shape[:2]
-        factor = min(1.0, self.max_side / max(width, height))
-        if factor < 1.0:
-            image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
-        boxes, scores = self._search(image)
-        faces = []
-        for (x, y, w, h), score in zip(boxes / factor, scores):
-            box = clip_box(x, y, x + w, y + h, width, height, score)
-            if box is not None:
-                faces.append(box)
-        return faces
+        searched, factor = shrunk_to(image, self.max_side)
+        boxes, scores = self._search(searched)
+        return boxes_in_image(boxes / factor, scores, image)
 
     def _search(self, image):
         """Boxes (x, y, width, height) and scores of the faces in ``image``, most confident first."""
@@ -183,6 +175,22 @@ class YuNetFaceDetector:
         chosen = np.ravel(cv2.dnn.NMSBoxes(boxes.astype(np.int32).tolist(), scores.tolist(), self.confidence, self.NMS_IOU))
         chosen = chosen[np.argsort(-scores[chosen], kind="stable")]
         return boxes[chosen], scores[chosen]
+
+
+def shrunk_to(image, max_side):
+    """The image shrunk to at most ``max_side`` pixels on its long side, and the factor applied (at most 1)."""
+    height, width = image.shape[:2]
+    factor = min(1.0, max_side / max(width, height))
+    if factor < 1.0:
+        image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
+    return image, factor
+
+
+def boxes_in_image(boxes, scores, image):
+    """FaceBoxes from (x, y, width, height) rows in ``image``'s pixels, clipped to it; slivers dropped."""
+    height, width = image.shape[:2]
+    faces = (clip_box(x, y, x + w, y + h, width, height, score) for (x, y, w, h), score in zip(boxes, scores))
+    return [face for face in faces if face is not None]
 
 
 def load_face_detector(name=DEFAULT_DETECTOR, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE,
