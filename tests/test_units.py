@@ -32,6 +32,19 @@ def test_a_face_crop_is_square_and_a_face_on_the_border_repeats_the_edge():
     assert np.array_equal(crop_face(image, FaceBox(0, 20, 40, 60), 64, flip=True), crop[:, ::-1])
 
 
+def test_a_big_face_is_cropped_where_it_is_and_without_aliasing():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (1000, 1400, 3), dtype=np.uint8), (0, 0), 6)
+    for box in (FaceBox(300, 200, 900, 800), FaceBox(0, 0, 1000, 1000), FaceBox(500, 350, 800, 650)):
+        expected = cv2.resize(image[box.y1 : box.y2, box.x1 : box.x2], (128, 128), interpolation=cv2.INTER_AREA)
+        crop = crop_face(image, box, 128)
+        assert np.abs(crop.astype(int) - expected).mean() < 1.0
+        shifted = crop_face(image, FaceBox(box.x1 + 15, box.y1, box.x2 + 15, box.y2), 128)
+        assert np.abs(shifted.astype(int) - expected).mean() > 2 * np.abs(crop.astype(int) - expected).mean()
+
+
 def test_annotated_copies_get_unique_names_in_the_output_folder(tmp_path):
     images = [tmp_path / "a" / "x.jpg", tmp_path / "b" / "x.jpg", tmp_path / "c" / "scan.tif"]
     targets, folder = output_paths(images, tmp_path / "out")
