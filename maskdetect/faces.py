@@ -1,4 +1,4 @@
-"""Face detectors from OpenCV's DNN module, and cropping the faces they find."""
+"""Face detectors (YuNet run by ONNX Runtime, OpenCV's DNN SSD), and cropping the faces they find."""
 
 import math
 import threading
@@ -10,6 +10,7 @@ import numpy as np
 
 from maskdetect.bundled import FACE_DETECTOR_DIR
 from maskdetect.errors import InputError
+from maskdetect.runtime import onnx_session
 
 DEFAULT_FACE_DETECTOR_DIR = FACE_DETECTOR_DIR
 SSD_GRAPH = "opencv_face_detector_uint8.pb"
@@ -131,8 +132,6 @@ class YuNetFaceDetector:
 
     def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE,
                  threads=None):
-        from maskdetect.runtime import onnx_session
-
         path = Path(model_dir) / YUNET_MODEL
         if not path.is_file():
             raise InputError(f"YuNet face detector file not found: {path}")
@@ -142,6 +141,8 @@ class YuNetFaceDetector:
             raise InputError(f"cannot load the YuNet face detector from {path}") from None
         self._input = self._session.get_inputs()[0].name
         self._outputs = [f"{kind}_{stride}" for stride in self.STRIDES for kind in ("cls", "obj", "bbox")]
+        if not set(self._outputs) <= {output.name for output in self._session.get_outputs()}:
+            raise InputError(f"not a YuNet face detector (2023 or later): {path}")
         self.confidence = confidence
         self.max_side = max_side
 

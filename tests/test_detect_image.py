@@ -8,7 +8,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 from PIL import Image
 
-from maskdetect.bundled import EXAMPLES
+from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
+from maskdetect.faces import YUNET_MODEL
 
 MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
 UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
@@ -161,6 +162,11 @@ def test_missing_model_and_detector_fail_cleanly(tmp_path):
     assert_one_line_error(result, "model not found")
     result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path, "-o", tmp_path / "a.jpg")
     assert_one_line_error(result, "face detector file not found")
+    for content, message in ((b"not a network", "cannot load the YuNet face detector"),
+                             (SHIPPED_MODEL.with_suffix(".onnx").read_bytes(), "not a YuNet face detector")):
+        (tmp_path / YUNET_MODEL).write_bytes(content)
+        result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path, "-o", tmp_path / "a.jpg")
+        assert_one_line_error(result, message)
     bad = tmp_path / "bad.model"
     bad.write_text("not a model")
     for backend in ("onnx", "keras"):
