@@ -116,14 +116,20 @@ def has_display():
     return True
 
 
-def add_model_option(parser):
-    """--model: by default the model training left in this folder, else the shipped one."""
+def add_classifier_options(parser):
+    """--model (by default the model training left in this folder, else the shipped one) and --backend."""
     from maskdetect.bundled import TRAINED_MODEL, default_model
+    from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 
     parser.add_argument(
         "-m", "--model", default=str(default_model()),
         help="trained mask classifier: a Keras model, whose export beside it the backend runs, or a .onnx or .tflite "
         f"file (default: {TRAINED_MODEL} in this folder if there, else the model shipped with the package)",
+    )
+    parser.add_argument(
+        "-b", "--backend", choices=BACKENDS,
+        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own): "
+        "onnx (ONNX Runtime), litert (LiteRT, for Raspberry Pi and other ARM boards), keras (TensorFlow, slow to start)",
     )
 
 
@@ -137,14 +143,8 @@ def add_detection_options(parser, detect_size):
         MIN_DETECTION_SIDE,
     )
     from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE
-    from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 
-    add_model_option(parser)
-    parser.add_argument(
-        "-b", "--backend", choices=BACKENDS,
-        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own): "
-        "onnx (ONNX Runtime), litert (LiteRT, for Raspberry Pi and other ARM boards), keras (TensorFlow, slow to start)",
-    )
+    add_classifier_options(parser)
     parser.add_argument("-f", "--face-detector", choices=DETECTORS, default=DEFAULT_DETECTOR, help="face detector")
     parser.add_argument("--face-detector-dir", default=str(DEFAULT_FACE_DETECTOR_DIR), help="folder of face detector files")
     parser.add_argument(

@@ -14,7 +14,7 @@ import numpy as np
 from maskdetect.augment import degraded_copy
 from maskdetect.cli import (
     EXIT_OK,
-    add_model_option,
+    add_classifier_options,
     apply_verbosity,
     new_parser,
     run_main,
@@ -22,7 +22,6 @@ from maskdetect.cli import (
 from maskdetect.errors import InputError
 from maskdetect.faces import crop_face
 from maskdetect.outputs import check_file_output
-from maskdetect.runtime import BACKENDS, DEFAULT_BACKEND
 
 DEGRADED = "degraded copies"
 
@@ -93,11 +92,7 @@ def parse_args(argv=None):
         """,
     )
     parser.add_argument("folder", nargs="?", default="hard_cases", help="folder of <kind>/<class>/ face photos")
-    add_model_option(parser)
-    parser.add_argument(
-        "-b", "--backend", choices=BACKENDS,
-        help=f"what runs the classifier (default {DEFAULT_BACKEND}; a .onnx or .tflite --model names its own)",
-    )
+    add_classifier_options(parser)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 
