@@ -85,7 +85,7 @@ def parse_args(argv=None):
     parser = new_parser(
         "python -m maskdetect.face_check",
         "Accuracy on a check set of face photos, per kind of hard case and class, and on degraded copies "
-        "(60 px, 40%% light, blue cast, JPEG quality 30).",
+        "(60 px, 40% light, blue cast, JPEG quality 30).",
         """
         python -m maskdetect.face_check                             the bundled hard_cases/
         python -m maskdetect.face_check my_faces --json check.json  my_faces/<kind>/<class>/*.jpg
