@@ -43,6 +43,8 @@ RATE_FRAMES, RATE_SECONDS = 30, 2.0
 TIMED_FRAMES = 10_000
 # The live page's counts go over every person seen: recounted at most this often (seconds), not every frame.
 LIVE_COUNTS_S = 0.5
+# The frame rate taken for a source that does not tell its own (a file's timestamps, tracking).
+ASSUMED_FPS = 30.0
 # How long closing waits for the reader thread, which may sit in a read of a dead stream.
 READER_JOIN_S = 2.0
 
@@ -399,12 +401,13 @@ def run_video(detector, source, options):
     if unknown:
         raise InputError(f"--alert-on: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(detector.class_names)}")
     reader = FrameReader(source)
+    frame_rate = reader.fps or ASSUMED_FPS
     summary = VideoSummary()
-    tracker = FaceTracker(reader.fps or 30.0)
+    tracker = FaceTracker(frame_rate)
     alerts = PersonAlerts(alert_classes, options.alert_frames, options.realert_s)
     colours = class_colours(detector.class_names)
     events = JsonLines(options.json_path) if options.json_path else None
-    writer = VideoOutput(options.output, (reader.fps or 30.0) if reader.is_file else None) if options.output else None
+    writer = VideoOutput(options.output, frame_rate if reader.is_file else None) if options.output else None
     recent = deque(maxlen=30)
     started = previous = time.perf_counter()
     stop = options.stop or threading.Event()
@@ -418,7 +421,7 @@ def run_video(detector, source, options):
     try:
         with _stop_on_ctrl_c(stop), single_threaded_opencv():
             for index, (frame, found) in enumerate(finder):
-                now = index / (reader.fps or 30.0) if reader.is_file else time.perf_counter() - started
+                now = index / frame_rate if reader.is_file else time.perf_counter() - started
                 faces = detector.label([found])[0]
                 people = tracker.update(now, faces)
                 summary.frames += 1
