@@ -38,7 +38,6 @@ from maskdetect.model import (
 from maskdetect.outputs import check_distinct, check_file_output, check_model_output
 from maskdetect.quiet_tensorflow import keras, tf
 from maskdetect.reporting import save_training_plot
-from maskdetect.runtime import export_path
 
 FEATURE_BATCH = 64
 WEIGHTINGS = ("measured", "count", "none")
@@ -74,7 +73,8 @@ class TrainingConfig:
 
 
 def check_config(config):
-    """Fail early, before any slow step, on settings and outputs that cannot work."""
+    """Fail early, before any slow step, on settings and outputs that cannot work; returns the export paths,
+    {format: path}."""
     if config.head_epochs < 1 or config.fine_tune_epochs < 0 or config.batch_size < 1 or config.views < 1:
         raise InputError("head epochs, batch size and views must each be at least 1, fine-tuning epochs at least 0")
     if not 0.0 < config.val_split < 0.5:
@@ -96,6 +96,7 @@ def check_config(config):
     weights = str(config.weights)
     if weights.lower() not in ("imagenet", "none") and not Path(weights).is_file():
         raise InputError(f"weights file not found: {weights}")
+    return exports
 
 
 def _log(config, message):
@@ -107,7 +108,7 @@ def train(config):
     """Run a whole training: returns the report that is also written as JSON."""
     started = time.perf_counter()
     timings = {}
-    check_config(config)
+    exports = check_config(config)
     find_classes(config.datasets)
     keras.utils.set_random_seed(config.seed)
 
@@ -202,16 +203,16 @@ def train(config):
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "wall_time_s": round(timings["wall_time_s"], 2),
     }
-    report["exports"] = {name: str(export_path(config.model, name)) for name in config.exports}
-    _write_outputs(parts.model, history, report, config, val_crops[:EXPORT_CHECK_FACES])
+    report["exports"] = {name: str(path) for name, path in exports.items()}
+    _write_outputs(parts.model, history, report, config, exports, val_crops[:EXPORT_CHECK_FACES])
     written = [config.model, *report["exports"].values(), config.plot, config.report]
     _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
     return report
 
 
-def _write_outputs(model, history, report, config, probe_faces):
-    """Model, its exports (checked against it on ``probe_faces``), plot and report: all written, or none replaced."""
-    exports = {name: export_path(config.model, name) for name in config.exports}
+def _write_outputs(model, history, report, config, exports, probe_faces):
+    """Model, its ``exports`` ({format: path}, checked against it on ``probe_faces``), plot and report: all
+    written, or none replaced."""
     targets = [(config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json")]
     targets += [(path, path.suffix) for path in exports.values()]
     try:
