@@ -2,10 +2,13 @@
 
 import cv2
 
+from maskdetect.judging import UNCERTAIN
+
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 # BGR colours: green for a mask, red for none, then distinct ones for any other class.
 _NAMED_COLOURS = {"with_mask": (0, 200, 0), "without_mask": (0, 0, 230)}
-_TOO_SMALL_COLOUR = (160, 160, 160)
+# Faces not judged: a thin grey box when too small, a grey box marked 'uncertain' when the classifier is unsure.
+_UNJUDGED_COLOUR = (160, 160, 160)
 _OTHER_COLOURS = [(0, 165, 255), (255, 128, 0), (200, 0, 200), (0, 215, 215), (255, 0, 128), (128, 128, 255)]
 
 
@@ -19,7 +22,8 @@ def draw_faces(image, faces, colours, people=None):
     """Draw each face's box and 'label: 97.3%' on ``image`` in place; returns it.
 
     With ``people`` (a Person or None per face), a tracked face shows '#ID label', its person's
-    voted label. A face too small to judge, and not known as a person, gets a thin grey box.
+    voted label. A face not judged, and not known as a person, gets a thin grey box: plain when it is too
+    small to judge, marked 'uncertain: 62%' when the classifier was not sure enough for its size.
     """
     height, width = image.shape[:2]
     scale = max(0.4, min(width, height) / 700)
@@ -28,7 +32,9 @@ def draw_faces(image, faces, colours, people=None):
         box = face.box
         label = person.label if person is not None else face.label
         if label is None:
-            cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), _TOO_SMALL_COLOUR, 1)
+            cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), _UNJUDGED_COLOUR, 1)
+            if face.reason == UNCERTAIN:
+                _draw_label(image, f"uncertain: {face.probability * 100:.0f}%", box, _UNJUDGED_COLOUR, scale * 0.8, 1)
             continue
         colour = colours.get(label, (255, 255, 255))
         cv2.rectangle(image, (box.x1, box.y1), (box.x2 - 1, box.y2 - 1), colour, thickness)

@@ -18,8 +18,8 @@ MAX_OUTSIDE_SHARE = 0.12
 def augmented_face(image, box, size, rng, degrade_probability=0.7):
     """One random view of the face in ``box``: size x size, BGR, uint8.
 
-    Geometry: zoom, shift, rotation and mirroring around the face box, within
-    what the image holds. Appearance, with ``degrade_probability``: a combination
+    Geometry: zoom, shift, rotation (around the angle that levels the eyes) and
+    mirroring around the face box, within what the image holds. Appearance, with ``degrade_probability``: a combination
     of a small or distant face, dim or back light, colour casts, sensor noise,
     blur and JPEG blocking, as webcams and crowd photos give.
     """
@@ -30,7 +30,7 @@ def augmented_face(image, box, size, rng, degrade_probability=0.7):
         size,
         scale=scale,
         shift=(rng.uniform(-0.06, 0.06), rng.uniform(-0.06, 0.06)),
-        angle=rng.uniform(-15, 15),
+        angle=box.roll + rng.uniform(-15, 15),
         flip=rng.random() < 0.5,
     )
     if rng.random() < degrade_probability:

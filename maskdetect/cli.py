@@ -157,13 +157,15 @@ def add_detection_options(parser, detect_size):
     )
     parser.add_argument(
         "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,
-        help="faces shorter than this many pixels are boxed but not labelled (too small to judge); 0 labels every face",
+        help="faces shorter than this many pixels are boxed but never labelled (too small to judge), whatever the "
+        "model's judging rule says; 0 leaves it to the rule",
     )
 
 
-def load_detector(args, classifier_threads=None, face_detector_threads=None, whole_image=False):
+def load_detector(args, classifier_threads=None, face_detector_threads=None, whole_image=False, upright=True):
     """The MaskDetector that ``add_detection_options`` describe, its models on so many threads each
-    (default: one per core); no face detector with ``whole_image``."""
+    (default: one per core); no face detector with ``whole_image``; ``upright``: stand turned faces upright
+    (MaskDetector)."""
     from maskdetect.faces import load_face_detector
     from maskdetect.pipeline import MaskDetector
     from maskdetect.runtime import load_classifier
@@ -173,4 +175,4 @@ def load_detector(args, classifier_threads=None, face_detector_threads=None, who
         face_detector = load_face_detector(
             args.face_detector, args.face_detector_dir, args.confidence, args.detect_size, face_detector_threads
         )
-    return MaskDetector(load_classifier(args.model, args.backend, classifier_threads), face_detector, args.min_face_size)
+    return MaskDetector(load_classifier(args.model, args.backend, classifier_threads), face_detector, args.min_face_size, upright)

@@ -1,7 +1,8 @@
-"""Compliance statistics of a video run: unique people per class, the masked share, per minute.
+"""Compliance statistics of a video run: unique people per class, the compliant share, per minute.
 
 A person counts once, under the label their votes gave them last; people never judged (their
-face stayed too small) count apart.
+face stayed too small, or the classifier unsure) count apart. Compliant means a mask worn right
+(``with_mask``): an incorrectly worn mask is not compliant unless the run says so (``compliant``).
 """
 
 import csv
@@ -11,31 +12,47 @@ from collections import Counter
 from maskdetect.atomic import atomic_output
 
 MASKED = "with_mask"
-UNJUDGED = "too small to judge"
+UNJUDGED = "not judged"
+# Class names that mean a mask worn right, whatever a model calls it.
+_MASKED_NAMES = {"with_mask", "mask", "masked", "mask_on", "with_mask_correct"}
 
 
-def people_counts(people, class_names):
-    """{"people", "masked_share"}: unique people per class (and too small to judge) and the masked share."""
+def compliant_classes(class_names):
+    """The classes that comply by default: a mask worn right (with_mask, mask, ...), by name."""
+    return [name for name in class_names if name.lower().replace("-", "_") in _MASKED_NAMES]
+
+
+def non_compliant_classes(class_names, compliant=None):
+    """The classes that do not comply (``compliant``: the ones that do, default compliant_classes)."""
+    compliant = compliant_classes(class_names) if compliant is None else compliant
+    return [name for name in class_names if name not in compliant]
+
+
+def people_counts(people, class_names, compliant=None):
+    """{"people", "masked_share"}: unique people per class (and not judged) and the share of judged people
+    who comply (``compliant``: the classes that do, default compliant_classes)."""
+    compliant = compliant_classes(class_names) if compliant is None else compliant
     overall = Counter(person.label or UNJUDGED for person in people)
-    return {"people": {name: overall[name] for name in [*class_names, UNJUDGED]}, "masked_share": _masked_share(overall)}
+    return {"people": {name: overall[name] for name in [*class_names, UNJUDGED]}, "masked_share": _compliant_share(overall, compliant)}
 
 
-def people_statistics(people, class_names):
+def people_statistics(people, class_names, compliant=None):
     """people_counts, plus "per_minute": the same by the minute each person arrived (Person.first_time)."""
+    compliant = compliant_classes(class_names) if compliant is None else compliant
     classes = [*class_names, UNJUDGED]
     minutes = {}
     for person in people:
         minutes.setdefault(int(person.first_time // 60), Counter())[person.label or UNJUDGED] += 1
     per_minute = [
-        {"minute": minute, **{name: counts[name] for name in classes}, "masked_share": _masked_share(counts)}
+        {"minute": minute, **{name: counts[name] for name in classes}, "masked_share": _compliant_share(counts, compliant)}
         for minute, counts in sorted(minutes.items())
     ]
-    return {**people_counts(people, class_names), "per_minute": per_minute}
+    return {**people_counts(people, class_names, compliant), "per_minute": per_minute}
 
 
-def _masked_share(counts):
+def _compliant_share(counts, compliant):
     judged = sum(count for name, count in counts.items() if name != UNJUDGED)
-    return round(counts[MASKED] / judged, 4) if judged else None
+    return round(sum(counts[name] for name in compliant) / judged, 4) if judged else None
 
 
 def write_statistics_csv(statistics, path):
@@ -62,7 +79,7 @@ def save_statistics_plot(statistics, path):
     minutes = [row["minute"] for row in rows]
     figure, (people_axes, share_axes) = plt.subplots(1, 2, figsize=(11, 4.2))
     bottom = [0] * len(rows)
-    colours = {MASKED: "tab:green", "without_mask": "tab:red", UNJUDGED: "tab:gray"}
+    colours = {MASKED: "tab:green", "without_mask": "tab:red", "mask_weared_incorrect": "tab:orange", UNJUDGED: "tab:gray"}
     for name in statistics["people"]:
         counts = [row[name] for row in rows]
         people_axes.bar(minutes, counts, bottom=bottom, label=name, color=colours.get(name))
@@ -75,7 +92,7 @@ def save_statistics_plot(statistics, path):
     shares = [row["masked_share"] for row in rows]
     share_axes.plot(minutes, [s if s is not None else float("nan") for s in shares], marker="o", color="tab:green")
     share_axes.set_ylim(0, 1.05)
-    share_axes.set_title(f"Masked share (whole run: {statistics['masked_share']})")
+    share_axes.set_title(f"Compliant share (whole run: {statistics['masked_share']})")
     share_axes.set_xlabel("minute")
     share_axes.set_xticks(minutes)
     figure.tight_layout()

@@ -50,10 +50,11 @@ def source_of(path):
     return match.group(1) if match else "other"
 
 
-def find_classes(roots, min_classes=2):
+def find_classes(roots, min_classes=2, classes=None):
     """Class names and their image files over one or more dataset folders, checked before anything slow starts.
 
-    Classes are the subfolders; folders of the same name in several roots are one class.
+    Classes are the subfolders; folders of the same name in several roots are one class. ``classes``
+    (names) keeps only those.
     """
     files = {}
     for root in map(Path, roots):
@@ -65,6 +66,11 @@ def find_classes(roots, min_classes=2):
             raise InputError(f"dataset {root} holds no class folders with images (expected {root}/<class>/*.jpg)")
         for name, paths in found.items():
             files.setdefault(name, []).extend(paths)
+    if classes:
+        missing = sorted(set(classes) - set(files))
+        if missing:
+            raise InputError(f"no class folder {', '.join(missing)} in {' '.join(map(str, roots))} (found {', '.join(sorted(files))})")
+        files = {name: files[name] for name in classes}
     if len(files) < min_classes:
         raise InputError(
             f"dataset {' '.join(map(str, roots))} has {len(files)} class folder; at least {min_classes} classes are needed"
@@ -75,14 +81,14 @@ def find_classes(roots, min_classes=2):
     return dict(sorted(files.items()))
 
 
-def load_dataset(roots, face_detector=None, verbose=True, min_classes=2):
+def load_dataset(roots, face_detector=None, verbose=True, min_classes=2, classes=None):
     """Read every image of one or more dataset folders; corrupt files are skipped and listed.
 
-    ``face_detector`` (optional) frames each image's face as it will frame faces at
+    ``classes`` (names) keeps only those classes. ``face_detector`` (optional) frames each image's face as it will frame faces at
     detection time. Where it finds none, the face is framed as the detector framed
     the other images of the same source (by their median box), or else as the whole image.
     """
-    files = find_classes(roots, min_classes)
+    files = find_classes(roots, min_classes, classes)
     dataset = FaceDataset(class_names=list(files))
     todo = [(label, path) for label, paths in enumerate(files.values()) for path in paths]
     progress = tqdm(total=len(todo), unit="image", desc="Finding faces", disable=None if verbose else True, leave=False)
@@ -132,7 +138,7 @@ def _face_box(image, face_detector):
     if not found:
         return None
     box = found[0]
-    return FaceBox(*(int(round(v / factor)) for v in box.as_list()), confidence=box.confidence)
+    return box.scaled(1 / factor)
 
 
 def _frame_undetected(dataset):
@@ -168,5 +174,4 @@ def _shrink(image, box):
     if factor >= 1:
         return image, box
     small = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    scaled = FaceBox(*(int(round(v * factor)) for v in box.as_list()), confidence=box.confidence)
-    return small, scaled
+    return small, box.scaled(factor)

@@ -20,29 +20,18 @@ from maskdetect.errors import InputError
 from maskdetect.faces import YUNET_MAX_SIDE
 from maskdetect.images import read_image
 from maskdetect.outputs import check_file_output
-from maskdetect.pipeline import TOO_SMALL
+from maskdetect.judging import BAND_NAMES, REASONS, SIZE_BANDS, band_name
 from maskdetect.voc import annotated_images, read_annotation
 
 # A found face and an annotated one are the same face when their boxes overlap this much
 # (intersection over union). Detectors and annotators frame faces differently, and on a
 # 15-pixel face a 2-pixel offset costs a third of the overlap, so the usual 0.5 drops true matches.
 DEFAULT_IOU = 0.3
-# Face size bins by the annotated box's height in pixels: [low, high).
-SIZE_BINS = ((0, 24), (24, 40), (40, 80), (80, None))
+# Face size bins by the annotated box's height in pixels, as the judging rule's bands.
+SIZE_BINS = SIZE_BANDS
+SIZE_NAMES = BAND_NAMES
+size_bin = band_name
 MISSED = "(missed)"
-
-
-def size_bin(height):
-    """The name of the size bin a face of this height falls in: '<24', '24-40', '40-80' or '>=80'."""
-    for low, high in SIZE_BINS:
-        if high is None:
-            return f">={low}"
-        if height < high:
-            return f"<{high}" if low == 0 else f"{low}-{high}"
-    raise AssertionError("unreachable")
-
-
-SIZE_NAMES = [size_bin(low) for low, _ in SIZE_BINS]
 
 
 def iou(first, second):
@@ -94,7 +83,7 @@ def summarise(records, false_faces, class_names, iou_threshold):
     """The JSON report of ``collect``'s records."""
     truths = sorted({r["truth"] for r in records}, key=lambda name: (name not in class_names, name))
     found = [r for r in records if r["predicted"] != MISSED]
-    columns = [*class_names, TOO_SMALL, MISSED]
+    columns = [*class_names, *REASONS, MISSED]
     report = {
         "photos": len({r["image"] for r in records}),
         "annotated_faces": len(records),
@@ -122,8 +111,10 @@ def summarise(records, false_faces, class_names, iou_threshold):
 def _cell(records, truth, class_names):
     found = [r for r in records if r["predicted"] != MISSED]
     cell = {"faces": len(records), "found": len(found), "face_recall": _share(len(found), len(records))}
-    judged = [r for r in found if r["predicted"] != TOO_SMALL]
-    cell["too_small"] = len(found) - len(judged)
+    judged = [r for r in found if r["predicted"] not in REASONS]
+    for reason in REASONS:
+        cell[reason] = sum(1 for r in found if r["predicted"] == reason)
+    cell["judged_share"] = _share(len(judged), len(found))
     if truth in class_names:
         right = sum(1 for r in judged if r["predicted"] == truth)
         cell["label_accuracy"] = _share(right, len(judged))
@@ -147,12 +138,12 @@ def report_text(report):
         f"face recall {number(report['face_recall'])}, face precision {number(report['face_precision'])} "
         f"({report['found_faces']} found, {report['false_faces']} false faces)",
         "",
-        f"{'class':<24}{'size':>8}{'faces':>7}{'recall':>8}{'too small':>11}{'label acc':>11}{'end to end':>12}",
+        f"{'class':<24}{'size':>8}{'faces':>7}{'recall':>8}{'too small':>11}{'uncertain':>11}{'label acc':>11}{'end to end':>12}",
     ]
     for truth, result in report["classes"].items():
         for size, cell in [("all", result["overall"]), *result["by_size"].items()]:
             lines.append(
-                f"{truth:<24}{size:>8}{cell['faces']:>7}{number(cell['face_recall']):>8}{cell['too_small']:>11}"
+                f"{truth:<24}{size:>8}{cell['faces']:>7}{number(cell['face_recall']):>8}{cell['too_small']:>11}{cell['uncertain']:>11}"
                 f"{number(cell.get('label_accuracy')):>11}{number(cell.get('end_to_end')):>12}"
             )
     matrix = report["confusion_matrix"]

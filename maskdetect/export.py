@@ -40,10 +40,11 @@ def check_export_outputs(model, formats, inputs=()):
     return paths
 
 
-def write_exports(classifier, targets, probe_faces=None):
+def write_exports(classifier, targets, probe_faces=None, judging_rule=None):
     """Write each {format: path} export of a Keras classifier and check it gives Keras's probabilities.
 
-    ``probe_faces``: BGR face crops of the model's input size; None uses synthetic images.
+    ``probe_faces``: BGR face crops of the model's input size; None uses synthetic images. ``judging_rule``
+    (a JudgingRule) goes into each export's metadata.
     Raises InputError when an export's probabilities differ by more than TOLERANCE.
     """
     from maskdetect.model import class_names_of, probabilities_model
@@ -51,7 +52,7 @@ def write_exports(classifier, targets, probe_faces=None):
     class_names = class_names_of(classifier)
     keras_model = probabilities_model(classifier)
     size = int(keras_model.input.shape[1])
-    metadata = metadata_json(class_names, size)
+    metadata = metadata_json(class_names, size, judging_rule)
     keras_model(np.zeros((1, size, size, 3), np.float32))  # an export needs a model that has been called
     writers = {"onnx": _write_onnx, "litert": _write_litert}
     for name, path in targets.items():
@@ -133,7 +134,7 @@ def export_model(model, formats=FORMATS):
     suffixes = [(path, path.suffix) for path in paths.values()]
     try:
         with atomic_outputs(*suffixes) as temporaries:
-            write_exports(classifier.model, dict(zip(paths, temporaries)))
+            write_exports(classifier.model, dict(zip(paths, temporaries)), judging_rule=classifier.judging_rule)
     except OSError as error:
         raise InputError(f"cannot write the exports of {model}: {error}") from None
     return paths

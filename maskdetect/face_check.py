@@ -20,7 +20,7 @@ from maskdetect.cli import (
     run_main,
 )
 from maskdetect.errors import InputError
-from maskdetect.faces import crop_face
+from maskdetect.faces import aligned_face
 from maskdetect.outputs import check_file_output
 
 DEGRADED = "degraded copies"
@@ -43,7 +43,7 @@ def check_faces(classifier, folder, face_detector):
     results, all_crops, all_truths = {}, [], []
     for kind, path in kinds_of(folder).items():
         dataset = load_dataset([path], face_detector, verbose=False, min_classes=1)
-        crops = [crop_face(image, box, classifier.input_size) for image, box in zip(dataset.images, dataset.boxes)]
+        crops = [aligned_face(image, box, classifier.input_size) for image, box in zip(dataset.images, dataset.boxes)]
         truths = [dataset.class_names[label] for label in dataset.labels]
         results[kind] = _scores(truths, _labels(classifier, crops))
         all_crops += crops

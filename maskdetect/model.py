@@ -5,6 +5,8 @@ import of ours. Its outputs are ``probabilities`` (per class) and ``label`` (the
 class name); ``model.get_layer("class_names").get_vocabulary()`` lists the classes.
 """
 
+import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from maskdetect.atomic import atomic_output
 from maskdetect.bundled import IMAGENET_WEIGHTS
 from maskdetect.errors import InputError
 from maskdetect.faces import IMAGE_SIZE
+from maskdetect.judging import JudgingRule
 from maskdetect.outputs import is_keras_model
 from maskdetect.quiet_tensorflow import keras, tf
 from maskdetect.runtime import rgb_batch
@@ -22,6 +25,8 @@ DEFAULT_WEIGHTS = IMAGENET_WEIGHTS
 # The names of the model's probabilities layer and output, and of the layer holding the class names.
 PROBABILITIES = "probabilities"
 CLASS_NAMES = "class_names"
+# The file beside a saved model's weights that holds its judging rule (maskdetect.judging).
+JUDGING_FILE = "judging.json"
 
 
 def _imagenet_base(weights):
@@ -54,37 +59,75 @@ _FINAL_LAYERS = ("Conv_1", "Conv_1_bn", "out_relu")
 
 
 @dataclass
-class ClassifierParts:
-    """The classifier and views of it that share its layers, for training in stages.
+class Member:
+    """One of the classifier's members: its own copy of MobileNetV2's top blocks and its own head.
 
-    ``model`` maps RGB images (0-255, IMAGE_SIZE square) to class probabilities. The base is
-    cut before its top ``top_blocks`` blocks: ``lower`` maps images to the cut's
-    feature maps, ``upper`` maps those to probabilities, ``top`` to the pooled
-    features, and ``head`` maps pooled features to probabilities.
-    ``top_layers`` are the top blocks' layers that fine-tuning trains.
+    ``upper`` maps the cut's feature maps to probabilities, ``top`` to the pooled features, and
+    ``head`` maps pooled features to probabilities; ``top_layers`` are the layers fine-tuning trains.
     """
 
-    model: keras.Model
     base: keras.Model
-    lower: keras.Model
     upper: keras.Model
     top: keras.Model
     head: keras.Model
     top_layers: list
 
 
-def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, hidden_units=128, dropout=0.5):
-    """Build the classifier: MobileNetV2 (frozen), then pooling and a dense head; see ClassifierParts."""
+@dataclass
+class ClassifierParts:
+    """The classifier and views of it that share its layers, for training in stages.
+
+    ``model`` maps RGB images (0-255, IMAGE_SIZE square) to class probabilities: the mean of its
+    ``members``' probabilities. MobileNetV2 below the cut (``lower``: images to the cut's feature
+    maps) is frozen and shared by every member, so a member costs only its top blocks and head.
+    """
+
+    model: keras.Model
+    lower: keras.Model
+    members: list
+    upper: keras.Model
+
+
+def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members=1, hidden_units=128, dropout=0.5):
+    """Build the classifier: MobileNetV2 (frozen) below the cut, then ``members`` copies of its top blocks,
+    each with its own pooling and dense head, averaged; see ClassifierParts."""
     if not 0 <= top_blocks <= 3:
         raise InputError(f"the top blocks to fine-tune must be 0 to 3, got {top_blocks}")
-    base = _imagenet_base(weights)
+    if members < 1:
+        raise InputError(f"a classifier needs at least one member, got {members}")
+    bases = [_imagenet_base(weights) for _ in range(members)]
+    first_block = LAST_BLOCK + 1 - top_blocks
+    cut = bases[0].get_layer(_block_output(bases[0], first_block - 1))
+    lower_net = keras.Model(bases[0].input, cut.output, name="mobilenet_v2_lower")
     images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
     scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")(images)
+    features = lower_net(scaled)
+    lower = keras.Model(images, features, name="mask_detector_lower")
+    built = [_member(base, index, first_block, cut.output.shape[1:], len(class_names), hidden_units, dropout)
+             for index, base in enumerate(bases)]
+    outputs = [member.upper(features) for member in built]
+    if members == 1:
+        probabilities = keras.layers.Activation("linear", name=PROBABILITIES)(outputs[0])
+    else:
+        probabilities = keras.layers.Average(name=PROBABILITIES)(outputs)
+    # A built-in layer carries the class names, so that plain keras.models.load_model reads them back.
+    names = keras.layers.StringLookup(vocabulary=list(class_names), num_oov_indices=0, invert=True, name=CLASS_NAMES)
+    label = names(keras.ops.argmax(probabilities, axis=-1))
+    model = keras.Model(images, {PROBABILITIES: probabilities, "label": label}, name="mask_detector")
+    cut_input = keras.Input(cut.output.shape[1:], name="cut_features")
+    member_outputs = [member.upper(cut_input) for member in built]
+    upper = keras.Model(cut_input, member_outputs[0] if members == 1 else keras.layers.Average()(member_outputs),
+                        name="mask_detector_upper")
+    return ClassifierParts(model, lower, built, upper)
+
+
+def _member(base, index, first_block, cut_shape, classes, hidden_units, dropout):
+    """Member ``index``: ``base``'s blocks from ``first_block`` up, pooling and a dense head."""
     pooling = keras.layers.GlobalAveragePooling2D(name="pooled_features")
     head_layers = [
         keras.layers.Dense(hidden_units, activation="relu", name="head_dense"),
         keras.layers.Dropout(dropout, name="head_dropout"),
-        keras.layers.Dense(len(class_names), activation="softmax", name=PROBABILITIES),
+        keras.layers.Dense(classes, activation="softmax", name="head_probabilities"),
     ]
 
     def apply_head(tensor):
@@ -92,16 +135,7 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, hidden_
             tensor = layer(tensor)
         return tensor
 
-    probabilities = apply_head(pooling(base(scaled, training=False)))
-    # A built-in layer carries the class names, so that plain keras.models.load_model reads them back.
-    names = keras.layers.StringLookup(vocabulary=list(class_names), num_oov_indices=0, invert=True, name=CLASS_NAMES)
-    label = names(keras.ops.argmax(probabilities, axis=-1))
-    model = keras.Model(images, {PROBABILITIES: probabilities, "label": label}, name="mask_detector")
-
-    first_block = LAST_BLOCK + 1 - top_blocks
-    cut = base.get_layer(_block_output(base, first_block - 1))
-    lower = keras.Model(images, keras.Model(base.input, cut.output)(scaled), name="mask_detector_lower")
-    cut_input = keras.Input(cut.output.shape[1:], name="cut_features")
+    cut_input = keras.Input(cut_shape, name="cut_features")
     top_layers = []
     tensor = cut_input
     for block in range(first_block, LAST_BLOCK + 1):
@@ -116,21 +150,21 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, hidden_
         top_layers.append(base.get_layer(name))
         tensor = base.get_layer(name)(tensor)
     pooled = pooling(tensor)
-    top = keras.Model(cut_input, pooled, name="mask_detector_top")
-    upper = keras.Model(cut_input, apply_head(pooled), name="mask_detector_upper")
+    top = keras.Model(cut_input, pooled, name=f"member_{index}_top")
+    upper = keras.Model(cut_input, apply_head(pooled), name=f"member_{index}")
     head_input = keras.Input((pooled.shape[-1],), name="features")
-    head = keras.Model(head_input, apply_head(head_input), name="mask_detector_head")
+    head = keras.Model(head_input, apply_head(head_input), name=f"member_{index}_head")
     # Batch normalisation stays frozen: its statistics come from ImageNet, and the batches here are small.
     trainable = [layer for layer in top_layers if not isinstance(layer, keras.layers.BatchNormalization)]
-    return ClassifierParts(model, base, lower, upper, top, head, trainable)
+    return Member(base, upper, top, head, trainable)
 
 
-def set_top_trainable(parts, trainable):
-    """Let fine-tuning train the top blocks (their batch normalisation stays frozen), or freeze them."""
-    parts.base.trainable = trainable
+def set_top_trainable(member, trainable):
+    """Let fine-tuning train a member's top blocks (their batch normalisation stays frozen), or freeze them."""
+    member.base.trainable = trainable
     if trainable:
-        top = set(id(layer) for layer in parts.top_layers)
-        for layer in parts.base.layers:
+        top = set(id(layer) for layer in member.top_layers)
+        for layer in member.base.layers:
             layer.trainable = id(layer) in top
 
 
@@ -161,15 +195,39 @@ def model_suffix(path):
     return ".keras" if Path(path).suffix == ".keras" else ""
 
 
-def save_model(model, path):
-    """Save, not atomically: a zipped .keras file, or else a Keras folder (model.save(zipped=False))."""
+def save_model(model, path, judging_rule=None):
+    """Save, not atomically: a zipped .keras file, or else a Keras folder (model.save(zipped=False)).
+
+    ``judging_rule`` (a JudgingRule) is kept beside the weights as JUDGING_FILE, inside the folder or the zip.
+    """
     model.save(path, zipped=bool(model_suffix(path)))
+    if judging_rule is None:
+        return
+    if model_suffix(path):
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(JUDGING_FILE, judging_rule.to_json())
+    else:
+        (Path(path) / JUDGING_FILE).write_text(judging_rule.to_json() + "\n", encoding="utf-8")
 
 
-def save_classifier(model, path):
+def saved_judging_rule(path):
+    """The JudgingRule saved with a Keras model, or None."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            text = (path / JUDGING_FILE).read_text(encoding="utf-8")
+        else:
+            with zipfile.ZipFile(path) as archive:
+                text = archive.read(JUDGING_FILE).decode()
+        return JudgingRule.from_dict(json.loads(text))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+
+
+def save_classifier(model, path, judging_rule=None):
     """Save atomically, as ``save_model`` does."""
     with atomic_output(path, model_suffix(path)) as temporary:
-        save_model(model, temporary)
+        save_model(model, temporary, judging_rule)
 
 
 def compiled(model, dtype=tf.float32):
@@ -186,8 +244,9 @@ def compiled(model, dtype=tf.float32):
 class MaskClassifier:
     """A trained classifier, ready to label batches of face crops."""
 
-    def __init__(self, model):
+    def __init__(self, model, judging_rule=None):
         self.model = model
+        self.judging_rule = judging_rule
         self.class_names = class_names_of(model)
         self.input_size = int(model.input.shape[1])
         # Only the probabilities: the label output's string lookup has no place in the per-face path.
@@ -205,7 +264,7 @@ class MaskClassifier:
         except Exception:  # noqa: BLE001 - Keras raises many types for a bad file
             raise InputError(f"not a mask detector model: {path}") from None
         try:
-            return cls(model)
+            return cls(model, saved_judging_rule(path))
         except InputError:
             raise InputError(f"not a mask detector model: {path} (it carries no class names)") from None
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from maskdetect.atomic import remove_temporary, temporary_sibling
 from maskdetect.errors import InputError
 
-# What model.save(path, zipped=False) writes into a model folder, and nothing else.
+# What model.save(path, zipped=False) writes into a model folder, and our judging rule (model.JUDGING_FILE).
 SAVED_MODEL_FILES = {"config.json", "metadata.json", "model.weights.h5"}
-SAVED_MODEL_EXTRAS = {"assets"}
+SAVED_MODEL_EXTRAS = {"assets", "judging.json"}
 
 
 def is_saved_model_folder(path):

@@ -5,12 +5,14 @@ from dataclasses import dataclass
 
 import cv2
 
-from maskdetect.faces import FaceBox, crop_face
+from maskdetect.faces import FaceBox, aligned_face
+from maskdetect.judging import TOO_SMALL, JudgingRule
 
-# Faces whose detected box is shorter than this many pixels are reported but not labelled:
-# on street photos no trained model told unmasked from masked faces reliably below it.
-DEFAULT_MIN_FACE_SIZE = 24
-TOO_SMALL = "too small"
+# With a model that carries no judging rule (trained before 1.3), faces shorter than this are not judged:
+# on street photos no model of that time told unmasked from masked faces reliably below it.
+UNCALIBRATED_MIN_FACE_SIZE = 24
+# Faces shorter than --min-face-size are never judged, whatever the model's rule says.
+DEFAULT_MIN_FACE_SIZE = 0
 # Photos and video find faces on worker threads, each search on one core: several searches side by side
 # use the cores better than one search split over them (README "Speed").
 FACE_FINDING_THREADS = 1
@@ -33,17 +35,18 @@ def single_threaded_opencv():
 
 @dataclass(frozen=True)
 class LabelledFace:
-    """A face found in an image and what the classifier says of it; label and probability are None
-    for a face too small to judge."""
+    """A face found in an image and what the classifier says of it. A face not judged has label None and a
+    ``reason`` (judging.TOO_SMALL or judging.UNCERTAIN); its probability is the classifier's, if it ran."""
 
     box: FaceBox
     label: str | None
     probability: float | None
+    reason: str | None = None
 
     @property
     def verdict(self):
-        """The label, or TOO_SMALL for a face that was not judged."""
-        return TOO_SMALL if self.label is None else self.label
+        """The label, or the reason a face was not judged."""
+        return self.reason if self.label is None else self.label
 
 
 @dataclass(frozen=True)
@@ -57,14 +60,26 @@ class FoundFaces:
 class MaskDetector:
     """Finds faces with ``face_detector`` and labels them with ``classifier``.
 
-    With no face detector, the whole image is taken as one face. Faces shorter than
-    ``min_face_size`` pixels are found but not labelled.
+    With no face detector, the whole image is taken as one face. A face is judged by the classifier's
+    judging rule (maskdetect.judging): by its size and the classifier's probability it gets a label, or
+    none and a reason (``judging_rule`` replaces the classifier's). Faces shorter than ``min_face_size``
+    pixels are never judged. With ``upright``, a detector that can (YuNet) stands each face to judge
+    upright first, even one lying on its side.
     """
 
-    def __init__(self, classifier, face_detector=None, min_face_size=DEFAULT_MIN_FACE_SIZE):
+    def __init__(self, classifier, face_detector=None, min_face_size=DEFAULT_MIN_FACE_SIZE, upright=True,
+                 judging_rule=None):
         self.classifier = classifier
         self.face_detector = face_detector
         self.min_face_size = min_face_size
+        self.upright = upright and hasattr(face_detector, "upright")
+        self.judging_rule = (
+            judging_rule or getattr(classifier, "judging_rule", None) or JudgingRule.fixed_size(UNCALIBRATED_MIN_FACE_SIZE)
+        )
+
+    def _judged(self, box):
+        """Whether a face of this box can be judged at all (else it is too small)."""
+        return box.height >= self.min_face_size and self.judging_rule.reason(box.height, 1.0) != TOO_SMALL
 
     @property
     def class_names(self):
@@ -80,8 +95,10 @@ class MaskDetector:
     def find(self, image):
         """Faces found in a BGR image, with crops of those large enough to judge, ready for ``label``."""
         boxes = self.find_faces(image)
+        if self.upright:
+            boxes = [self.face_detector.upright(image, box) if self._judged(box) else box for box in boxes]
         size = self.classifier.input_size
-        return FoundFaces(boxes, [crop_face(image, box, size) for box in boxes if box.height >= self.min_face_size])
+        return FoundFaces(boxes, [aligned_face(image, box, size) for box in boxes if self._judged(box)])
 
     def label(self, found_faces):
         """Label the faces found in several images with one classifier call; a list of faces per image."""
@@ -91,11 +108,13 @@ class MaskDetector:
         for found in found_faces:
             faces = []
             for box in found.boxes:
-                if box.height < self.min_face_size:
-                    faces.append(LabelledFace(box, None, None))
-                else:
-                    row = next(probabilities)
-                    faces.append(LabelledFace(box, names[int(row.argmax())], float(row.max())))
+                if not self._judged(box):
+                    faces.append(LabelledFace(box, None, None, TOO_SMALL))
+                    continue
+                row = next(probabilities)
+                probability = float(row.max())
+                reason = self.judging_rule.reason(box.height, probability)
+                faces.append(LabelledFace(box, None if reason else names[int(row.argmax())], probability, reason))
             labelled.append(faces)
         return labelled
 

@@ -8,12 +8,16 @@ def _rounded(value):
 
 
 def face_record(face):
-    """A labelled face: box in pixels, detector score, label and probability (both None if too small to judge)."""
+    """A face: box in pixels, detector score, label (None if not judged), the classifier's probability (None if
+    it did not run), the reason it was not judged ("too_small", "uncertain" or None) and the five landmarks
+    (None without them)."""
     return {
         "box": face.box.as_list(),
         "face_confidence": _rounded(face.box.confidence),
         "label": face.label,
         "probability": _rounded(face.probability),
+        "reason": face.reason,
+        "landmarks": None if face.box.landmarks is None else [[round(x, 1), round(y, 1)] for x, y in face.box.landmarks],
     }
 
 

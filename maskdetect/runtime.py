@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from maskdetect.errors import InputError
+from maskdetect.judging import JudgingRule
 from maskdetect.native_output import native_stderr_silenced
 from maskdetect.outputs import is_keras_model
 
@@ -68,12 +69,20 @@ def load_classifier(model, backend=None, threads=None):
     return RUNNERS[backend](path, threads)
 
 
-def metadata_json(class_names, input_size):
+def metadata_json(class_names, input_size, judging_rule=None):
     """What an export carries besides its graph, as JSON text."""
     return json.dumps({
         "class_names": list(class_names),
         "input": {"size": input_size, "colour": "RGB", "range": [0, 255], "layout": "NHWC", "dtype": "float32"},
+        **({"judging": judging_rule.as_dict()} if judging_rule is not None else {}),
     })
+
+
+def _judging_rule(metadata):
+    try:
+        return JudgingRule.from_dict(json.loads(metadata)["judging"])
+    except (TypeError, ValueError, KeyError):
+        return None
 
 
 def _class_names(metadata, path):
@@ -113,6 +122,7 @@ class OnnxClassifier:
         self._session = onnx_session(path, threads)
         metadata = self._session.get_modelmeta().custom_metadata_map.get(METADATA_KEY)
         self.class_names = _class_names(metadata, path)
+        self.judging_rule = _judging_rule(metadata)
         self._input = self._session.get_inputs()[0].name
         self.input_size = int(self._session.get_inputs()[0].shape[1])
 
@@ -137,7 +147,9 @@ class LiteRtClassifier:
             self._interpreter = Interpreter(model_content=content, num_threads=threads or os.cpu_count() or 1)
         except ValueError:
             raise InputError(f"not a LiteRT model: {path}") from None
-        self.class_names = _class_names(_tflite_metadata(schema, content), path)
+        metadata = _tflite_metadata(schema, content)
+        self.class_names = _class_names(metadata, path)
+        self.judging_rule = _judging_rule(metadata)
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self.input_size = int(self._input["shape"][1])

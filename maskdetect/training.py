@@ -25,7 +25,8 @@ from maskdetect.errors import InputError
 from maskdetect.evaluation import evaluate, per_class_recall
 from maskdetect.export import FORMATS as EXPORT_FORMATS
 from maskdetect.export import check_export_outputs, write_exports
-from maskdetect.faces import crop_face, load_face_detector
+from maskdetect.faces import aligned_face, load_face_detector
+from maskdetect.judging import DEFAULT_TARGET, calibrate, describe, shrunk_like
 from maskdetect.model import (
     DEFAULT_WEIGHTS,
     IMAGE_SIZE,
@@ -43,6 +44,8 @@ FEATURE_BATCH = 64
 WEIGHTINGS = ("measured", "count", "none")
 # Measured weighting: a source's weight grows with its loss after stage 1, within these bounds.
 DIFFICULTY_RANGE = (0.5, 3.0)
+# Members beyond a few add time per face and little stability (README, "Results that do not depend on luck").
+MAX_MEMBERS = 8
 # Validation faces on which each export must give the Keras model's probabilities.
 EXPORT_CHECK_FACES = 64
 
@@ -59,6 +62,7 @@ class TrainingConfig:
     head_epochs: int = 12
     fine_tune_epochs: int = 5
     top_blocks: int = 2
+    members: int = 3
     batch_size: int = 64
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 2e-5
@@ -67,6 +71,8 @@ class TrainingConfig:
     views: int = 2
     degrade: float = 0.7
     weighting: str = "measured"
+    classes: list | None = None
+    judged_accuracy: float = DEFAULT_TARGET
     exports: list = field(default_factory=lambda: list(EXPORT_FORMATS))
     framing_detector: str = "yunet"
     verbose: bool = True
@@ -77,6 +83,10 @@ def check_config(config):
     {format: path}."""
     if config.head_epochs < 1 or config.fine_tune_epochs < 0 or config.batch_size < 1 or config.views < 1:
         raise InputError("head epochs, batch size and views must each be at least 1, fine-tuning epochs at least 0")
+    if not 1 <= config.members <= MAX_MEMBERS:
+        raise InputError(f"--members must be 1 to {MAX_MEMBERS}, got {config.members}")
+    if not 0.5 <= config.judged_accuracy < 1.0:
+        raise InputError(f"--judged-accuracy must be at least 0.5 and under 1, got {config.judged_accuracy}")
     if not 0.0 < config.val_split < 0.5:
         raise InputError(f"--val-split must be between 0 and 0.5, got {config.val_split}")
     if config.learning_rate <= 0 or config.fine_tune_learning_rate <= 0:
@@ -109,15 +119,16 @@ def train(config):
     started = time.perf_counter()
     timings = {}
     exports = check_config(config)
-    find_classes(config.datasets)
+    find_classes(config.datasets, classes=config.classes)
     keras.utils.set_random_seed(config.seed)
 
     _log(config, f"Loading images from {', '.join(map(str, config.datasets))} ...")
     mark = time.perf_counter()
-    dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=config.verbose)
+    dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=config.verbose,
+                           classes=config.classes)
     timings["load_images_s"] = time.perf_counter() - mark
 
-    parts = build_classifier(dataset.class_names, config.weights, config.top_blocks)
+    parts = build_classifier(dataset.class_names, config.weights, config.top_blocks, config.members)
     labels = np.asarray(dataset.labels)
     sources = np.asarray(dataset.sources)
     groups = duplicate_groups(np.asarray(dataset.hashes))
@@ -136,41 +147,15 @@ def train(config):
         label = f"Features, view {view + 1} of {config.views}"
         batches = augmented_batches(dataset, train_idx, rng, config.degrade)
         train_views.append(cut_features(extract, batches, len(train_idx), config.verbose, label))
-    val_crops = [crop_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
+    val_crops = [aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
     val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
     degraded_crops = [degraded_copy(crop) for crop in val_crops]
     degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose, "Features, degraded validation")
     timings["features_s"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
     train_labels, val_labels = labels[train_idx], labels[val_idx]
     cells = list(zip(sources[train_idx], train_labels))
-    weights = cell_weights(cells, train_labels, None if config.weighting == "none" else {})
-    _log(config, f"Stage 1: the head, {config.head_epochs} epochs ...")
-    pooled = compiled(parts.top, tf.float32)
-    train_pooled = [run_batched(pooled, view) for view in train_views]
-    history = fit_epochs(
-        parts.head, train_pooled, train_labels, weights, (run_batched(pooled, val_features), val_labels),
-        config.head_epochs, config.learning_rate, config,
-    )
-    difficulty = {}
-    if config.weighting == "measured":
-        difficulty = cell_difficulty(parts.head, train_pooled[0], train_labels, cells)
-        weights = cell_weights(cells, train_labels, difficulty)
-    timings["train_head_s"] = time.perf_counter() - mark
-
-    mark = time.perf_counter()
-    if config.fine_tune_epochs:
-        _log(config, f"Stage 2: fine-tuning the top {config.top_blocks} block(s) and the head, {config.fine_tune_epochs} epochs ...")
-        set_top_trainable(parts, True)
-        stage_two = fit_epochs(
-            parts.upper, train_views, train_labels, weights, (val_features, val_labels),
-            config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs,
-        )
-        set_top_trainable(parts, False)
-        for key in history:
-            history[key] += stage_two[key]
-    timings["fine_tune_s"] = time.perf_counter() - mark
+    history, weights, difficulty = train_members(parts, train_views, train_labels, cells, (val_features, val_labels), config, timings)
 
     upper = compiled(parts.upper, tf.float32)
     probabilities = run_batched(upper, val_features)
@@ -179,6 +164,19 @@ def train(config):
     degraded = per_class_recall(val_labels, run_batched(upper, degraded_features), dataset.class_names)
     _log(config, text + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "
          + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
+
+    mark = time.perf_counter()
+    shrunk_features = {None: val_features}
+
+    def probabilities_at(height):
+        if height not in shrunk_features:
+            crops = [shrunk_like(crop, height) for crop in val_crops]
+            shrunk_features[height] = cut_features(extract, crop_batches(crops), len(crops), False, "")
+        return run_batched(upper, shrunk_features[height])
+
+    judging_rule, judged = calibrate(probabilities_at, val_labels, config.judged_accuracy)
+    timings["calibration_s"] = time.perf_counter() - mark
+    _log(config, f"Judging rule (validation faces shrunk to each size band): {describe(judged)}")
 
     timings["wall_time_s"] = time.perf_counter() - started
     report = {
@@ -199,26 +197,76 @@ def train(config):
         "source_weights": _weights_table(cells, weights, difficulty, dataset.class_names),
         **metrics,
         "degraded_validation_recall": degraded,
+        "judging": {**judging_rule.as_dict(), "target_balanced_accuracy": config.judged_accuracy, "validation_by_size": judged},
         "history": history,
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "wall_time_s": round(timings["wall_time_s"], 2),
     }
     report["exports"] = {name: str(path) for name, path in exports.items()}
-    _write_outputs(parts.model, history, report, config, exports, val_crops[:EXPORT_CHECK_FACES])
+    _write_outputs(parts.model, judging_rule, history, report, config, exports, val_crops[:EXPORT_CHECK_FACES])
     written = [config.model, *report["exports"].values(), config.plot, config.report]
     _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
     return report
 
 
-def _write_outputs(model, history, report, config, exports, probe_faces):
+def train_members(parts, views, labels, cells, validation, config, timings=None):
+    """Train every member of ``parts`` on the cut features of the training ``views``: its head, then its top
+    blocks with the head. Member k starts on view k and draws its own initial head, batches and dropout.
+
+    Returns the history (mean over members), the sample weights and the measured difficulty of member 0's
+    cells (each member weights by its own).
+    """
+    timings = {} if timings is None else timings
+    timings.setdefault("train_head_s", 0.0)
+    timings.setdefault("fine_tune_s", 0.0)
+    histories, report_weights, report_difficulty = [], None, {}
+    for index, member in enumerate(parts.members):
+        prefix = f"Member {index + 1} of {len(parts.members)}: " if len(parts.members) > 1 else ""
+        keras.utils.set_random_seed(config.seed + 1000 * index)
+        member_views = views[index % len(views):] + views[: index % len(views)]
+        mark = time.perf_counter()
+        weights = cell_weights(cells, labels, None if config.weighting == "none" else {})
+        _log(config, f"{prefix}stage 1, the head, {config.head_epochs} epochs ...")
+        pooled = compiled(member.top, tf.float32)
+        train_pooled = [run_batched(pooled, view) for view in member_views]
+        history = fit_epochs(
+            member.head, train_pooled, labels, weights, (run_batched(pooled, validation[0]), validation[1]),
+            config.head_epochs, config.learning_rate, config,
+        )
+        difficulty = {}
+        if config.weighting == "measured":
+            difficulty = cell_difficulty(member.head, train_pooled[0], labels, cells)
+            weights = cell_weights(cells, labels, difficulty)
+        timings["train_head_s"] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        if config.fine_tune_epochs:
+            _log(config, f"{prefix}stage 2, fine-tuning the top {config.top_blocks} block(s) and the head, "
+                         f"{config.fine_tune_epochs} epochs ...")
+            set_top_trainable(member, True)
+            stage_two = fit_epochs(
+                member.upper, member_views, labels, weights, validation,
+                config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs,
+            )
+            set_top_trainable(member, False)
+            for key in history:
+                history[key] += stage_two[key]
+        timings["fine_tune_s"] += time.perf_counter() - mark
+        histories.append(history)
+        if index == 0:
+            report_weights, report_difficulty = weights, difficulty
+    mean_history = {key: [float(np.mean(values)) for values in zip(*(h[key] for h in histories))] for key in histories[0]}
+    return mean_history, report_weights, report_difficulty
+
+
+def _write_outputs(model, judging_rule, history, report, config, exports, probe_faces):
     """Model, its ``exports`` ({format: path}, checked against it on ``probe_faces``), plot and report: all
     written, or none replaced."""
     targets = [(config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json")]
     targets += [(path, path.suffix) for path in exports.values()]
     try:
         with atomic_outputs(*targets) as (model_path, plot_path, report_path, *export_paths):
-            save_model(model, model_path)
-            write_exports(model, dict(zip(exports, export_paths)), probe_faces)
+            save_model(model, model_path, judging_rule)
+            write_exports(model, dict(zip(exports, export_paths)), probe_faces, judging_rule)
             save_training_plot(history, plot_path, stage_boundary=config.head_epochs if config.fine_tune_epochs else None)
             report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     except OSError as error:

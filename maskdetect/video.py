@@ -21,6 +21,8 @@ from tqdm import tqdm
 from maskdetect.annotate import blur_faces, class_colours, draw_faces
 from maskdetect.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.compliance import (
+    compliant_classes,
+    non_compliant_classes,
     people_counts,
     people_statistics,
     save_statistics_plot,
@@ -57,11 +59,6 @@ def parse_source(source):
 
 def is_file_source(source):
     return isinstance(parse_source(source), str) and Path(source).is_file()
-
-
-def unmasked_classes(class_names):
-    """The classes that mean 'no mask', by name (without_mask, no_mask, unmasked, ...)."""
-    return [name for name in class_names if name.lower().replace("-", "_").startswith(("without", "no_mask", "nomask", "unmask"))]
 
 
 class FrameReader:
@@ -351,6 +348,7 @@ class VideoOptions:
     alert_frames: int = 10
     realert_s: float = 0.0
     alert_classes: list | None = None
+    compliant_classes: list | None = None
     beep: bool = False
     max_frames: int | None = None
     progress: bool = False
@@ -396,10 +394,12 @@ def run_video(detector, source, options):
     place, and the summary says it was interrupted. A second Ctrl+C stops at once.
     """
     check_video_outputs(source, options)
-    alert_classes = set(options.alert_classes if options.alert_classes is not None else unmasked_classes(detector.class_names))
-    unknown = alert_classes - set(detector.class_names)
-    if unknown:
-        raise InputError(f"--alert-on: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(detector.class_names)}")
+    for option, named in (("--alert-on", options.alert_classes), ("--compliant", options.compliant_classes)):
+        unknown = set(named or ()) - set(detector.class_names)
+        if unknown:
+            raise InputError(f"{option}: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(detector.class_names)}")
+    compliant = options.compliant_classes if options.compliant_classes is not None else compliant_classes(detector.class_names)
+    alert_classes = set(options.alert_classes if options.alert_classes is not None else non_compliant_classes(detector.class_names, compliant))
     reader = FrameReader(source)
     frame_rate = reader.fps or ASSUMED_FPS
     summary = VideoSummary()
@@ -434,7 +434,7 @@ def run_video(detector, source, options):
                 draw_faces(frame, faces, colours, people)
                 if options.live is not None:
                     if finished_counting is None or time.perf_counter() - finished_counting >= LIVE_COUNTS_S:
-                        live_counts = _live_counts(summary, tracker, detector.class_names)
+                        live_counts = _live_counts(summary, tracker, detector.class_names, compliant)
                         finished_counting = time.perf_counter()
                     options.live.publish(options.live_source, frame, live_counts)
                 for person in alerts.update([person for person in people if person is not None], now):
@@ -463,7 +463,7 @@ def run_video(detector, source, options):
             writer.close()
         if options.display:
             cv2.destroyAllWindows()
-        summary.statistics = people_statistics(tracker.people.values(), detector.class_names)
+        summary.statistics = people_statistics(tracker.people.values(), detector.class_names, compliant)
         _write_statistics(summary.statistics, options)
         if events is not None:
             events.write(summary.as_record())
@@ -538,8 +538,8 @@ def _raise_alert(person, index, now, frame, options, events):
         events.write(alert_record(index, now, person.label, person.alerting_frames, person.track_id, snapshot))
 
 
-def _live_counts(summary, tracker, class_names):
-    return {"frames": summary.frames, "alerts": summary.alerts, **people_counts(tracker.people.values(), class_names)}
+def _live_counts(summary, tracker, class_names, compliant):
+    return {"frames": summary.frames, "alerts": summary.alerts, **people_counts(tracker.people.values(), class_names, compliant)}
 
 
 def _write_statistics(statistics, options):

@@ -260,7 +260,8 @@ def test_a_live_recording_plays_at_the_measured_rate(tmp_path):
 
 def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_count():
     from maskdetect.tracking import Person
-    from maskdetect.video import PersonAlerts, unmasked_classes
+    from maskdetect.compliance import non_compliant_classes
+    from maskdetect.video import PersonAlerts
 
     person = Person(7, 0.0, label="without_mask")
     alerts = PersonAlerts(["without_mask"], frames=3)
@@ -273,4 +274,6 @@ def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_co
     assert not again.update([other], 4) and other.alerting_frames == 0
     other.label = "without_mask"
     assert [bool(again.update([other], t)) for t in (8, 9, 10)] == [False, False, True]
-    assert unmasked_classes(["mask_weared_incorrect", "with_mask", "without_mask"]) == ["without_mask"]
+    classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
+    assert non_compliant_classes(classes) == ["mask_weared_incorrect", "without_mask"]
+    assert non_compliant_classes(classes, ["with_mask", "mask_weared_incorrect"]) == ["without_mask"]

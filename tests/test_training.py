@@ -236,11 +236,13 @@ def test_faces_the_detector_misses_are_framed_like_their_source(tmp_path):
 
 def test_tiny_model_beats_chance_on_images_it_never_saw(tiny_training):
     from maskdetect.faces import load_face_detector
+    from maskdetect.judging import JudgingRule
     from maskdetect.pipeline import MaskDetector
 
     result, outputs = tiny_training
     assert result.returncode == 0, result.stderr
-    detector = MaskDetector(MaskClassifier.load(outputs["model"]), load_face_detector("yunet"), min_face_size=0)
+    every_face = JudgingRule.fixed_size(0)
+    detector = MaskDetector(MaskClassifier.load(outputs["model"]), load_face_detector("yunet"), judging_rule=every_face)
     right = seen = 0
     for class_name in ("with_mask", "without_mask"):
         # Far past the 20 images per class the tiny model was trained on.

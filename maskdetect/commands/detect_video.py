@@ -62,8 +62,13 @@ def parse_args(argv=None):
     parser.add_argument("--stats-plot", metavar="PATH", help="plot people per class and masked share per minute (PNG)")
     parser.add_argument(
         "--alert-on", nargs="+", metavar="CLASS",
-        help="the classes that raise alerts (default: the model's unmasked classes, such as without_mask; "
-        "add mask_weared_incorrect with a 3-class model to alert on it too)",
+        help="the classes that raise alerts (default: every class that does not comply, see --compliant: "
+        "without_mask and mask_weared_incorrect)",
+    )
+    parser.add_argument(
+        "--compliant", nargs="+", metavar="CLASS",
+        help="the classes that comply, for alerts and the masked share (default: with_mask; "
+        "'--compliant with_mask mask_weared_incorrect' counts a mask worn under the nose as compliant)",
     )
     parser.add_argument("--beep", action="store_true", help="ring the terminal bell on each alert")
     parser.add_argument(
@@ -79,7 +84,8 @@ def main(argv=None):
     apply_verbosity(args)
     options = VideoOptions(
         display=not args.no_display, output=args.output, json_path=args.json, alert_frames=args.alert_frames,
-        realert_s=args.realert_after, alert_classes=args.alert_on, beep=args.beep, max_frames=args.max_frames,
+        realert_s=args.realert_after, alert_classes=args.alert_on,
+        compliant_classes=args.compliant, beep=args.beep, max_frames=args.max_frames,
         progress=not args.quiet, snapshots=args.snapshots, blur=args.blur, stats_csv=args.stats_csv,
         stats_plot=args.stats_plot,
     )
@@ -101,7 +107,8 @@ def main(argv=None):
             settings.live = feed
         server = LivePageServer(feed, host, port)
     try:
-        detectors = [load_detector(args, VIDEO_CLASSIFIER_THREADS, FACE_FINDING_THREADS) for _ in sources]
+        # Frames are not searched again for faces lying on their side: people at a camera stand upright.
+        detectors = [load_detector(args, VIDEO_CLASSIFIER_THREADS, FACE_FINDING_THREADS, upright=False) for _ in sources]
         summaries = run_videos(detectors, sources, per_source) if len(sources) > 1 else [
             run_video(detectors[0], sources[0], per_source[0])
         ]

@@ -5,7 +5,8 @@ from maskdetect.errors import InputError
 
 EXAMPLES_TEXT = """
     mask-train                                          dataset/ -> mask_detector.model, .onnx, .tflite
-    mask-train -d dataset -d extra -m mask_detector_3class.model -p plot_3class.png -r report_3class.json
+    mask-train --classes with_mask without_mask -m mask_detector_2class.model -p plot_2class.png -r report_2class.json
+    mask-train -d dataset -d extra                      also the synthetic incorrectly worn masks of extra/
     mask-train -d my_faces --head-epochs 8 --fine-tune-epochs 0 --export onnx
 """
 
@@ -42,7 +43,21 @@ def parse_args(argv=None):
         "--fine-tune-epochs", type=int, default=defaults.fine_tune_epochs,
         help="stage 2: epochs fine-tuning the top blocks with the head (0: no fine-tuning)",
     )
+    parser.add_argument(
+        "--classes", nargs="+", metavar="CLASS", default=defaults.classes,
+        help="train on these class folders only (default: every class folder of the datasets)",
+    )
     parser.add_argument("--top-blocks", type=int, default=defaults.top_blocks, help="MobileNetV2 blocks fine-tuned in stage 2 (0-3)")
+    parser.add_argument(
+        "--members", type=int, default=defaults.members,
+        help="copies of the top blocks and head, trained apart on the shared frozen base and averaged in one graph: "
+        "results that depend less on the seed",
+    )
+    parser.add_argument(
+        "--judged-accuracy", type=float, default=defaults.judged_accuracy,
+        help="per face size, the probability under which a face gets no label ('uncertain', or 'too_small' where "
+        "no face can be) is set on validation faces so that the judged ones are right this often",
+    )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per training step")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="stage 1 learning rate")
     parser.add_argument(
@@ -78,7 +93,8 @@ def main(argv=None):
         training.TrainingConfig(
             datasets=args.dataset or ["dataset"], model=args.model, plot=args.plot, report=args.report,
             weights=args.weights, head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs,
-            top_blocks=args.top_blocks, batch_size=args.batch_size, learning_rate=args.learning_rate,
+            top_blocks=args.top_blocks, members=args.members, classes=args.classes,
+            judged_accuracy=args.judged_accuracy, batch_size=args.batch_size, learning_rate=args.learning_rate,
             fine_tune_learning_rate=args.fine_tune_learning_rate, val_split=args.val_split, seed=args.seed,
             views=args.views, degrade=args.degrade, weighting=args.weighting, exports=args.export, verbose=not args.quiet,
         )

@@ -1,0 +1,142 @@
+"""When a face is judged: per size band, the probability under which its label is not reported.
+
+A face gets ``label: null`` and a reason when the classifier is not sure enough for
+its size: ``"too_small"`` in a size band where no face is judged, ``"uncertain"``
+where its probability is under the band's threshold. Training calibrates the
+thresholds on held-out faces shrunk to each band, so that the faces it judges are
+right at least ``target`` of the time (per class, averaged), and stores the rule
+with the model.
+"""
+
+import json
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+TOO_SMALL = "too_small"
+UNCERTAIN = "uncertain"
+REASONS = (TOO_SMALL, UNCERTAIN)
+# Face size bands by box height in pixels: [low, high).
+SIZE_BANDS = ((0, 24), (24, 40), (40, 80), (80, None))
+# The heights at which held-out faces stand for each band when calibrating.
+CALIBRATION_HEIGHTS = ((16, 20), (30,), (56,), (None,))
+DEFAULT_TARGET = 0.97
+# A band where fewer than this share of held-out faces can be judged at the target is not judged at all.
+MIN_JUDGED_SHARE = 0.5
+
+
+def band_name(height):
+    """The name of the size band a face of this height falls in: '<24', '24-40', '40-80' or '>=80'."""
+    for low, high in SIZE_BANDS:
+        if high is None:
+            return f">={low}"
+        if height < high:
+            return f"<{high}" if low == 0 else f"{low}-{high}"
+    raise AssertionError("unreachable")
+
+
+BAND_NAMES = [band_name(low) for low, _ in SIZE_BANDS]
+
+
+@dataclass(frozen=True)
+class JudgingRule:
+    """Per size band, the least probability at which a face's label is reported (None: never, too small)."""
+
+    thresholds: tuple
+
+    def reason(self, height, probability):
+        """Why a face of ``height`` pixels judged with ``probability`` gets no label, or None when it gets one."""
+        threshold = self.thresholds[BAND_NAMES.index(band_name(height))]
+        if threshold is None:
+            return TOO_SMALL
+        return UNCERTAIN if probability < threshold else None
+
+    def as_dict(self):
+        return {"size_bands": BAND_NAMES, "min_probability": list(self.thresholds)}
+
+    @classmethod
+    def from_dict(cls, data):
+        if list(data.get("size_bands", [])) != BAND_NAMES or len(data.get("min_probability", [])) != len(BAND_NAMES):
+            raise ValueError("a judging rule needs one threshold per size band")
+        return cls(tuple(None if value is None else float(value) for value in data["min_probability"]))
+
+    @classmethod
+    def fixed_size(cls, min_face_size):
+        """The rule of models without a calibrated one: every face of ``min_face_size`` pixels or more is judged."""
+        return cls(tuple(None if (high is not None and high <= min_face_size) else 0.0 for _, high in SIZE_BANDS))
+
+    def to_json(self):
+        return json.dumps(self.as_dict())
+
+
+def shrunk_like(face, height):
+    """A square face crop as the classifier gets a face of ``height`` pixels: shrunk, then enlarged back."""
+    size = face.shape[0]
+    if height is None or height >= size:
+        return face
+    small = cv2.resize(face, (height, height), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+def balanced_accuracy(truths, predicted):
+    """Accuracy per true class, averaged over the classes present; None with no faces."""
+    classes = np.unique(truths)
+    if not len(classes):
+        return None
+    return float(np.mean([np.mean(predicted[truths == label] == label) for label in classes]))
+
+
+def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JUDGED_SHARE):
+    """The least probability at which the faces judged reach ``target`` balanced accuracy, judging as many
+    as possible; None when that leaves fewer than ``min_share`` of the faces judged."""
+    confidence = probabilities.max(axis=1)
+    order = np.argsort(-confidence, kind="stable")
+    confidence, right = confidence[order], probabilities.argmax(axis=1)[order] == truths[order]
+    classes = np.unique(truths)
+    # Judging the k most confident faces, for every k: each class's accuracy among them.
+    per_class = []
+    for label in classes:
+        of_class = truths[order] == label
+        seen = np.cumsum(of_class)
+        per_class.append(np.where(seen > 0, np.cumsum(of_class & right) / np.maximum(seen, 1), np.nan))
+    accuracy = np.nanmean(np.stack(per_class), axis=0)
+    # Faces of equal confidence are judged together: only the last of a run of ties is a possible cut.
+    cuts = np.flatnonzero(np.append(confidence[1:] != confidence[:-1], True))
+    good = cuts[(accuracy[cuts] >= target) & ((cuts + 1) >= min_share * len(confidence))]
+    if not len(good):
+        return None
+    return 0.0 if good[-1] == len(confidence) - 1 else round(float(confidence[good[-1]]), 6)
+
+
+def calibrate(probabilities_at, truths, target=DEFAULT_TARGET):
+    """A JudgingRule from held-out faces and their true class indices.
+
+    ``probabilities_at(height)`` gives the classifier's probabilities for the held-out faces as a face of
+    ``height`` pixels looks to it (None: as they are; see ``shrunk_like``). Returns the rule and, per band,
+    the share of the held-out faces it judges and their balanced accuracy.
+    """
+    truths = np.asarray(truths)
+    thresholds, measured = [], {}
+    for name, heights in zip(BAND_NAMES, CALIBRATION_HEIGHTS):
+        probabilities = np.concatenate([probabilities_at(height) for height in heights])
+        band_truths = np.tile(truths, len(heights))
+        threshold = threshold_for(probabilities, band_truths, target)
+        thresholds.append(threshold)
+        judged = np.zeros(len(band_truths), bool) if threshold is None else probabilities.max(axis=1) >= threshold
+        accuracy = balanced_accuracy(band_truths[judged], probabilities.argmax(axis=1)[judged])
+        measured[name] = {
+            "min_probability": threshold,
+            "judged_share": round(float(judged.mean()), 4),
+            "balanced_accuracy_judged": None if accuracy is None else round(accuracy, 4),
+        }
+    return JudgingRule(tuple(thresholds)), measured
+
+
+def describe(measured):
+    """One line of ``calibrate``'s measurements: each band's threshold and share judged."""
+    return ", ".join(
+        f"{band} too small" if cell["min_probability"] is None
+        else f"{band} p >= {cell['min_probability']:.3f} ({cell['judged_share']:.0%} judged)"
+        for band, cell in measured.items()
+    )

@@ -1,0 +1,179 @@
+"""Faces levelled by their landmarks and stood upright, judged by a calibrated rule, by averaged members."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ROOT, bundled_images, run_script
+
+from maskdetect.faces import YUNET_MODEL, YuNetFaceDetector, aligned_face
+from maskdetect.images import list_images, read_image
+from maskdetect.judging import TOO_SMALL, UNCERTAIN, JudgingRule, calibrate, threshold_for
+
+
+def turned(image, angle):
+    """``image`` turned ``angle`` degrees counter-clockwise on a canvas that holds all of it."""
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+    size = (int(height * sin + width * cos), int(height * cos + width * sin))
+    matrix[0, 2] += size[0] / 2 - width / 2
+    matrix[1, 2] += size[1] / 2 - height / 2
+    return cv2.warpAffine(image, matrix, size, borderMode=cv2.BORDER_REPLICATE)
+
+
+def portraits(count=12):
+    """Upright close-up photos of unmasked faces, enlarged to at least 240 px."""
+    images = []
+    for path in bundled_images("without_mask", "fmd", count):
+        image = read_image(path)
+        scale = max(1.0, 240 / max(image.shape[:2]))
+        images.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
+    return images
+
+
+def angle_error(found, expected):
+    return abs((found - expected + 180) % 360 - 180)
+
+
+def test_yunet_landmarks_are_the_ones_opencv_gives():
+    from maskdetect.bundled import FACE_DETECTOR_DIR
+
+    ours = YuNetFaceDetector()
+    opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)
+    compared = 0
+    for path in list_images(ROOT / "scenes" / "images")[:15]:
+        image = read_image(path)
+        opencv.setInputSize((image.shape[1], image.shape[0]))
+        rows = opencv.detect(image)[1]
+        found = ours.detect(image)
+        if rows is None:
+            continue
+        rows = rows[np.argsort(-rows[:, -1])]
+        for box, row in zip(found, rows):
+            assert np.allclose(np.ravel(box.landmarks), row[4:14], atol=0.05)
+            compared += 1
+    assert compared > 30
+
+
+def test_a_tilted_face_is_cropped_with_its_eyes_level():
+    detector = YuNetFaceDetector()
+    leaning = levelled = 0
+    for image in portraits():
+        before, tilted = detector.detect(image), turned(image, -20)
+        found = detector.detect(tilted)
+        if not (before and found):
+            continue
+        leaning += found[0].roll > before[0].roll + 5  # the landmarks see the lean
+        again = detector.detect(cv2.resize(aligned_face(tilted, found[0], 128), (256, 256)))
+        levelled += bool(again) and abs(again[0].roll) < 6
+    assert leaning >= 10 and levelled >= 9
+
+
+def test_a_face_lying_on_its_side_is_stood_upright():
+    detector = YuNetFaceDetector()
+    right = searched = 0
+    for image in portraits():
+        for angle in (90, -90):
+            found = detector.detect(turned(image, angle))
+            if not found:
+                continue
+            searched += 1
+            upright = detector.upright(turned(image, angle), found[0])
+            # Turned counter-clockwise by 90 degrees, a face is levelled by turning it back: -90.
+            right += angle_error(upright.roll, -angle) < 25
+    assert searched >= 12
+    assert right / searched >= 0.7
+
+
+def test_an_upright_face_stays_upright():
+    detector = YuNetFaceDetector()
+    for image in portraits(6):
+        found = detector.detect(image)
+        assert angle_error(detector.upright(image, found[0]).roll, found[0].roll) < 10  # no quarter turn
+
+
+def test_the_threshold_judges_the_most_faces_that_reach_the_target():
+    probabilities = np.array([[0.99, 0.01], [0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.45, 0.55]])
+    truths = np.array([0, 0, 1, 1, 0])
+    # The three most confident are right, the next two wrong.
+    assert threshold_for(probabilities, truths, target=0.97, min_share=0.2) == pytest.approx(0.8)
+    assert threshold_for(probabilities, truths, target=0.5, min_share=0.2) == 0.0
+    assert threshold_for(probabilities, truths, target=0.97, min_share=0.9) is None
+
+
+def test_a_rule_gives_each_face_its_reason_by_size_and_probability():
+    rule = JudgingRule((None, 0.9, 0.6, 0.0))
+    assert rule.reason(20, 0.999) == TOO_SMALL
+    assert rule.reason(30, 0.85) == UNCERTAIN and rule.reason(30, 0.95) is None
+    assert rule.reason(60, 0.61) is None and rule.reason(500, 0.34) is None
+    assert JudgingRule.from_dict(json.loads(rule.to_json())) == rule
+    assert JudgingRule.fixed_size(24) == JudgingRule((None, 0.0, 0.0, 0.0))
+    with pytest.raises(ValueError):
+        JudgingRule.from_dict({"size_bands": ["<24"], "min_probability": [0.5]})
+
+
+def test_calibration_judges_less_where_the_classifier_errs():
+    rng = np.random.default_rng(0)
+    truths = rng.integers(0, 2, 400)
+
+    def probabilities_at(height):
+        # Sure and right on big faces; on small ones a third are confidently wrong.
+        wrong = rng.random(400) < (0.33 if height is not None and height < 24 else 0.0)
+        confidence = np.where(wrong, rng.uniform(0.5, 0.8, 400), rng.uniform(0.6, 1.0, 400))
+        label = np.where(wrong, 1 - truths, truths)
+        rows = np.zeros((400, 2))
+        rows[np.arange(400), label] = confidence
+        rows[np.arange(400), 1 - label] = 1 - confidence
+        return rows
+
+    rule, measured = calibrate(probabilities_at, truths, target=0.97)
+    assert rule.thresholds[-1] == 0.0 and measured[">=80"]["judged_share"] == 1.0
+    assert rule.thresholds[0] is None or rule.thresholds[0] >= 0.8
+    assert measured["<24"]["judged_share"] < 0.6
+
+
+def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(tmp_path):
+    from maskdetect.model import MaskClassifier, build_classifier, save_classifier
+    from maskdetect.quiet_tensorflow import tf
+
+    parts = build_classifier(["with_mask", "without_mask"], weights="none", members=2)
+    faces = np.random.default_rng(1).uniform(0, 255, (3, 128, 128, 3)).astype("float32")
+    features = parts.lower(faces)
+    expected = np.mean([member.upper(features) for member in parts.members], axis=0)
+    assert np.allclose(parts.model(faces)["probabilities"], expected, atol=1e-6)
+    rule = JudgingRule((None, 0.9, 0.7, 0.0))
+    for name in ("model_folder.model", "zipped.keras"):
+        save_classifier(parts.model, tmp_path / name, rule)
+        loaded = MaskClassifier.load(tmp_path / name)
+        assert loaded.judging_rule == rule
+        assert np.allclose(loaded.probabilities([face.astype(np.uint8)[:, :, ::-1] for face in faces]),
+                           parts.model(tf.constant(faces.astype(np.uint8).astype("float32")))["probabilities"], atol=1e-5)
+
+
+def test_training_calibrates_a_rule_that_detection_applies(tiny_training, tmp_path):
+    from maskdetect.runtime import load_classifier
+
+    result, outputs = tiny_training
+    assert result.returncode == 0, result.stderr
+    report = json.loads(outputs["report"].read_text())
+    assert report["settings"]["members"] == 3
+    assert report["judging"]["size_bands"] == ["<24", "24-40", "40-80", ">=80"]
+    assert set(report["judging"]["validation_by_size"]) == {"<24", "24-40", "40-80", ">=80"}
+    rule = JudgingRule.from_dict(report["judging"])
+    for backend in ("onnx", "litert", "keras"):
+        assert load_classifier(outputs["model"], backend).judging_rule == rule
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in bundled_images("with_mask", "fmd", 4, offset=300):
+        cv2.imwrite(str(photos / path.name), read_image(path))
+    run = run_script("detect_mask_image.py", "-i", photos, "--model", outputs["model"], "-o", tmp_path / "annotated",
+                     "--json", tmp_path / "faces.json", "-q")
+    assert run.returncode == 0, run.stderr
+    faces = [face for record in json.loads((tmp_path / "faces.json").read_text()) for face in record["faces"]]
+    assert faces
+    for face in faces:
+        height = face["box"][3] - face["box"][1]
+        assert face["reason"] == rule.reason(height, face["probability"] if face["probability"] is not None else 1.0)
+        assert (face["label"] is None) == (face["reason"] is not None)
