@@ -98,7 +98,7 @@ def main():
         training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, "")
         for _ in range(config.views)
     ]
-    val_crops = [crop_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
+    val_crops = [aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
     scene_crops, scene_truths, scene_sizes = scene_faces(names, detector)
     hard_crops, hard_truths, hard_kinds = hard_case_faces(names, detector)
     sets = {
@@ -118,19 +118,20 @@ def main():
         fine_tune, weighting = VARIANTS[variant]
         mark = time.perf_counter()
         parts = build_classifier(names, config.weights, config.top_blocks)
-        pooled = compiled(parts.top, tf.float32)
+        member = parts.members[0]
+        pooled = compiled(member.top, tf.float32)
         weights = training.cell_weights(cells, train_labels, None if weighting == "none" else {})
         validation = (training.run_batched(pooled, features["validation"]), val_labels)
-        training.fit_epochs(parts.head, [training.run_batched(pooled, v) for v in views], train_labels, weights, validation,
+        training.fit_epochs(member.head, [training.run_batched(pooled, v) for v in views], train_labels, weights, validation,
                             config.head_epochs, config.learning_rate, config)
         if fine_tune:
             if weighting == "measured":
-                difficulty = training.cell_difficulty(parts.head, training.run_batched(pooled, views[0]), train_labels, cells)
+                difficulty = training.cell_difficulty(member.head, training.run_batched(pooled, views[0]), train_labels, cells)
                 weights = training.cell_weights(cells, train_labels, difficulty)
-            set_top_trainable(parts, True)
-            training.fit_epochs(parts.upper, views, train_labels, weights, (features["validation"], val_labels),
+            set_top_trainable(member, True)
+            training.fit_epochs(member.upper, views, train_labels, weights, (features["validation"], val_labels),
                                 config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs)
-        upper = compiled(parts.upper, tf.float32)
+        upper = compiled(member.upper, tf.float32)
         predicted = {key: training.run_batched(upper, value).argmax(axis=1) for key, value in features.items()}
         val_right = predicted["validation"] == val_labels
         every = np.ones(len(scene_truths), bool)

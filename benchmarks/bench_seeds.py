@@ -97,7 +97,7 @@ def accuracy(truths, predicted, label=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--two-class-seeds", type=int, nargs="*", default=[1], help="seeds also trained with two classes")
+    parser.add_argument("--two-class-seeds", type=int, nargs="*", default=[1, 2, 3], help="seeds also trained with two classes")
     parser.add_argument("--members", type=int, default=training.TrainingConfig.members)
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     parser.add_argument("--benchmarks", nargs="+", default=["scenes", "scenes_web"], help="annotated photo folders")
@@ -213,6 +213,14 @@ def main():
             if np.any((hard_kinds == kind) & (local(hard_truths) == i))
         }
         result["judging_rule"] = rule.as_dict()
+        dump = Path(args.json).with_suffix("") / (name.replace(" ", "_").replace(",", "") + ".npz")
+        dump.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(dump, **{key: value for key, value in probabilities.items()}, val_truth=val_truth,
+                            **{f"{b}_truth": local([f["truth"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
+                            **{f"{b}_band": np.array([f["band"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
+                            **{f"{b}_height": np.array([f["height"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
+                            **{f"{b}_annotated": np.array([len(faces)]) for b, faces in benchmarks.items()})
+        result["probabilities"] = str(dump)
         return result
 
     results = []
@@ -239,12 +247,20 @@ def main():
             seeded = training.TrainingConfig(datasets=[args.dataset], seed=seed, members=args.members, verbose=False)
             parts = build_classifier(class_names, config.weights, config.top_blocks, args.members)
             training.train_members(parts, [v[chosen] for v in views], member_labels, member_cells, validation, seeded)
+            # The single model of the recipe gets the same decision weight for the third class, chosen on its own.
+            single = build_classifier(class_names, config.weights, config.top_blocks, 1)
+            single.members[0].upper.set_weights(parts.members[0].upper.get_weights())
+            third = {
+                "single": training.weigh_incorrect_class(single, *validation, class_names, seeded.third_class_cost),
+                "members": training.weigh_incorrect_class(parts, *validation, class_names, seeded.third_class_cost),
+            }
             train_s = time.perf_counter() - mark
             tag = f"{len(class_names)}-class seed {seed}"
-            for name, upper in ((f"{tag}, member 1", parts.members[0].upper), (f"{tag}, {args.members} members", parts.upper)):
+            for name, upper, kind in ((f"{tag}, member 1", single.upper, "single"), (f"{tag}, {args.members} members", parts.upper, "members")):
                 result = score(compiled(upper, tf.float32), class_names, name)
                 result["train_s"] = round(train_s, 1)
                 result["seed"] = seed
+                result["third_class"] = third[kind]
                 results.append(result)
                 web = result[args.benchmarks[-1]]
                 print(

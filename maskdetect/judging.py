@@ -4,8 +4,7 @@ A face gets ``label: null`` and a reason when the classifier is not sure enough 
 its size: ``"too_small"`` in a size band where no face is judged, ``"uncertain"``
 where its probability is under the band's threshold. Training calibrates the
 thresholds on held-out faces shrunk to each band, so that the faces it judges are
-right at least ``target`` of the time (per class, averaged), and stores the rule
-with the model.
+right at least ``target`` of the time, and stores the rule with the model.
 """
 
 import json
@@ -79,28 +78,14 @@ def shrunk_like(face, height):
     return cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-def balanced_accuracy(truths, predicted):
-    """Accuracy per true class, averaged over the classes present; None with no faces."""
-    classes = np.unique(truths)
-    if not len(classes):
-        return None
-    return float(np.mean([np.mean(predicted[truths == label] == label) for label in classes]))
-
-
 def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JUDGED_SHARE):
-    """The least probability at which the faces judged reach ``target`` balanced accuracy, judging as many
-    as possible; None when that leaves fewer than ``min_share`` of the faces judged."""
+    """The least probability at which the faces judged are right ``target`` of the time, judging as many as
+    possible; None when that leaves fewer than ``min_share`` of the faces judged."""
     confidence = probabilities.max(axis=1)
     order = np.argsort(-confidence, kind="stable")
     confidence, right = confidence[order], probabilities.argmax(axis=1)[order] == truths[order]
-    classes = np.unique(truths)
-    # Judging the k most confident faces, for every k: each class's accuracy among them.
-    per_class = []
-    for label in classes:
-        of_class = truths[order] == label
-        seen = np.cumsum(of_class)
-        per_class.append(np.where(seen > 0, np.cumsum(of_class & right) / np.maximum(seen, 1), np.nan))
-    accuracy = np.nanmean(np.stack(per_class), axis=0)
+    # Judging the k most confident faces, for every k: the share of them that is right.
+    accuracy = np.cumsum(right) / np.arange(1, len(right) + 1)
     # Faces of equal confidence are judged together: only the last of a run of ties is a possible cut.
     cuts = np.flatnonzero(np.append(confidence[1:] != confidence[:-1], True))
     good = cuts[(accuracy[cuts] >= target) & ((cuts + 1) >= min_share * len(confidence))]
@@ -114,7 +99,7 @@ def calibrate(probabilities_at, truths, target=DEFAULT_TARGET):
 
     ``probabilities_at(height)`` gives the classifier's probabilities for the held-out faces as a face of
     ``height`` pixels looks to it (None: as they are; see ``shrunk_like``). Returns the rule and, per band,
-    the share of the held-out faces it judges and their balanced accuracy.
+    the share of the held-out faces it judges, their accuracy and each class's.
     """
     truths = np.asarray(truths)
     thresholds, measured = [], {}
@@ -124,11 +109,15 @@ def calibrate(probabilities_at, truths, target=DEFAULT_TARGET):
         threshold = threshold_for(probabilities, band_truths, target)
         thresholds.append(threshold)
         judged = np.zeros(len(band_truths), bool) if threshold is None else probabilities.max(axis=1) >= threshold
-        accuracy = balanced_accuracy(band_truths[judged], probabilities.argmax(axis=1)[judged])
+        right = probabilities.argmax(axis=1) == band_truths
         measured[name] = {
             "min_probability": threshold,
             "judged_share": round(float(judged.mean()), 4),
-            "balanced_accuracy_judged": None if accuracy is None else round(accuracy, 4),
+            "accuracy_judged": round(float(right[judged].mean()), 4) if judged.any() else None,
+            "class_accuracy_judged": [
+                round(float(right[judged & (band_truths == label)].mean()), 4) if (judged & (band_truths == label)).any() else None
+                for label in range(probabilities.shape[1])
+            ],
         }
     return JudgingRule(tuple(thresholds)), measured
 

@@ -44,6 +44,10 @@ FEATURE_BATCH = 64
 WEIGHTINGS = ("measured", "count", "none")
 # Measured weighting: a source's weight grows with its loss after stage 1, within these bounds.
 DIFFICULTY_RANGE = (0.5, 3.0)
+# A mask worn incorrectly looks much like one worn right: its weight in the decision is lowered until the
+# other classes' validation recall is within this of what it is when the class is never chosen.
+INCORRECT_CLASS = "mask_weared_incorrect"
+DEFAULT_THIRD_CLASS_COST = 0.005
 # Members beyond a few add time per face and little stability (README, "Results that do not depend on luck").
 MAX_MEMBERS = 8
 # Validation faces on which each export must give the Keras model's probabilities.
@@ -73,6 +77,7 @@ class TrainingConfig:
     weighting: str = "measured"
     classes: list | None = None
     judged_accuracy: float = DEFAULT_TARGET
+    third_class_cost: float = DEFAULT_THIRD_CLASS_COST
     exports: list = field(default_factory=lambda: list(EXPORT_FORMATS))
     framing_detector: str = "yunet"
     verbose: bool = True
@@ -85,6 +90,8 @@ def check_config(config):
         raise InputError("head epochs, batch size and views must each be at least 1, fine-tuning epochs at least 0")
     if not 1 <= config.members <= MAX_MEMBERS:
         raise InputError(f"--members must be 1 to {MAX_MEMBERS}, got {config.members}")
+    if not 0.0 <= config.third_class_cost < 0.5:
+        raise InputError(f"--third-class-cost must be at least 0 and under 0.5, got {config.third_class_cost}")
     if not 0.5 <= config.judged_accuracy < 1.0:
         raise InputError(f"--judged-accuracy must be at least 0.5 and under 1, got {config.judged_accuracy}")
     if not 0.0 < config.val_split < 0.5:
@@ -157,6 +164,10 @@ def train(config):
     cells = list(zip(sources[train_idx], train_labels))
     history, weights, difficulty = train_members(parts, train_views, train_labels, cells, (val_features, val_labels), config, timings)
 
+    third_class = weigh_incorrect_class(parts, val_features, val_labels, dataset.class_names, config.third_class_cost)
+    if third_class:
+        _log(config, f"{INCORRECT_CLASS}: weight {third_class['weight']:.3f} in the decision, validation recall "
+                     + ", ".join(f"{name} {value:.3f}" for name, value in third_class["validation_recall"].items()))
     upper = compiled(parts.upper, tf.float32)
     probabilities = run_batched(upper, val_features)
     metrics = evaluate(val_labels, probabilities, dataset.class_names, sources[val_idx])
@@ -197,7 +208,8 @@ def train(config):
         "source_weights": _weights_table(cells, weights, difficulty, dataset.class_names),
         **metrics,
         "degraded_validation_recall": degraded,
-        "judging": {**judging_rule.as_dict(), "target_balanced_accuracy": config.judged_accuracy, "validation_by_size": judged},
+        "third_class": third_class,
+        "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
         "history": history,
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "wall_time_s": round(timings["wall_time_s"], 2),
@@ -207,6 +219,44 @@ def train(config):
     written = [config.model, *report["exports"].values(), config.plot, config.report]
     _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
     return report
+
+
+def weigh_incorrect_class(parts, features, labels, class_names, cost):
+    """Lower INCORRECT_CLASS's weight in every member's decision (a shift of its last bias, so the saved
+    graph and its exports carry it) until each other class's recall on the validation ``features`` is within
+    ``cost`` of its recall when INCORRECT_CLASS is never chosen. Returns what was set and measured, or None
+    for a model without that class."""
+    if INCORRECT_CLASS not in class_names or len(class_names) < 3:
+        return None
+    third = class_names.index(INCORRECT_CLASS)
+    others = [index for index in range(len(class_names)) if index != third]
+    members = [run_batched(compiled(member.upper, tf.float32), features) for member in parts.members]
+
+    def recalls(weight):
+        scale = np.ones(len(class_names))
+        scale[third] = weight
+        weighted = [p * scale / (p * scale).sum(axis=1, keepdims=True) for p in members]
+        predicted = np.mean(weighted, axis=0).argmax(axis=1)
+        return {index: float(np.mean(predicted[labels == index] == index)) for index in range(len(class_names))}
+
+    reference = recalls(0.0)
+    candidates = np.geomspace(1.0, 1e-3, 31)
+    weight = next(
+        (float(w) for w in candidates if all(recalls(w)[index] >= reference[index] - cost for index in others)),
+        float(candidates[-1]),
+    )
+    for member in parts.members:
+        layer = member.head.get_layer("head_probabilities")
+        shift = np.zeros(len(class_names), np.float32)
+        shift[third] = np.log(weight)
+        layer.bias.assign(layer.bias.numpy() + shift)
+    final = recalls(weight)
+    return {
+        "weight": round(weight, 4),
+        "validation_recall": {class_names[i]: round(v, 4) for i, v in final.items()},
+        "validation_recall_never_choosing_it": {class_names[i]: round(v, 4) for i, v in reference.items()},
+        "cost": cost,
+    }
 
 
 def train_members(parts, views, labels, cells, validation, config, timings=None):
@@ -369,6 +419,8 @@ def _weights_table(cells, weights, difficulty, class_names):
 
 def fit_epochs(model, views, labels, weights, validation, epochs, learning_rate, config, first_epoch=0):
     """Train ``model`` for ``epochs`` epochs, epoch e on view e mod len(views); returns the history."""
+    # A wrapper sharing its layers is compiled, not ``model``: the saved classifier then holds no optimizer state.
+    model = keras.Model(model.inputs, model.outputs)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss="sparse_categorical_crossentropy",

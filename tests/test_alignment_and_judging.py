@@ -152,6 +152,7 @@ def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(t
                            parts.model(tf.constant(faces.astype(np.uint8).astype("float32")))["probabilities"], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_training_calibrates_a_rule_that_detection_applies(tiny_training, tmp_path):
     from maskdetect.runtime import load_classifier
 

@@ -13,6 +13,7 @@ from maskdetect.faces import YUNET_MODEL
 
 MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
 UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
+SHIPPED_CLASSES = ("with_mask", "without_mask", "mask_weared_incorrect")
 TWO_MASKED = EXAMPLES / "fmd_40d0b13bd8.jpg"
 
 
@@ -107,15 +108,19 @@ def test_json_schema(detection_run):
         assert set(record) == {"image", "width", "height", "faces"}
         assert isinstance(record["width"], int) and isinstance(record["height"], int)
         for face in record["faces"]:
-            assert set(face) == {"box", "face_confidence", "label", "probability"}
+            assert set(face) == {"box", "face_confidence", "label", "probability", "reason", "landmarks"}
             assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
             assert 0.0 < face["face_confidence"] <= 1.0
-            box_height = face["box"][3] - face["box"][1]
-            if box_height < 24:
-                assert face["label"] is None and face["probability"] is None
-            else:
-                assert face["label"] in ("with_mask", "without_mask")
+            if face["reason"] is None:
+                assert face["label"] in SHIPPED_CLASSES
                 assert face["probability"] == round(face["probability"], 6)
+            else:
+                assert face["label"] is None and face["reason"] in ("too_small", "uncertain")
+                assert (face["probability"] is None) == (face["reason"] == "too_small")
+            if name == "yunet":
+                assert len(face["landmarks"]) == 5 and all(len(point) == 2 for point in face["landmarks"])
+            else:
+                assert face["landmarks"] is None
             assert face["face_confidence"] == round(face["face_confidence"], 6)
 
 
@@ -188,7 +193,7 @@ def test_faces_below_the_minimum_size_are_boxed_but_not_labelled(tmp_path):
     assert result.returncode == 0, result.stderr
     (record,) = json.loads(result.stdout)
     assert len(record["faces"]) >= 2
-    assert all(face["label"] is None and face["probability"] is None for face in record["faces"])
+    assert all(face["label"] is None and face["probability"] is None and face["reason"] == "too_small" for face in record["faces"])
     assert (tmp_path / "annotated.jpg").is_file()
     summary = run_script("detect_mask_image.py", "--image", TWO_MASKED, "--min-face-size", 1000, "--output", tmp_path / "b.jpg")
-    assert "too small" in summary.stdout
+    assert "too_small" in summary.stdout

@@ -57,10 +57,21 @@ def test_annotated_copies_get_unique_names_in_the_output_folder(tmp_path):
 
 
 def test_json_records_round_values_and_mark_faces_too_small_to_judge():
-    faces = [LabelledFace(FaceBox(1, 2, 30, 40, 0.912345678), "with_mask", 0.99999999), LabelledFace(FaceBox(0, 0, 9, 9), None, None)]
+    points = ((10.04, 12.0), (20.0, 12.0), (15.0, 20.0), (11.0, 30.0), (19.0, 30.0))
+    faces = [
+        LabelledFace(FaceBox(1, 2, 30, 40, 0.912345678, points), "with_mask", 0.99999999),
+        LabelledFace(FaceBox(0, 0, 9, 9), None, None, "too_small"),
+        LabelledFace(FaceBox(50, 50, 90, 90, 0.8), None, 0.61, "uncertain"),
+    ]
     record = image_record("p.jpg", 640, 480, faces)
-    assert record["faces"][0] == {"box": [1, 2, 30, 40], "face_confidence": 0.912346, "label": "with_mask", "probability": 1.0}
+    assert record["faces"][0] == {
+        "box": [1, 2, 30, 40], "face_confidence": 0.912346, "label": "with_mask", "probability": 1.0, "reason": None,
+        "landmarks": [[10.0, 12.0], [20.0, 12.0], [15.0, 20.0], [11.0, 30.0], [19.0, 30.0]],
+    }
     assert record["faces"][1]["label"] is None and record["faces"][1]["probability"] is None
+    assert record["faces"][1]["reason"] == "too_small" and record["faces"][1]["landmarks"] is None
+    assert record["faces"][2]["label"] is None and record["faces"][2]["probability"] == 0.61
+    assert record["faces"][2]["reason"] == "uncertain"
     line = frame_record(3, 0.12345, faces[:1])
     assert line["type"] == "frame" and line["time"] == 0.123 and json.loads(json.dumps(line)) == line
 

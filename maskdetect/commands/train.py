@@ -54,6 +54,11 @@ def parse_args(argv=None):
         "results that depend less on the seed",
     )
     parser.add_argument(
+        "--third-class-cost", type=float, default=defaults.third_class_cost,
+        help="with a mask_weared_incorrect class: how much validation recall each other class may lose to it "
+        "(its weight in the decision is lowered until then)",
+    )
+    parser.add_argument(
         "--judged-accuracy", type=float, default=defaults.judged_accuracy,
         help="per face size, the probability under which a face gets no label ('uncertain', or 'too_small' where "
         "no face can be) is set on validation faces so that the judged ones are right this often",
@@ -94,7 +99,7 @@ def main(argv=None):
             datasets=args.dataset or ["dataset"], model=args.model, plot=args.plot, report=args.report,
             weights=args.weights, head_epochs=args.head_epochs, fine_tune_epochs=args.fine_tune_epochs,
             top_blocks=args.top_blocks, members=args.members, classes=args.classes,
-            judged_accuracy=args.judged_accuracy, batch_size=args.batch_size, learning_rate=args.learning_rate,
+            judged_accuracy=args.judged_accuracy, third_class_cost=args.third_class_cost, batch_size=args.batch_size, learning_rate=args.learning_rate,
             fine_tune_learning_rate=args.fine_tune_learning_rate, val_split=args.val_split, seed=args.seed,
             views=args.views, degrade=args.degrade, weighting=args.weighting, exports=args.export, verbose=not args.quiet,
         )
