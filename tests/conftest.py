@@ -44,6 +44,7 @@ COMMANDS = {
     "maskdetect.evaluate": "maskdetect.evaluate",
     "maskdetect.face_check": "maskdetect.face_check",
     "maskdetect.export": "maskdetect.export",
+    "maskdetect.label_review": "maskdetect.label_review",
 }
 
 

@@ -277,3 +277,23 @@ def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_co
     classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
     assert non_compliant_classes(classes) == ["mask_weared_incorrect", "without_mask"]
     assert non_compliant_classes(classes, ["with_mask", "mask_weared_incorrect"]) == ["without_mask"]
+
+
+def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
+    from maskdetect.compliance import people_counts
+    from maskdetect.tracking import Person
+
+    classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
+    people = [Person(1, 0.0, label="with_mask"), Person(2, 0.0, label="mask_weared_incorrect"),
+              Person(3, 0.0, label="without_mask"), Person(4, 0.0, label=None)]
+    counts = people_counts(people, classes)
+    assert counts["people"] == {"mask_weared_incorrect": 1, "with_mask": 1, "without_mask": 1, "not judged": 1}
+    assert counts["masked_share"] == pytest.approx(1 / 3, abs=1e-4)
+    assert people_counts(people, classes, ["with_mask", "mask_weared_incorrect"])["masked_share"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_a_compliant_class_the_model_lacks_fails_cleanly(video, tmp_path):
+    result = run_script("detect_mask_video.py", "--source", video, "--no-display", "--compliant", "mask_weared_incorrect",
+                        "--output", tmp_path / "out.avi")
+    assert_one_line_error(result, "--compliant", "mask_weared_incorrect")
+    assert not (tmp_path / "out.avi").exists()

@@ -132,22 +132,42 @@ def test_unwritable_output_and_bad_weights_fail_before_training(tmp_path):
     assert_one_line_error(result, "do not fit")
 
 
+@pytest.mark.slow
 def test_three_classes_train(tmp_path):
     dataset = make_dataset(
         tmp_path / "data",
         {
             "with_mask": bundled_images("with_mask", "fmd", 10),
             "without_mask": bundled_images("without_mask", "fmd", 10),
-            "mask_worn_incorrectly": bundled_images("with_mask", "obs", 10, offset=100),
         },
     )
+    incorrect = make_dataset(tmp_path / "extra", {"mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:10]})
     model_path = tmp_path / "three.keras"
     result = run_script(
-        "train_mask_detector.py", "--dataset", dataset, "--model", model_path, "--plot", tmp_path / "p.png",
-        "--report", tmp_path / "r.json", "--head-epochs", 1, "--fine-tune-epochs", 1, "--views", 1, "-q", "--export",
+        "train_mask_detector.py", "--dataset", dataset, "--dataset", incorrect, "--model", model_path, "--plot", tmp_path / "p.png",
+        "--report", tmp_path / "r.json", "--head-epochs", 1, "--fine-tune-epochs", 1, "--views", 1, "--members", 1, "-q", "--export",
     )
     assert result.returncode == 0, result.stderr
-    assert MaskClassifier.load(model_path).class_names == ["mask_worn_incorrectly", "with_mask", "without_mask"]
+    assert MaskClassifier.load(model_path).class_names == ["mask_weared_incorrect", "with_mask", "without_mask"]
+    third = json.loads((tmp_path / "r.json").read_text())["third_class"]
+    # The third class is weighed down until the other two lose at most the cost in validation recall.
+    assert 0 < third["weight"] <= 1
+    for name in ("with_mask", "without_mask"):
+        assert third["validation_recall"][name] >= third["validation_recall_never_choosing_it"][name] - third["cost"] - 1e-9
+
+
+def test_classes_picks_class_folders_and_an_unknown_one_fails_before_training(tmp_path):
+    from maskdetect.dataset import find_classes
+
+    dataset = make_dataset(tmp_path / "data", {
+        "with_mask": bundled_images("with_mask", "fmd", 2), "without_mask": bundled_images("without_mask", "fmd", 2),
+        "mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2],
+    })
+    assert list(find_classes([dataset], classes=["without_mask", "with_mask"])) == ["with_mask", "without_mask"]
+    result = run_script("train_mask_detector.py", "--dataset", dataset, "--classes", "with_mask", "no_such_class",
+                        "--model", tmp_path / "m.model", "--plot", tmp_path / "p.png", "--report", tmp_path / "r.json")
+    assert_one_line_error(result, "no_such_class")
+    assert not (tmp_path / "m.model").exists()
 
 
 def test_interrupted_save_keeps_the_previous_model(tmp_path, monkeypatch):
@@ -266,3 +286,20 @@ def test_the_readme_model_loading_recipe_runs_as_written_with_plain_keras():
     lines = result.stdout.strip().splitlines()
     assert lines[-2] == "['with_mask', 'without_mask']"
     assert lines[-1].startswith("(2, 2) [b'with")
+
+
+@pytest.mark.slow
+def test_label_review_lists_a_mislabelled_face_and_changes_nothing(tmp_path):
+    import csv
+
+    masked = bundled_images("with_mask", "fmd", 25)
+    dataset = make_dataset(tmp_path / "data", {"with_mask": masked[:24], "without_mask": bundled_images("without_mask", "fmd", 24)})
+    planted = dataset / "without_mask" / masked[24].name
+    planted.write_bytes(masked[24].read_bytes())  # a masked face filed as unmasked
+    before = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
+    result = run_script("-m", "maskdetect.label_review", dataset, "--csv", tmp_path / "suspects.csv", "-q")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "suspects.csv").open()))
+    assert rows and rows[0]["file"] == str(planted) and rows[0]["predicted"] == "with_mask"
+    assert len(rows) <= 5
+    assert sorted(p.relative_to(dataset) for p in dataset.rglob("*")) == before
