@@ -33,7 +33,7 @@ from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
 from maskdetect.face_check import kinds_of  # noqa: E402
 from maskdetect.faces import IMAGE_SIZE, aligned_face, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
-from maskdetect.judging import BAND_NAMES, CALIBRATION_HEIGHTS, band_name, calibrate, shrunk_like  # noqa: E402
+from maskdetect.judging import BAND_NAMES, CALIBRATION_HEIGHTS, band_name, calibrate, calibration_faces  # noqa: E402
 from maskdetect.model import build_classifier, compiled  # noqa: E402
 from maskdetect.quiet_tensorflow import tf  # noqa: E402
 from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
@@ -136,11 +136,7 @@ def main():
     checks["hard"] = hard_crops
     hard_truths, hard_kinds = np.array(hard_truths), np.array(hard_kinds)
     check_features = {key: features(crops) for key, crops in checks.items()}
-    shrunk = {None: check_features["validation"]}
-    for heights in CALIBRATION_HEIGHTS:
-        for height in heights:
-            if height is not None:
-                shrunk[height] = features([shrunk_like(crop, height) for crop in val_crops])
+    shrunk = {height: features(calibration_faces(val_crops, height, config.seed)) for heights in CALIBRATION_HEIGHTS for height in heights}
     print(f"check faces: {sum(map(len, checks.values()))}, {time.perf_counter() - started:.0f} s", flush=True)
 
     def score(upper, class_names, name):

@@ -47,8 +47,9 @@ def _widest_scale(image, box):
     return max(1.0, 2 * room / (side * (1 - 2 * MAX_OUTSIDE_SHARE)))
 
 
-def degrade(crop, rng):
-    """A random combination of what bad webcams and crowd photos do to a face."""
+def degrade(crop, rng, small_size=None):
+    """A random combination of what bad webcams and crowd photos do to a face; ``small_size`` fixes the size
+    the face is seen at (else a random one, or none)."""
     size = crop.shape[0]
     pixels = crop.astype(np.float32)
     if rng.random() < 0.4:
@@ -67,9 +68,12 @@ def degrade(crop, rng):
         pixels += rng.normal(0.0, rng.uniform(2.0, 12.0), size=pixels.shape).astype(np.float32)
     face = np.clip(pixels, 0, 255).astype(np.uint8)
     small = size
-    if rng.random() < 0.75:
+    if small_size is not None:
+        small = min(size, small_size)
+    elif rng.random() < 0.75:
         # A face 16 to 100 pixels across, as at a webcam's distance or in a crowd, log-uniform.
         small = int(round(np.exp(rng.uniform(np.log(16), np.log(100)))))
+    if small != size:
         face = cv2.resize(face, (small, small), interpolation=cv2.INTER_AREA)
     if rng.random() < 0.3:
         face = cv2.GaussianBlur(face, (0, 0), rng.uniform(0.4, 1.2) * small / 64)

@@ -21,6 +21,9 @@ SIZE_BANDS = ((0, 24), (24, 40), (40, 80), (80, None))
 # The heights at which held-out faces stand for each band when calibrating.
 CALIBRATION_HEIGHTS = ((16, 20), (30,), (56,), (None,))
 DEFAULT_TARGET = 0.97
+# Clean faces shrunk to a size are easier than real faces of that size: this share of the held-out faces is
+# also degraded as training views are.
+DEGRADED_SHARE = 0.5
 # A band where fewer than this share of held-out faces can be judged at the target is not judged at all.
 MIN_JUDGED_SHARE = 0.5
 
@@ -78,6 +81,18 @@ def shrunk_like(face, height):
     return cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
+def calibration_faces(faces, height, seed=0):
+    """Held-out face crops as faces of ``height`` pixels (None: their own size) come from real cameras: shrunk,
+    and half of them also degraded like training views (light, colour cast, noise, blur, JPEG)."""
+    from maskdetect.augment import degrade
+
+    rng = np.random.default_rng(seed)
+    return [
+        degrade(face, rng, small_size=height or face.shape[0]) if rng.random() < DEGRADED_SHARE else shrunk_like(face, height)
+        for face in faces
+    ]
+
+
 def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JUDGED_SHARE):
     """The least probability at which the faces judged are right ``target`` of the time, judging as many as
     possible; None when that leaves fewer than ``min_share`` of the faces judged."""
@@ -97,8 +112,8 @@ def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JU
 def calibrate(probabilities_at, truths, target=DEFAULT_TARGET):
     """A JudgingRule from held-out faces and their true class indices.
 
-    ``probabilities_at(height)`` gives the classifier's probabilities for the held-out faces as a face of
-    ``height`` pixels looks to it (None: as they are; see ``shrunk_like``). Returns the rule and, per band,
+    ``probabilities_at(height)`` gives the classifier's probabilities for the held-out faces as faces of
+    ``height`` pixels (None: their own) look to it: see ``calibration_faces``. Returns the rule and, per band,
     the share of the held-out faces it judges, their accuracy and each class's.
     """
     truths = np.asarray(truths)

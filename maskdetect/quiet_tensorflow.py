@@ -11,3 +11,6 @@ with native_stderr_silenced():
     import tensorflow as tf
 
 __all__ = ["keras", "tf"]
+
+# Training traces a small function per member and per check set; TensorFlow's warning that it retraces is noise here.
+tf.get_logger().setLevel("ERROR")

@@ -26,7 +26,7 @@ from maskdetect.evaluation import evaluate, per_class_recall
 from maskdetect.export import FORMATS as EXPORT_FORMATS
 from maskdetect.export import check_export_outputs, write_exports
 from maskdetect.faces import aligned_face, load_face_detector
-from maskdetect.judging import DEFAULT_TARGET, calibrate, describe, shrunk_like
+from maskdetect.judging import DEFAULT_TARGET, calibrate, calibration_faces, describe
 from maskdetect.model import (
     DEFAULT_WEIGHTS,
     IMAGE_SIZE,
@@ -177,13 +177,9 @@ def train(config):
          + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
 
     mark = time.perf_counter()
-    shrunk_features = {None: val_features}
-
     def probabilities_at(height):
-        if height not in shrunk_features:
-            crops = [shrunk_like(crop, height) for crop in val_crops]
-            shrunk_features[height] = cut_features(extract, crop_batches(crops), len(crops), False, "")
-        return run_batched(upper, shrunk_features[height])
+        crops = calibration_faces(val_crops, height, config.seed)
+        return run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, ""))
 
     judging_rule, judged = calibrate(probabilities_at, val_labels, config.judged_accuracy)
     timings["calibration_s"] = time.perf_counter() - mark
