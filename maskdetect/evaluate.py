@@ -17,7 +17,7 @@ from maskdetect.cli import (
     run_main,
 )
 from maskdetect.errors import InputError
-from maskdetect.faces import YUNET_MAX_SIDE
+from maskdetect.faces import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.images import read_image
 from maskdetect.outputs import check_file_output
 from maskdetect.judging import BAND_NAMES, REASONS, SIZE_BANDS, band_name
@@ -168,7 +168,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
     )
-    add_detection_options(parser, YUNET_MAX_SIDE)
+    add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
     parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)

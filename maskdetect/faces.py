@@ -32,6 +32,9 @@ MIN_DETECTION_SIDE = 64
 # Video frames are searched at this long side: on 640 px frames it keeps nearly every face of 40 px and
 # more at 0.8x the time of 640 px; 320 loses half the masked faces of 24-40 px (benchmarks/bench_detect_size.py).
 VIDEO_DETECT_SIZE = 480
+# Photos are searched enlarged: YuNet finds more masked faces there (benchmarks/bench_masked_recall.py).
+PHOTO_UPSCALE = 1.5
+MAX_UPSCALE = 4.0
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ class YuNetFaceDetector:
     UPRIGHT_SCORE = 0.8
 
     def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE,
-                 threads=None):
+                 threads=None, upscale=1.0):
         path = Path(model_dir) / YUNET_MODEL
         if not path.is_file():
             raise InputError(f"YuNet face detector file not found: {path}")
@@ -173,10 +176,11 @@ class YuNetFaceDetector:
             raise InputError(f"not a YuNet face detector (2023 or later): {path}")
         self.confidence = confidence
         self.max_side = max_side
+        self.upscale = upscale
 
     def detect(self, image):
-        """Faces in a BGR image, most confident first."""
-        searched, factor = shrunk_to(image, self.max_side)
+        """Faces in a BGR image, most confident first; searched enlarged ``upscale`` times, at most ``max_side``."""
+        searched, factor = scaled_for_search(image, self.max_side, self.upscale)
         boxes, scores, landmarks = self._search(searched)
         return boxes_in_image(boxes / factor, scores, image, landmarks / factor)
 
@@ -235,9 +239,17 @@ class YuNetFaceDetector:
 
 def shrunk_to(image, max_side):
     """The image shrunk to at most ``max_side`` pixels on its long side, and the factor applied (at most 1)."""
+    return scaled_for_search(image, max_side)
+
+
+def scaled_for_search(image, max_side, upscale=1.0):
+    """The image enlarged ``upscale`` times but to at most ``max_side`` pixels on its long side (shrunk to that
+    if it is larger), and the factor applied."""
     height, width = image.shape[:2]
-    factor = min(1.0, max_side / max(width, height))
-    if factor < 1.0:
+    factor = min(upscale, max_side / max(width, height))
+    if factor > 1.0:
+        image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_LINEAR)
+    elif factor < 1.0:
         image = cv2.resize(image, (round(width * factor), round(height * factor)), interpolation=cv2.INTER_AREA)
     return image, factor
 
@@ -255,15 +267,17 @@ def boxes_in_image(boxes, scores, image, landmarks=None):
 
 
 def load_face_detector(name=DEFAULT_DETECTOR, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE,
-                       max_side=YUNET_MAX_SIDE, threads=None):
-    """A face detector by name: 'yunet' (searching at most ``max_side`` pixels, on ``threads`` threads,
-    default one per core) or 'ssd' (OpenCV's threads)."""
+                       max_side=YUNET_MAX_SIDE, threads=None, upscale=1.0):
+    """A face detector by name: 'yunet' (searching images enlarged ``upscale`` times to at most ``max_side``
+    pixels, on ``threads`` threads, default one per core) or 'ssd' (OpenCV's threads)."""
     if not 0.0 < confidence <= 1.0:
         raise InputError(f"face confidence must be in (0, 1], got {confidence}")
+    if not 1.0 <= upscale <= MAX_UPSCALE:
+        raise InputError(f"--upscale must be 1 to {MAX_UPSCALE:g}, got {upscale:g}")
     if max_side < MIN_DETECTION_SIDE:
         raise InputError(f"the detection size must be at least {MIN_DETECTION_SIDE} pixels, got {max_side}")
     if name == "yunet":
-        return YuNetFaceDetector(model_dir, confidence, max_side, threads)
+        return YuNetFaceDetector(model_dir, confidence, max_side, threads, upscale)
     if name == "ssd":
         return SsdFaceDetector(model_dir, confidence)
     raise InputError(f"unknown face detector {name!r}; choose from {', '.join(DETECTORS)}")

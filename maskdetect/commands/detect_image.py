@@ -16,7 +16,7 @@ from maskdetect.cli import (
     run_main,
 )
 from maskdetect.errors import InputError
-from maskdetect.faces import YUNET_MAX_SIDE
+from maskdetect.faces import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.outputs import check_distinct, check_file_output, check_image_outputs
 from maskdetect.photos import check_photos, expand_inputs, output_paths
 from maskdetect.pipeline import FACE_FINDING_THREADS
@@ -36,7 +36,7 @@ def parse_args(argv=None):
         "-i", "--image", nargs="+", default=[str(EXAMPLES)],
         help="image files and/or folders of images (default: the example photos shipped with the package)",
     )
-    add_detection_options(parser, YUNET_MAX_SIDE)
+    add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
     parser.add_argument(
         "-o", "--output", default="output", help="file (one input) or folder for annotated copies",
     )
