@@ -79,7 +79,7 @@ def run_naive(epochs):
             crops = [
                 augmented_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, self.rng)
                 if self.augment
-                else crop_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE)
+                else aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE)
                 for i in chosen
             ]
             return np.stack(crops)[..., ::-1].astype("float32"), labels[chosen]

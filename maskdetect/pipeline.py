@@ -77,7 +77,7 @@ class MaskDetector:
             judging_rule or getattr(classifier, "judging_rule", None) or JudgingRule.fixed_size(UNCALIBRATED_MIN_FACE_SIZE)
         )
 
-    def _judged(self, box):
+    def judgeable(self, box):
         """Whether a face of this box can be judged at all (else it is too small)."""
         return box.height >= self.min_face_size and self.judging_rule.reason(box.height, 1.0) != TOO_SMALL
 
@@ -96,9 +96,9 @@ class MaskDetector:
         """Faces found in a BGR image, with crops of those large enough to judge, ready for ``label``."""
         boxes = self.find_faces(image)
         if self.upright:
-            boxes = [self.face_detector.upright(image, box) if self._judged(box) else box for box in boxes]
+            boxes = [self.face_detector.upright(image, box) if self.judgeable(box) else box for box in boxes]
         size = self.classifier.input_size
-        return FoundFaces(boxes, [aligned_face(image, box, size) for box in boxes if self._judged(box)])
+        return FoundFaces(boxes, [aligned_face(image, box, size) for box in boxes if self.judgeable(box)])
 
     def label(self, found_faces):
         """Label the faces found in several images with one classifier call; a list of faces per image."""
@@ -108,7 +108,7 @@ class MaskDetector:
         for found in found_faces:
             faces = []
             for box in found.boxes:
-                if not self._judged(box):
+                if not self.judgeable(box):
                     faces.append(LabelledFace(box, None, None, TOO_SMALL))
                     continue
                 row = next(probabilities)
