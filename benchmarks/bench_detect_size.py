@@ -20,7 +20,8 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.evaluate import DEFAULT_IOU, SIZE_NAMES, match_faces, size_bin  # noqa: E402
+from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.judging import BAND_NAMES, band_name  # noqa: E402
 from maskdetect.faces import FaceBox, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
 from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
@@ -69,8 +70,8 @@ def main():
             seconds.append(time.perf_counter() - started)
             hit = {index for index, _ in match_faces([box for _, box in truth], boxes, DEFAULT_IOU)}
             for index, (label, box) in enumerate(truth):
-                total[(label, size_bin(box.height))] += 1
-                found[(label, size_bin(box.height))] += index in hit
+                total[(label, band_name(box.height))] += 1
+                found[(label, band_name(box.height))] += index in hit
         close_found, close_total = Counter(), Counter()
         for source, frame in faces:
             close_total[source] += 1
@@ -79,8 +80,8 @@ def main():
         baseline = baseline or median_ms
         print(f"\ndetect size {size}: {median_ms:.1f} ms per frame (median; {median_ms / baseline:.2f}x of {args.sizes[0]})")
         for label in sorted({key[0] for key in total}):
-            cells = [f"{name} {found[(label, name)]}/{total[(label, name)]}" for name in SIZE_NAMES if total[(label, name)]]
-            share = sum(found[(label, n)] for n in SIZE_NAMES) / sum(total[(label, n)] for n in SIZE_NAMES)
+            cells = [f"{name} {found[(label, name)]}/{total[(label, name)]}" for name in BAND_NAMES if total[(label, name)]]
+            share = sum(found[(label, n)] for n in BAND_NAMES) / sum(total[(label, n)] for n in BAND_NAMES)
             print(f"  scenes {label}: recall {share:.3f} ({', '.join(cells)})")
         print("  close-ups found: " + ", ".join(f"{s} {close_found[s]}/{close_total[s]}" for s in args.sources))
 

@@ -27,7 +27,8 @@ from maskdetect import training  # noqa: E402
 from maskdetect.augment import degraded_copy  # noqa: E402
 from maskdetect.dataset import load_dataset  # noqa: E402
 from maskdetect.duplicates import duplicate_groups  # noqa: E402
-from maskdetect.evaluate import DEFAULT_IOU, match_faces, size_bin  # noqa: E402
+from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.judging import band_name  # noqa: E402
 from maskdetect.face_check import kinds_of  # noqa: E402
 from maskdetect.faces import IMAGE_SIZE, crop_face, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
@@ -52,7 +53,7 @@ def scene_faces(class_names, detector):
             if truth[ti].label in class_names:
                 crops.append(crop_face(image, found[fi], IMAGE_SIZE))
                 truths.append(class_names.index(truth[ti].label))
-                sizes.append(size_bin(truth[ti].box.height))
+                sizes.append(band_name(truth[ti].box.height))
     return crops, np.array(truths), np.array(sizes)
 
 

@@ -17,7 +17,8 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.evaluate import DEFAULT_IOU, SIZE_NAMES, match_faces, size_bin  # noqa: E402
+from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.judging import BAND_NAMES, band_name  # noqa: E402
 from maskdetect.faces import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
 from maskdetect.images import read_image  # noqa: E402
 from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
@@ -36,7 +37,7 @@ def measure(photos, factor, confidence):
         false_faces += len(boxes) - len(matched)
         hit = {ti for ti, _ in matched}
         for index, face in enumerate(truth):
-            key = (face.label, size_bin(face.box.height))
+            key = (face.label, band_name(face.box.height))
             total[key] += 1
             found[key] += index in hit
     return found, total, false_faces, statistics.median(seconds)
@@ -57,8 +58,8 @@ def main():
         print(f"\nx{factor:g}: {median_s * 1000:.1f} ms per photo (median, {median_s / baseline:.2f}x of x{args.factors[0]:g}), "
               f"{false_faces} false faces")
         for label in sorted({key[0] for key in total}):
-            cells = [f"{size} {found[(label, size)]}/{total[(label, size)]}" for size in SIZE_NAMES if total[(label, size)]]
-            overall = sum(found[(label, s)] for s in SIZE_NAMES) / sum(total[(label, s)] for s in SIZE_NAMES)
+            cells = [f"{size} {found[(label, size)]}/{total[(label, size)]}" for size in BAND_NAMES if total[(label, size)]]
+            overall = sum(found[(label, s)] for s in BAND_NAMES) / sum(total[(label, s)] for s in BAND_NAMES)
             print(f"  {label:<22} recall {overall:.3f}   " + "   ".join(cells))
 
 

@@ -20,17 +20,13 @@ from maskdetect.errors import InputError
 from maskdetect.faces import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.images import read_image
 from maskdetect.outputs import check_file_output
-from maskdetect.judging import BAND_NAMES, REASONS, SIZE_BANDS, band_name
+from maskdetect.judging import BAND_NAMES, REASONS, band_name
 from maskdetect.voc import annotated_images, read_annotation
 
 # A found face and an annotated one are the same face when their boxes overlap this much
 # (intersection over union). Detectors and annotators frame faces differently, and on a
 # 15-pixel face a 2-pixel offset costs a third of the overlap, so the usual 0.5 drops true matches.
 DEFAULT_IOU = 0.3
-# Face size bins by the annotated box's height in pixels, as the judging rule's bands.
-SIZE_BINS = SIZE_BANDS
-SIZE_NAMES = BAND_NAMES
-size_bin = band_name
 MISSED = "(missed)"
 
 
@@ -103,7 +99,7 @@ def summarise(records, false_faces, class_names, iou_threshold):
         of_class = [r for r in records if r["truth"] == truth]
         report["classes"][truth] = {
             "overall": _cell(of_class, truth, class_names),
-            "by_size": {name: _cell([r for r in of_class if size_bin(r["height"]) == name], truth, class_names) for name in SIZE_NAMES},
+            "by_size": {name: _cell([r for r in of_class if band_name(r["height"]) == name], truth, class_names) for name in BAND_NAMES},
         }
     return report
 

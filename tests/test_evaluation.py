@@ -7,7 +7,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
 from maskdetect.bundled import EXAMPLES
-from maskdetect.evaluate import iou, match_faces, size_bin, summarise
+from maskdetect.evaluate import iou, match_faces, summarise
+from maskdetect.judging import band_name
 from maskdetect.faces import FaceBox
 from maskdetect.voc import read_annotation
 
@@ -26,7 +27,7 @@ def test_iou_and_greedy_matching():
 
 
 def test_size_bins_follow_the_annotated_height():
-    assert [size_bin(h) for h in (10, 23, 24, 39, 40, 79, 80, 500)] == [
+    assert [band_name(h) for h in (10, 23, 24, 39, 40, 79, 80, 500)] == [
         "<24", "<24", "24-40", "24-40", "40-80", "40-80", ">=80", ">=80"
     ]
 
@@ -81,10 +82,11 @@ def test_evaluation_of_street_photos_reports_recall_and_labels_per_size(few_scen
     assert report["photos"] == 16 and report["iou_threshold"] == 0.3
     unmasked = report["classes"]["without_mask"]["by_size"]
     cells = [unmasked[size] for size in ("24-40", "40-80")]
-    judged = sum(cell["found"] - cell["too_small"] for cell in cells)
-    assert judged >= 20
+    judged = sum(cell["found"] - cell["too_small"] - cell["uncertain"] for cell in cells)
+    assert judged >= 15
+    assert all(0 <= cell["judged_share"] <= 1 for cell in cells)
     # Most unmasked faces of 24 to 80 px are labelled unmasked (the model shipped before: 0.50 here, this one 0.80).
-    right = sum(cell["label_accuracy"] * (cell["found"] - cell["too_small"]) for cell in cells)
+    right = sum(cell["label_accuracy"] * (cell["found"] - cell["too_small"] - cell["uncertain"]) for cell in cells)
     assert right / judged >= 0.7
     assert report["face_recall"] > 0.6
     assert len(report["faces"]) == report["annotated_faces"]
