@@ -75,7 +75,7 @@ def test_json_lines_carry_the_expected_labels(headless_run):
     expected = ["with_mask"] * 15 + ["without_mask"] * 25 + ["with_mask"] * 10
     assert [[face["label"] for face in event["faces"]] for event in frames] == [[label] for label in expected]
     assert frames[20]["time"] == pytest.approx(2.0)
-    assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability", "track_id", "person_label"}
+    assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability", "reason", "landmarks", "track_id", "person_label"}
     assert frames[0]["faces"][0]["face_confidence"] == round(frames[0]["faces"][0]["face_confidence"], 6)
     summary = events[-1]
     assert summary["type"] == "summary" and summary["frames"] == 50
