@@ -3,8 +3,8 @@
 
 The detection pipeline (YuNet, the classifier's export, its judging rule) labels the most
 confident face of each turned validation photo, with the upright search and without it (eyes
-levelled by the landmarks alone). On scenes_web/, the faces whose upright angle is 25 degrees
-or more are scored the same two ways. The split is training's default one.
+levelled by the landmarks alone). On scenes_web/, the faces that either way finds turned 25
+degrees or more are scored the same two ways. The split is training's default one.
 """
 
 import argparse
@@ -80,7 +80,8 @@ def main():
         boxes = face_detector.detect(image)
         upright = [face_detector.upright(image, box) for box in boxes]
         for ti, fi in match_faces([t.box for t in truth], boxes, DEFAULT_IOU):
-            if abs(upright[fi].roll) < 25 or truth[ti].label not in classifier.class_names:
+            turned = max(abs(upright[fi].roll), abs(boxes[fi].roll)) >= 25
+            if not turned or truth[ti].label not in classifier.class_names:
                 continue
             for name, box in (("upright search", upright[fi]), ("landmarks only", boxes[fi])):
                 crop = aligned_face(image, box, classifier.input_size)

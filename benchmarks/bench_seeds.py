@@ -151,7 +151,8 @@ def main():
         predicted = {key: p.argmax(axis=1) for key, p in probabilities.items()}
         val_truth = local(val_labels)
         in_val = val_truth >= 0
-        rule, judged = calibrate(lambda height: training.run_batched(upper, shrunk[height][in_val]), val_truth[in_val])
+        rule, judged = calibrate(lambda height: training.run_batched(upper, shrunk[height][in_val]), val_truth[in_val],
+                                sources[val_idx][in_val])
         result = {"model": name, "classes": class_names, "judging": judged}
         result["validation"] = {
             "accuracy": accuracy(val_truth[in_val], predicted["validation"][in_val]),

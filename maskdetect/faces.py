@@ -157,9 +157,12 @@ class YuNetFaceDetector:
     STRIDES = (8, 16, 32)
     NMS_IOU = 0.3
     # Upright search: the face is searched again in a patch of this side, twice its box, levelled by its
-    # landmarks; a face found there under UPRIGHT_SCORE is tried turned by a quarter and a half turn.
+    # landmarks; a face found there under UPRIGHT_SCORE is tried turned by a quarter and a half turn, and
+    # turned only when it scores UPRIGHT_MARGIN more so: on 288 upright validation faces no turn is then
+    # taken, where a bare "scores more" turned 2% of them (blurred and masked faces score low either way).
     UPRIGHT_PATCH = 160
     UPRIGHT_SCORE = 0.8
+    UPRIGHT_MARGIN = 0.2
 
     def __init__(self, model_dir=DEFAULT_FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE,
                  threads=None, upscale=1.0):
@@ -190,10 +193,9 @@ class YuNetFaceDetector:
         Costs one search of a small patch, four for a face that does not look upright."""
         score, angle = self._patch_angle(image, box, box.roll)
         if score < self.UPRIGHT_SCORE:
-            for turn in (90, -90, 180):
-                turned = self._patch_angle(image, box, box.roll + turn)
-                if turned[0] > score:
-                    score, angle = turned
+            best_score, best_angle = max(self._patch_angle(image, box, box.roll + turn) for turn in (90, -90, 180))
+            if best_score >= score + self.UPRIGHT_MARGIN:
+                angle = best_angle
         return replace(box, angle=((angle + 180) % 360) - 180)
 
     def _patch_angle(self, image, box, angle):

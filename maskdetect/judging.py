@@ -4,7 +4,9 @@ A face gets ``label: null`` and a reason when the classifier is not sure enough 
 its size: ``"too_small"`` in a size band where no face is judged, ``"uncertain"``
 where its probability is under the band's threshold. Training calibrates the
 thresholds on held-out faces shrunk to each band, so that the faces it judges are
-right at least ``target`` of the time, and stores the rule with the model.
+right at least ``target`` of the time in every class and on every source of
+``MIN_SOURCE_FACES`` held-out faces or more (photos from anywhere, not on average
+over the sources), and stores the rule with the model.
 """
 
 import json
@@ -26,6 +28,8 @@ DEFAULT_TARGET = 0.97
 DEGRADED_SHARE = 0.5
 # A band where fewer than this share of held-out faces can be judged at the target is not judged at all.
 MIN_JUDGED_SHARE = 0.5
+# A source with at least this many held-out faces must reach the target on its own.
+MIN_SOURCE_FACES = 100
 
 
 def band_name(height):
@@ -93,35 +97,51 @@ def calibration_faces(faces, height, seed=0):
     ]
 
 
-def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JUDGED_SHARE):
-    """The least probability at which the faces judged are right ``target`` of the time, judging as many as
-    possible; None when that leaves fewer than ``min_share`` of the faces judged."""
+def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JUDGED_SHARE, by_class=True):
+    """The least probability at which the faces judged are right ``target`` of the time (with ``by_class``,
+    those of each true class), judging as many as possible; None when that leaves fewer than ``min_share`` of
+    the faces judged."""
     confidence = probabilities.max(axis=1)
     order = np.argsort(-confidence, kind="stable")
-    confidence, right = confidence[order], probabilities.argmax(axis=1)[order] == truths[order]
-    # Judging the k most confident faces, for every k: the share of them that is right.
-    accuracy = np.cumsum(right) / np.arange(1, len(right) + 1)
+    confidence, truths = confidence[order], truths[order]
+    right = probabilities.argmax(axis=1)[order] == truths
+    # Judging the k most confident faces, for every k: the share of each class's faces among them that is right.
+    reached = np.ones(len(right), bool)
+    for label in np.unique(truths) if by_class else [None]:
+        of_class = truths == label if by_class else np.ones(len(truths), bool)
+        judged = np.cumsum(of_class)
+        accuracy = np.cumsum(right & of_class) / np.maximum(judged, 1)
+        reached &= (judged == 0) | (accuracy >= target)
     # Faces of equal confidence are judged together: only the last of a run of ties is a possible cut.
     cuts = np.flatnonzero(np.append(confidence[1:] != confidence[:-1], True))
-    good = cuts[(accuracy[cuts] >= target) & ((cuts + 1) >= min_share * len(confidence))]
+    good = cuts[reached[cuts] & ((cuts + 1) >= min_share * len(confidence))]
     if not len(good):
         return None
     return 0.0 if good[-1] == len(confidence) - 1 else round(float(confidence[good[-1]]), 6)
 
 
-def calibrate(probabilities_at, truths, target=DEFAULT_TARGET):
-    """A JudgingRule from held-out faces and their true class indices.
+def calibrate(probabilities_at, truths, target=DEFAULT_TARGET, sources=None):
+    """A JudgingRule from held-out faces and their true class indices: in each band, the judged faces of
+    each class reach ``target``, and so do those of each source of ``MIN_SOURCE_FACES`` or more (``sources``).
 
     ``probabilities_at(height)`` gives the classifier's probabilities for the held-out faces as faces of
     ``height`` pixels (None: their own) look to it: see ``calibration_faces``. Returns the rule and, per band,
     the share of the held-out faces it judges, their accuracy and each class's.
     """
     truths = np.asarray(truths)
+    large_sources = []
+    if sources is not None:
+        names, counts = np.unique(np.asarray(sources), return_counts=True)
+        large_sources = [np.asarray(sources) == name for name in names[counts >= MIN_SOURCE_FACES]]
     thresholds, measured = [], {}
     for name, heights in zip(BAND_NAMES, CALIBRATION_HEIGHTS):
         probabilities = np.concatenate([probabilities_at(height) for height in heights])
         band_truths = np.tile(truths, len(heights))
-        threshold = threshold_for(probabilities, band_truths, target)
+        candidates = [threshold_for(probabilities, band_truths, target)]
+        for of_source in large_sources:
+            in_band = np.tile(of_source, len(heights))
+            candidates.append(threshold_for(probabilities[in_band], band_truths[in_band], target, by_class=False))
+        threshold = None if None in candidates else max(candidates)
         thresholds.append(threshold)
         judged = np.zeros(len(band_truths), bool) if threshold is None else probabilities.max(axis=1) >= threshold
         right = probabilities.argmax(axis=1) == band_truths

@@ -94,6 +94,22 @@ def test_an_upright_face_stays_upright():
         assert angle_error(detector.upright(image, found[0]).roll, found[0].roll) < 10  # no quarter turn
 
 
+def test_masked_faces_are_not_turned_a_quarter_turn_by_the_upright_search():
+    # Masked faces score low in YuNet's eyes upright as well as turned: only a clearly better turn is taken.
+    detector = YuNetFaceDetector()
+    searched = turned_wrongly = 0
+    for path in bundled_images("with_mask", "fmd", 12):
+        image = read_image(path)
+        scale = max(1.0, 240 / max(image.shape[:2]))
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        found = detector.detect(image)
+        if not found:
+            continue
+        searched += 1
+        turned_wrongly += angle_error(detector.upright(image, found[0]).roll, found[0].roll) > 45
+    assert searched >= 8 and turned_wrongly == 0
+
+
 def test_the_threshold_judges_the_most_faces_that_reach_the_target():
     probabilities = np.array([[0.99, 0.01], [0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.45, 0.55]])
     truths = np.array([0, 0, 1, 1, 0])
@@ -101,6 +117,39 @@ def test_the_threshold_judges_the_most_faces_that_reach_the_target():
     assert threshold_for(probabilities, truths, target=0.97, min_share=0.2) == pytest.approx(0.8)
     assert threshold_for(probabilities, truths, target=0.5, min_share=0.2) == 0.0
     assert threshold_for(probabilities, truths, target=0.97, min_share=0.9) is None
+
+
+def test_every_class_must_reach_the_target_not_only_the_faces_pooled():
+    # 20 masked faces all right and sure; 5 unmasked faces, the least sure of them wrong.
+    probabilities = np.array([[0.99, 0.01]] * 20 + [[0.1, 0.9]] * 4 + [[0.7, 0.3]])
+    truths = np.array([0] * 20 + [1] * 5)
+    # Pooled, 24 of 25 right (0.96) passes a 0.95 target; unmasked alone, 4 of 5 (0.8) does not.
+    assert threshold_for(probabilities, truths, target=0.95, min_share=0.2, by_class=False) == 0.0
+    assert threshold_for(probabilities, truths, target=0.95, min_share=0.2) == pytest.approx(0.9)
+
+
+def test_a_hard_source_makes_the_rule_stricter_for_all():
+    rng = np.random.default_rng(1)
+    count = 600
+    truths = rng.integers(0, 2, count)
+    sources = np.array(["easy"] * 400 + ["hard"] * 200)
+
+    def probabilities_at(height):
+        # The hard source's faces are wrong a fifth of the time, at middling confidence.
+        wrong = (sources == "hard") & (rng.random(count) < 0.2)
+        confidence = np.where(wrong, rng.uniform(0.5, 0.75, count), rng.uniform(0.7, 1.0, count))
+        label = np.where(wrong, 1 - truths, truths)
+        rows = np.zeros((count, 2))
+        rows[np.arange(count), label] = confidence
+        rows[np.arange(count), 1 - label] = 1 - confidence
+        return rows
+
+    pooled, _ = calibrate(probabilities_at, truths, target=0.97)
+    by_source, measured = calibrate(probabilities_at, truths, target=0.97, sources=sources)
+    for loose, strict in zip(pooled.thresholds, by_source.thresholds):
+        # Pooled, the easy source's faces hide the hard one's errors; by source, they are left unjudged.
+        assert loose is not None and strict is not None and strict >= 0.7 and strict > loose
+    assert all(cell["accuracy_judged"] >= 0.97 for cell in measured.values())
 
 
 def test_a_rule_gives_each_face_its_reason_by_size_and_probability():

@@ -61,7 +61,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--judged-accuracy", type=float, default=defaults.judged_accuracy,
         help="per face size, the probability under which a face gets no label ('uncertain', or 'too_small' where "
-        "no face can be) is set on validation faces so that the judged ones are right this often",
+        "no face can be) is set on validation faces so that the judged ones of each class, and of each source of 100 "
+        "or more, are right this often",
     )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per training step")
     parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="stage 1 learning rate")
