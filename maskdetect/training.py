@@ -50,6 +50,11 @@ INCORRECT_CLASS = "mask_weared_incorrect"
 DEFAULT_THIRD_CLASS_COST = 0.005
 # Members beyond a few add time per face and little stability (README, "Results that do not depend on luck").
 MAX_MEMBERS = 8
+# A class with fewer training images than this share of the largest class's is seen in RARE_CLASS_VIEWS times
+# as many distinct views as the others: with every class given the same total weight, its few faces weigh many
+# times more each, and two views of them are learned by heart.
+RARE_CLASS_SHARE = 0.25
+RARE_CLASS_VIEWS = 8
 # Validation faces on which each export must give the Keras model's probabilities.
 EXPORT_CHECK_FACES = 64
 
@@ -154,6 +159,7 @@ def train(config):
         label = f"Features, view {view + 1} of {config.views}"
         batches = augmented_batches(dataset, train_idx, rng, config.degrade)
         train_views.append(cut_features(extract, batches, len(train_idx), config.verbose, label))
+    train_views = with_rare_class_views(train_views, dataset, train_idx, rng, config, extract)
     val_crops = [aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
     val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
     degraded_crops = [degraded_copy(crop) for crop in val_crops]
@@ -258,6 +264,24 @@ def weigh_incorrect_class(parts, features, labels, class_names, cost):
         "validation_recall_never_choosing_it": {class_names[i]: round(v, 4) for i, v in reference.items()},
         "cost": cost,
     }
+
+
+def with_rare_class_views(views, dataset, train_idx, rng, config, extract):
+    """``views``, RARE_CLASS_VIEWS times as many when a class is rare: in each, the rare classes' faces get a
+    view of their own, the others repeat the given views."""
+    labels = np.asarray(dataset.labels)[train_idx]
+    counts = np.bincount(labels, minlength=len(dataset.class_names))
+    rare = np.flatnonzero(np.isin(labels, np.flatnonzero((counts > 0) & (counts < RARE_CLASS_SHARE * counts.max()))))
+    if not len(rare) or RARE_CLASS_VIEWS < 2:
+        return views
+    extended = []
+    for view in range(len(views) * RARE_CLASS_VIEWS):
+        features = views[view % len(views)].copy()
+        if view >= len(views):
+            batches = augmented_batches(dataset, train_idx[rare], rng, config.degrade)
+            features[rare] = cut_features(extract, batches, len(rare), config.verbose, f"Features, rare classes, view {view + 1}")
+        extended.append(features)
+    return extended
 
 
 def train_members(parts, views, labels, cells, validation, config, timings=None):

@@ -303,3 +303,29 @@ def test_label_review_lists_a_mislabelled_face_and_changes_nothing(tmp_path):
     assert rows and rows[0]["file"] == str(planted) and rows[0]["predicted"] == "with_mask"
     assert len(rows) <= 5
     assert sorted(p.relative_to(dataset) for p in dataset.rglob("*")) == before
+
+
+def test_a_rare_class_is_seen_in_views_of_its_own():
+    from maskdetect.dataset import FaceDataset
+    from maskdetect.faces import FaceBox
+    from maskdetect.images import read_image
+    from maskdetect.training import RARE_CLASS_VIEWS, TrainingConfig, with_rare_class_views
+
+    files = {"with_mask": bundled_images("with_mask", "fmd", 12), "mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2]}
+    dataset = FaceDataset(class_names=list(files))
+    for label, paths in enumerate(files.values()):
+        for path in paths:
+            image = read_image(path)
+            dataset.images.append(image)
+            dataset.boxes.append(FaceBox(0, 0, image.shape[1], image.shape[0]))
+            dataset.labels.append(label)
+    train_idx = np.arange(len(dataset.labels))
+    views = [np.full((len(train_idx), 128, 128, 3), view, np.uint8) for view in range(2)]
+    extended = with_rare_class_views(views, dataset, train_idx, np.random.default_rng(0), TrainingConfig(verbose=False), lambda batch: batch)
+    assert len(extended) == 2 * RARE_CLASS_VIEWS
+    rare = np.asarray(dataset.labels) == 1
+    # The common class repeats the given views; the rare one is drawn anew in every further view.
+    assert all((view[~rare] == views[index % 2][~rare]).all() for index, view in enumerate(extended))
+    further = [view[rare] for view in extended[2:]]
+    assert all(not (face == views[0][rare]).all() for face in further)
+    assert not np.array_equal(further[0], further[1])
