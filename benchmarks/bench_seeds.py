@@ -152,7 +152,7 @@ def main():
         val_truth = local(val_labels)
         in_val = val_truth >= 0
         rule, judged = calibrate(lambda height: training.run_batched(upper, shrunk[height][in_val]), val_truth[in_val],
-                                sources[val_idx][in_val])
+                                sources=sources[val_idx][in_val])
         result = {"model": name, "classes": class_names, "judging": judged}
         result["validation"] = {
             "accuracy": accuracy(val_truth[in_val], predicted["validation"][in_val]),
@@ -230,6 +230,7 @@ def main():
             training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, "")
             for _ in range(config.views)
         ]
+        views = training.with_rare_class_views(views, dataset, train_idx, rng, config, extract)
         print(f"seed {seed}: views {time.perf_counter() - mark:.0f} s", flush=True)
         variants = [(names, np.ones(len(train_idx), bool))]
         if seed in args.two_class_seeds and INCORRECT in names:
