@@ -151,8 +151,10 @@ def main():
         predicted = {key: p.argmax(axis=1) for key, p in probabilities.items()}
         val_truth = local(val_labels)
         in_val = val_truth >= 0
-        rule, judged = calibrate(lambda height: training.run_batched(upper, shrunk[height][in_val]), val_truth[in_val],
-                                sources=sources[val_idx][in_val])
+        # As training does: a weighed-down third class is left out of the calibration.
+        held = in_val & (val_labels != names.index(INCORRECT)) if INCORRECT in class_names else in_val
+        rule, judged = calibrate(lambda height: training.run_batched(upper, shrunk[height][held]), val_truth[held],
+                                sources=sources[val_idx][held])
         result = {"model": name, "classes": class_names, "judging": judged}
         result["validation"] = {
             "accuracy": accuracy(val_truth[in_val], predicted["validation"][in_val]),
