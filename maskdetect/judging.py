@@ -131,8 +131,9 @@ def calibrate(probabilities_at, truths, target=DEFAULT_TARGET, sources=None):
     truths = np.asarray(truths)
     large_sources = []
     if sources is not None:
-        names, counts = np.unique(np.asarray(sources), return_counts=True)
-        large_sources = [np.asarray(sources) == name for name in names[counts >= MIN_SOURCE_FACES]]
+        sources = np.asarray(sources)
+        names, counts = np.unique(sources, return_counts=True)
+        large_sources = [sources == name for name in names[counts >= MIN_SOURCE_FACES]]
     thresholds, measured = [], {}
     for name, heights in zip(BAND_NAMES, CALIBRATION_HEIGHTS):
         probabilities = np.concatenate([probabilities_at(height) for height in heights])

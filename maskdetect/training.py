@@ -272,14 +272,13 @@ def with_rare_class_views(views, dataset, train_idx, rng, config, extract):
     labels = np.asarray(dataset.labels)[train_idx]
     counts = np.bincount(labels, minlength=len(dataset.class_names))
     rare = np.flatnonzero(np.isin(labels, np.flatnonzero((counts > 0) & (counts < RARE_CLASS_SHARE * counts.max()))))
-    if not len(rare) or RARE_CLASS_VIEWS < 2:
+    if not len(rare):
         return views
-    extended = []
-    for view in range(len(views) * RARE_CLASS_VIEWS):
+    extended = list(views)
+    for view in range(len(views), len(views) * RARE_CLASS_VIEWS):
         features = views[view % len(views)].copy()
-        if view >= len(views):
-            batches = augmented_batches(dataset, train_idx[rare], rng, config.degrade)
-            features[rare] = cut_features(extract, batches, len(rare), config.verbose, f"Features, rare classes, view {view + 1}")
+        batches = augmented_batches(dataset, train_idx[rare], rng, config.degrade)
+        features[rare] = cut_features(extract, batches, len(rare), config.verbose, f"Features, rare classes, view {view + 1}")
         extended.append(features)
     return extended
 
