@@ -179,7 +179,7 @@ def main(argv=None):
 
     pairs = annotated_images(args.images, args.annotations)
     if args.json and args.json != "-":
-        check_file_output(args.json, inputs=[args.images])
+        check_file_output(args.json, inputs=[args.images], kind="json")
     detector = load_detector(args)
     records, false_faces = collect(detector, pairs, args.iou)
     report = summarise(records, false_faces, detector.class_names, args.iou)

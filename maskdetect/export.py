@@ -29,13 +29,15 @@ from maskdetect.runtime import (
 )
 
 FORMATS = tuple(EXPORT_SUFFIXES)
+# The content kind (outputs.content_kind) each export's file holds; ONNX files have no signature to tell.
+EXPORT_KINDS = {"litert": "tflite"}
 # Exported probabilities may differ from Keras's by float rounding only.
 TOLERANCE = 1e-3
 
 
 def check_export_outputs(model, formats, inputs=()):
     """The export paths of ``model``, checked like every file output; returns {format: path}."""
-    paths = {name: check_file_output(export_path(model, name), inputs) for name in formats}
+    paths = {name: check_file_output(export_path(model, name), inputs, EXPORT_KINDS.get(name)) for name in formats}
     check_distinct([model, *paths.values()])
     return paths
 

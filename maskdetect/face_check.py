@@ -106,7 +106,7 @@ def main(argv=None):
 
     kinds_of(args.folder)
     if args.json and args.json != "-":
-        check_file_output(args.json, inputs=[args.folder])
+        check_file_output(args.json, inputs=[args.folder], kind="json")
     results = check_faces(load_classifier(args.model, args.backend), args.folder, load_face_detector("yunet"))
     print_report(report_text(results), results, args.json)
     return EXIT_OK

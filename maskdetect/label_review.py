@@ -80,7 +80,7 @@ def main(argv=None):
     if not 0.0 < args.max_probability < 1.0:
         raise InputError(f"--max-probability must be between 0 and 1, got {args.max_probability}")
     if args.csv != "-":
-        check_file_output(args.csv, inputs=args.datasets)
+        check_file_output(args.csv, inputs=args.datasets, kind="text")
     rows = suspects(args.datasets, args.max_probability, verbose=not args.quiet)
     text = io.StringIO()
     writer = csv.writer(text)

@@ -34,10 +34,45 @@ def is_keras_model(path):
     return is_saved_model_folder(path) or (path.is_file() and zipfile.is_zipfile(path))
 
 
-def check_file_output(path, inputs=()):
-    """A file the run writes (JSON, plot, annotated image or video): refuse folders, other things and inputs."""
+# File kinds told by their first bytes; any other content is "text" when it decodes as UTF-8, else unknown.
+SIGNATURES = (
+    (0, b"\x89PNG", "png"), (0, b"\xff\xd8\xff", "jpeg"), (0, b"GIF8", "gif"), (0, b"%PDF", "pdf"),
+    (0, b"PK\x03\x04", "zip"), (0, b"\x1aE\xdf\xa3", "video"), (4, b"ftyp", "video"), (8, b"AVI ", "video"),
+    (8, b"WEBP", "webp"), (4, b"TFL3", "tflite"),
+)
+
+
+def content_kind(path):
+    """The kind of file ``path`` holds by its content: a SIGNATURES kind, "json", "text", or None (empty or
+    unknown)."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head:
+        return None
+    for offset, signature, kind in SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            return kind
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # The read may end inside a character: a text file is still text.
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return "json" if text.lstrip()[:1] in ("{", "[") else "text"
+
+
+def check_file_output(path, inputs=(), kind=None):
+    """A file the run writes (JSON, plot, annotated image or video): refuse folders, other things and inputs,
+    and, given the ``kind`` it writes ("json", "png", "text", "video", "tflite"), a file that holds another
+    kind (see ``content_kind``)."""
     path = Path(path)
     _check_replaceable(path, inputs)
+    if kind and path.is_file():
+        found = content_kind(path)
+        if found is not None and found != kind:
+            raise InputError(f"refusing to write {path}: it holds {found}, not {kind}")
     check_writable(path)
     return path
 

@@ -111,8 +111,8 @@ def check_config(config):
     if unknown:
         raise InputError(f"unknown export format {', '.join(sorted(unknown))}; choose from {', '.join(EXPORT_FORMATS)}")
     check_model_output(config.model, inputs=config.datasets)
-    for output in (config.plot, config.report):
-        check_file_output(output, inputs=config.datasets)
+    check_file_output(config.plot, inputs=config.datasets, kind="png")
+    check_file_output(config.report, inputs=config.datasets, kind="json")
     exports = check_export_outputs(config.model, config.exports, inputs=config.datasets)
     check_distinct([config.model, config.plot, config.report, *exports.values()])
     weights = str(config.weights)

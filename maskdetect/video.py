@@ -372,12 +372,12 @@ def check_video_outputs(source, options):
     if options.output:
         if Path(options.output).suffix.lower() not in CODECS:
             raise InputError(f"cannot write {options.output}: use one of {', '.join(sorted(CODECS))}")
-        outputs.append(check_file_output(options.output, inputs))
+        outputs.append(check_file_output(options.output, inputs, kind="video"))
     if options.json_path and options.json_path != "-":
-        outputs.append(check_file_output(options.json_path, inputs))
-    for path in (options.stats_csv, options.stats_plot):
+        outputs.append(check_file_output(options.json_path, inputs, kind="json"))
+    for path, kind in ((options.stats_csv, "text"), (options.stats_plot, "png")):
         if path:
-            outputs.append(check_file_output(path, inputs))
+            outputs.append(check_file_output(path, inputs, kind))
     if options.snapshots:
         folder = Path(options.snapshots)
         if folder.exists() and not folder.is_dir():

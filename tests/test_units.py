@@ -1,13 +1,14 @@
 """Fast tests of the pure parts: boxes, crops, output paths, records, model paths, the command line."""
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_script
+from conftest import ROOT, bundled_images, run_script
 
 from maskdetect.bundled import SHIPPED_MODEL
 from maskdetect.errors import InputError
@@ -144,3 +145,19 @@ def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
         assert np.allclose([box.confidence for box in found], [box.confidence for box in expected if box is not None], atol=1e-3)
         faces += len(found)
     assert faces > 150
+
+
+def test_a_json_output_never_replaces_a_file_of_another_kind(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    shutil.copy(bundled_images("with_mask", "fmd", 1)[0], photo)
+    before = photo.read_bytes()
+    result = run_script("detect_mask_image.py", "--image", bundled_images("without_mask", "fmd", 1)[0], "--output",
+                        tmp_path / "out.jpg", "--json", photo)
+    assert result.returncode == 2 and "holds jpeg, not json" in result.stderr
+    assert photo.read_bytes() == before
+    # A previous JSON report is the same kind: it is replaced.
+    report = tmp_path / "report.json"
+    report.write_text("[]")
+    result = run_script("detect_mask_image.py", "--image", bundled_images("without_mask", "fmd", 1)[0], "--output",
+                        tmp_path / "out.jpg", "--json", report)
+    assert result.returncode == 0 and json.loads(report.read_text())[0]["faces"]

@@ -57,7 +57,7 @@ def main(argv=None):
     targets, folder = output_paths(paths, args.output)
     check_image_outputs(targets, folder, inputs=paths)
     if args.json and args.json != "-":
-        check_file_output(args.json, inputs=paths)
+        check_file_output(args.json, inputs=paths, kind="json")
     check_distinct([*dict.fromkeys(targets), *([args.json] if args.json and args.json != "-" else [])])
 
     from maskdetect.reporting import write_json
