@@ -3,7 +3,7 @@
 
 import sys
 
-from maskdetect.commands.detect_image import run
+from maskdetect.cli.image import run
 
 if __name__ == "__main__":
     sys.exit(run())

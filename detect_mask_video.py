@@ -3,7 +3,7 @@
 
 import sys
 
-from maskdetect.commands.detect_video import run
+from maskdetect.cli.video import run
 
 if __name__ == "__main__":
     sys.exit(run())

@@ -3,7 +3,7 @@
 
 import sys
 
-from maskdetect.commands.train import run
+from maskdetect.cli.train import run
 
 if __name__ == "__main__":
     sys.exit(run())

@@ -15,12 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
-from maskdetect.dataset import load_dataset  # noqa: E402
-from maskdetect.duplicates import duplicate_groups  # noqa: E402
-from maskdetect.faces import crop_face, load_face_detector  # noqa: E402
-from maskdetect.images import list_images, read_image  # noqa: E402
-from maskdetect.runtime import load_classifier  # noqa: E402
-from maskdetect.training import TrainingConfig, validation_split  # noqa: E402
+from maskdetect.classify.backends import load_classifier  # noqa: E402
+from maskdetect.detect.align import crop_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.io.images import list_images, read_image  # noqa: E402
+from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
+from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
 
 def scene_faces(folder, size):

@@ -14,14 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.faces import IMAGE_SIZE, aligned_face, load_face_detector  # noqa: E402
-from maskdetect.images import list_images, read_image  # noqa: E402
-from maskdetect.runtime import load_classifier  # noqa: E402
+from maskdetect.classify.backends import load_classifier  # noqa: E402
+from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
+from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.io.images import list_images, read_image  # noqa: E402
 
 
 def faces(count=3):

@@ -20,11 +20,12 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.faces import FaceBox, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
-from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.face import Face  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
 
 FRAME_SIDE = 640
 
@@ -35,7 +36,7 @@ def scene_frames(folder):
         image = read_image(image_path)
         factor = FRAME_SIDE / max(image.shape[:2])
         frame = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR)
-        faces = [(face.label, FaceBox(*(round(v * factor) for v in face.box.as_list()))) for face in read_annotation(xml_path)]
+        faces = [(face.label, Face(*(round(v * factor) for v in face.box))) for face in read_annotation(xml_path)]
         yield frame, faces
 
 

@@ -19,9 +19,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.dataset import find_classes, source_of  # noqa: E402
-from maskdetect.faces import DETECTORS, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
+from maskdetect.detect.detectors import DETECTORS, load_face_detector  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.training.dataset import find_classes, source_of  # noqa: E402
 
 
 def main():
@@ -40,7 +40,7 @@ def main():
             started = time.perf_counter()
             boxes = detector.detect(image)
             times.append(time.perf_counter() - started)
-            scores.append([box.confidence for box in boxes])
+            scores.append([box.score for box in boxes])
         table = {}
         for threshold in args.thresholds:
             found = np.array([bool(s) and s[0] >= threshold for s in scores])

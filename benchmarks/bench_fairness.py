@@ -21,15 +21,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.augment import degraded_copy  # noqa: E402
 from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
-from maskdetect.dataset import load_dataset  # noqa: E402
-from maskdetect.duplicates import duplicate_groups  # noqa: E402
-from maskdetect.faces import aligned_face, load_face_detector  # noqa: E402
-from maskdetect.judging import JudgingRule, shrunk_like  # noqa: E402
+from maskdetect.classify.backends import load_classifier  # noqa: E402
+from maskdetect.classify.judging import JudgingRule  # noqa: E402
+from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
 from maskdetect.pipeline import UNCALIBRATED_MIN_FACE_SIZE  # noqa: E402
-from maskdetect.runtime import load_classifier  # noqa: E402
-from maskdetect.training import TrainingConfig, validation_split  # noqa: E402
+from maskdetect.training.augment import degraded_copy  # noqa: E402
+from maskdetect.training.calibration import shrunk_like  # noqa: E402
+from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
+from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
 AGE_BANDS = ((0, 18, "0-17"), (18, 40, "18-39"), (40, 60, "40-59"), (60, 200, "60+"))

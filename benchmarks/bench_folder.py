@@ -24,14 +24,19 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
-from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
-from maskdetect.faces import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
-from maskdetect.images import list_images, read_image  # noqa: E402
-from maskdetect.photos import check_photos, write_image  # noqa: E402
-from maskdetect.pipeline import FACE_FINDING_THREADS, MaskDetector  # noqa: E402
-from maskdetect.runtime import load_classifier  # noqa: E402
 from opencv_yunet import OpenCvYuNet  # noqa: E402
+
+from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
+from maskdetect.classify.backends import load_classifier  # noqa: E402
+from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
+from maskdetect.draw import class_colours, draw_faces  # noqa: E402
+from maskdetect.io.images import (  # noqa: E402
+    list_images,
+    read_image,
+    write_image,  # noqa: E402
+)
+from maskdetect.photos import check_photos  # noqa: E402
+from maskdetect.pipeline import FACE_FINDING_THREADS, MaskDetector  # noqa: E402
 
 SIDE = 640
 

@@ -23,13 +23,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.annotate import class_colours, draw_faces  # noqa: E402
-from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
-from maskdetect.faces import DETECTORS, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
-from maskdetect.pipeline import MaskDetector  # noqa: E402
-from maskdetect.runtime import BACKENDS, load_classifier  # noqa: E402
 from opencv_yunet import OpenCvYuNet  # noqa: E402
+
+from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
+from maskdetect.classify.backends import BACKENDS, load_classifier  # noqa: E402
+from maskdetect.detect.detectors import DETECTORS, load_face_detector  # noqa: E402
+from maskdetect.draw import class_colours, draw_faces  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.pipeline import MaskDetector  # noqa: E402
 
 TIME = "/usr/bin/time"
 

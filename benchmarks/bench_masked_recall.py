@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.faces import YuNetFaceDetector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
-from maskdetect.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
+from maskdetect.detect.detectors import YuNetFaceDetector  # noqa: E402
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
 
 
 def main():
@@ -47,10 +47,10 @@ def main():
                     times.append(time.perf_counter() - start)
                 total, hit, false = {}, {}, 0
                 for (image, truth), found in zip(pairs, found_per_photo):
-                    matched = dict(match_faces([t.box for t in truth], found, DEFAULT_IOU))
+                    matched = dict(match_faces(truth, found, DEFAULT_IOU))
                     false += len(found) - len(matched)
                     for index, face in enumerate(truth):
-                        key = (face.label, band_name(face.box.height))
+                        key = (face.label, band_name(face.height))
                         total[key] = total.get(key, 0) + 1
                         hit[key] = hit.get(key, 0) + (index in matched)
                 ms = statistics.median(times) * 1000

@@ -23,17 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import maskdetect  # noqa: E402,F401
-from maskdetect import training  # noqa: E402
-from maskdetect.augment import degraded_copy  # noqa: E402
-from maskdetect.dataset import load_dataset  # noqa: E402
-from maskdetect.duplicates import duplicate_groups  # noqa: E402
-from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.judging import band_name  # noqa: E402
-from maskdetect.face_check import kinds_of  # noqa: E402
-from maskdetect.faces import IMAGE_SIZE, crop_face, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
-from maskdetect.model import build_classifier, compiled, set_top_trainable  # noqa: E402
-from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
+from maskdetect.classify.judging import band_name  # noqa: E402
+from maskdetect.classify.keras_backend import compiled  # noqa: E402
+from maskdetect.detect.align import aligned_face, crop_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.evaluation.face_check import kinds_of  # noqa: E402
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.training import train as training  # noqa: E402
+from maskdetect.training.augment import degraded_copy  # noqa: E402
+from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
+from maskdetect.training.model import build_classifier, set_top_trainable  # noqa: E402
 
 VARIANTS = {
     "head, no weights": (False, "none"),
@@ -49,11 +52,11 @@ def scene_faces(class_names, detector):
     for image_path, xml_path in annotated_images(ROOT / "scenes" / "images"):
         truth, image = read_annotation(xml_path), read_image(image_path)
         found = detector.detect(image)
-        for ti, fi in match_faces([t.box for t in truth], found, DEFAULT_IOU):
+        for ti, fi in match_faces(truth, found, DEFAULT_IOU):
             if truth[ti].label in class_names:
                 crops.append(crop_face(image, found[fi], IMAGE_SIZE))
                 truths.append(class_names.index(truth[ti].label))
-                sizes.append(band_name(truth[ti].box.height))
+                sizes.append(band_name(truth[ti].height))
     return crops, np.array(truths), np.array(sizes)
 
 

@@ -8,6 +8,7 @@ degrees or more are scored the same two ways. The split is training's default on
 """
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -20,15 +21,16 @@ sys.path.insert(0, str(ROOT))
 from bench_seeds import rotated  # noqa: E402
 
 from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
-from maskdetect.dataset import load_dataset  # noqa: E402
-from maskdetect.duplicates import duplicate_groups  # noqa: E402
-from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.faces import aligned_face, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
+from maskdetect.classify.backends import load_classifier  # noqa: E402
+from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
-from maskdetect.runtime import load_classifier  # noqa: E402
-from maskdetect.training import TrainingConfig, validation_split  # noqa: E402
-from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
+from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
 ANGLES = (0, 30, 60, 90)
 
@@ -53,17 +55,16 @@ def main():
             truth = dataset.class_names[labels[index]]
             image = rotated(dataset.images[index], angle)
             for name, detector in detectors.items():
-                found = detector.find(image)
-                faces = detector.label([found])[0]
+                faces = detector.find(image)
                 if not faces:
                     continue
-                best = max(range(len(faces)), key=lambda i: faces[i].box.confidence or 0)
+                best = max(range(len(faces)), key=lambda i: faces[i].score or 0)
                 cell = counts[name]
                 cell["found"] += 1
-                judged_boxes = [i for i, box in enumerate(found.boxes) if detector.judgeable(box)]
-                if best in judged_boxes:
-                    row = classifier.probabilities([found.crops[judged_boxes.index(best)]])[0]
+                if faces[best].crop is not None:
+                    row = classifier.probabilities([faces[best].crop])[0]
                     cell["right"] += classifier.class_names[int(row.argmax())] == truth
+                detector.label([faces])
                 cell["judged"] += faces[best].label is not None
                 cell["right_judged"] += faces[best].label == truth
         for name, cell in counts.items():
@@ -78,8 +79,8 @@ def main():
     for image_path, xml_path in annotated_images(ROOT / "scenes_web" / "images"):
         image, truth = read_image(image_path), read_annotation(xml_path)
         boxes = face_detector.detect(image)
-        upright = [face_detector.upright(image, box) for box in boxes]
-        for ti, fi in match_faces([t.box for t in truth], boxes, DEFAULT_IOU):
+        upright = [dataclasses.replace(box, angle=face_detector.upright_angle(image, box)) for box in boxes]
+        for ti, fi in match_faces(truth, boxes, DEFAULT_IOU):
             turned = max(abs(upright[fi].roll), abs(boxes[fi].roll)) >= 25
             if not turned or truth[ti].label not in classifier.class_names:
                 continue

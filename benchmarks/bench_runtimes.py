@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
-from maskdetect.faces import crop_face, load_face_detector  # noqa: E402
-from maskdetect.images import list_images, read_image  # noqa: E402
-from maskdetect.runtime import load_classifier  # noqa: E402
+from maskdetect.classify.backends import load_classifier  # noqa: E402
+from maskdetect.detect.align import crop_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.io.images import list_images, read_image  # noqa: E402
 
 
 def dataset_faces(dataset, count, size):

@@ -25,18 +25,26 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect import training  # noqa: E402
-from maskdetect.augment import degraded_copy  # noqa: E402
-from maskdetect.dataset import load_dataset  # noqa: E402
-from maskdetect.duplicates import duplicate_groups  # noqa: E402
-from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.face_check import kinds_of  # noqa: E402
-from maskdetect.faces import IMAGE_SIZE, aligned_face, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
-from maskdetect.judging import BAND_NAMES, CALIBRATION_HEIGHTS, band_name, calibrate, calibration_faces  # noqa: E402
-from maskdetect.model import build_classifier, compiled  # noqa: E402
+from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
+from maskdetect.classify.keras_backend import compiled  # noqa: E402
+from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.detectors import load_face_detector  # noqa: E402
+from maskdetect.evaluation.face_check import kinds_of  # noqa: E402
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.quiet_tensorflow import tf  # noqa: E402
-from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.training import train as training  # noqa: E402
+from maskdetect.training.augment import degraded_copy  # noqa: E402
+from maskdetect.training.calibration import (  # noqa: E402
+    CALIBRATION_HEIGHTS,
+    calibrate,
+    calibration_faces,
+)
+from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
+from maskdetect.training.model import build_classifier  # noqa: E402
 
 INCORRECT = "mask_weared_incorrect"
 ANGLES = (30, 60, 90)
@@ -59,15 +67,15 @@ def benchmark_faces(folder, names, detector):
     for image_path, xml_path in annotated_images(folder / "images"):
         truth, image = read_annotation(xml_path), read_image(image_path)
         found = detector.detect(image)
-        matched = dict(match_faces([t.box for t in truth], found, DEFAULT_IOU))
+        matched = dict(match_faces(truth, found, DEFAULT_IOU))
         for index, face in enumerate(truth):
             box = found[matched[index]] if index in matched else None
             faces.append({
                 "truth": names.index(face.label) if face.label in names else -1,
-                "band": band_name(face.box.height),
+                "band": band_name(face.height),
                 "crop": None if box is None else aligned_face(image, box, IMAGE_SIZE),
                 "roll": None if box is None else box.roll,
-                "height": box.height if box is not None else face.box.height,
+                "height": box.height if box is not None else face.height,
             })
     return faces
 

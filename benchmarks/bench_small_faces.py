@@ -17,11 +17,11 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.evaluate import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.faces import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
-from maskdetect.images import read_image  # noqa: E402
-from maskdetect.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
+from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
+from maskdetect.io.images import read_image  # noqa: E402
 
 
 def measure(photos, factor, confidence):
@@ -32,12 +32,12 @@ def measure(photos, factor, confidence):
         enlarged = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR) if factor != 1 else image
         boxes = detector.detect(enlarged)
         seconds.append(time.perf_counter() - started)
-        boxes = [type(b)(*(round(v / factor) for v in b.as_list()), confidence=b.confidence) for b in boxes]
-        matched = match_faces([t.box for t in truth], boxes, DEFAULT_IOU)
+        boxes = [type(b)(*(round(v / factor) for v in b.box), score=b.score) for b in boxes]
+        matched = match_faces(truth, boxes, DEFAULT_IOU)
         false_faces += len(boxes) - len(matched)
         hit = {ti for ti, _ in matched}
         for index, face in enumerate(truth):
-            key = (face.label, band_name(face.box.height))
+            key = (face.label, band_name(face.height))
             total[key] += 1
             found[key] += index in hit
     return found, total, false_faces, statistics.median(seconds)

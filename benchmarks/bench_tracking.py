@@ -24,11 +24,11 @@ import supervision as sv  # noqa: E402
 import trackers  # noqa: E402
 from crossing import FPS, make_crossing_video  # noqa: E402
 
-from maskdetect.cli import load_detector  # noqa: E402
-from maskdetect.faces import VIDEO_DETECT_SIZE, FaceBox  # noqa: E402
-from maskdetect.pipeline import LabelledFace  # noqa: E402
-from maskdetect.tracking import LOST_SECONDS, MIN_IOU, FaceTracker  # noqa: E402
-from maskdetect.video import FrameReader  # noqa: E402
+from maskdetect.api import load_detector  # noqa: E402
+from maskdetect.detect.detectors import VIDEO_DETECT_SIZE  # noqa: E402
+from maskdetect.face import Face  # noqa: E402
+from maskdetect.video.sources import FrameReader  # noqa: E402
+from maskdetect.video.tracking import LOST_SECONDS, MIN_IOU, FaceTracker  # noqa: E402
 
 LOST = round(LOST_SECONDS * FPS)
 CANDIDATES = {
@@ -44,10 +44,7 @@ CANDIDATES = {
 
 def found_faces(video):
     """The faces the default pipeline finds in every frame of the video."""
-    args = argparse.Namespace(model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"), backend=None,
-                              face_detector="yunet", face_detector_dir=str(ROOT / "maskdetect" / "models" / "face_detector"),
-                              confidence=0.4, detect_size=VIDEO_DETECT_SIZE, min_face_size=24)
-    detector = load_detector(args)
+    detector = load_detector(detect_size=VIDEO_DETECT_SIZE, upscale=1.0, upright=False)
     reader = FrameReader(str(video))
     faces = [detector.detect(frame) for frame in reader]
     reader.close()
@@ -61,16 +58,16 @@ def switches(tracker, faces_per_frame, truth):
             tracker.update(sv.Detections.empty())
             continue
         detections = sv.Detections(
-            xyxy=np.array([f.box.as_list() for f in faces], np.float32).reshape(-1, 4),
-            confidence=np.array([f.box.confidence for f in faces], np.float32), class_id=np.zeros(len(faces), int),
+            xyxy=np.array([f.box for f in faces], np.float32).reshape(-1, 4),
+            confidence=np.array([f.score for f in faces], np.float32), class_id=np.zeros(len(faces), int),
             data={"order": np.arange(len(faces))},
         )
         started = time.perf_counter()
         tracked = tracker.update(detections)
         seconds.append(time.perf_counter() - started)
         for order, track_id in zip(tracked.data["order"], tracked.tracker_id):
-            box = faces[order].box
-            centre = ((box.x1 + box.x2) / 2, (box.y1 + box.y2) / 2)
+            face = faces[order]
+            centre = ((face.x1 + face.x2) / 2, (face.y1 + face.y2) / 2)
             under = [n for n, b in in_view if b.x1 <= centre[0] < b.x2 and b.y1 <= centre[1] < b.y2]
             if under and track_id >= 0:
                 ids[under[-1]].add(int(track_id))
@@ -81,8 +78,8 @@ def switches(tracker, faces_per_frame, truth):
 def five_faces_cost(frames):
     tracker, seconds = FaceTracker(FPS), []
     for index in range(frames):
-        faces = [LabelledFace(FaceBox(20 + 120 * n + index % 50, 100 + 10 * n, 120 + 120 * n + index % 50, 200 + 10 * n, 0.9),
-                              "with_mask" if n % 2 else "without_mask", 0.99) for n in range(5)]
+        faces = [Face(20 + 120 * n + index % 50, 100 + 10 * n, 120 + 120 * n + index % 50, 200 + 10 * n, 0.9,
+                      label="with_mask" if n % 2 else "without_mask", probability=0.99) for n in range(5)]
         started = time.perf_counter()
         tracker.update(index / FPS, faces)
         seconds.append(time.perf_counter() - started)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_ours(workdir):
-    from maskdetect.training import TrainingConfig, train
+    from maskdetect.training.train import TrainingConfig, train
 
     config = TrainingConfig(
         datasets=[str(ROOT / "dataset")],
@@ -48,12 +48,14 @@ def run_naive(epochs):
     import keras
     import numpy as np
 
-    from maskdetect.augment import augmented_face
-    from maskdetect.dataset import load_dataset
-    from maskdetect.duplicates import duplicate_groups, grouped_split
-    from maskdetect.faces import crop_face, load_face_detector
-    from maskdetect.model import IMAGE_SIZE, build_classifier
-    from maskdetect.training import TrainingConfig
+    from maskdetect.classify.batch import IMAGE_SIZE
+    from maskdetect.detect.align import aligned_face
+    from maskdetect.detect.detectors import load_face_detector
+    from maskdetect.training.augment import augmented_face
+    from maskdetect.training.dataset import load_dataset
+    from maskdetect.training.duplicates import duplicate_groups, grouped_split
+    from maskdetect.training.model import build_classifier
+    from maskdetect.training.train import TrainingConfig
 
     config = TrainingConfig()
     started = time.perf_counter()
@@ -119,7 +121,7 @@ def main():
         return
     ours = [measure("ours", args.naive_epochs) for _ in range(args.repeats)]
     naive = measure("naive", args.naive_epochs)
-    from maskdetect.training import TrainingConfig
+    from maskdetect.training.train import TrainingConfig
 
     defaults = TrainingConfig()
     epochs = defaults.head_epochs + defaults.fine_tune_epochs

@@ -25,11 +25,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
-from maskdetect.faces import VIDEO_DETECT_SIZE, SsdFaceDetector, load_face_detector  # noqa: E402
-from maskdetect.model import IMAGE_SIZE, MaskClassifier  # noqa: E402
-from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS, MaskDetector  # noqa: E402
-from maskdetect.runtime import DEFAULT_BACKEND, load_classifier  # noqa: E402
-from maskdetect.video import VideoOptions, run_video  # noqa: E402
+from maskdetect.classify.backends import DEFAULT_BACKEND, load_classifier  # noqa: E402
+from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
+from maskdetect.classify.keras_backend import KerasClassifier  # noqa: E402
+from maskdetect.detect.detectors import (  # noqa: E402
+    VIDEO_DETECT_SIZE,
+    SsdFaceDetector,
+    load_face_detector,
+)
+from maskdetect.pipeline import (  # noqa: E402
+    FACE_FINDING_THREADS,
+    VIDEO_CLASSIFIER_THREADS,
+    MaskDetector,
+)
+from maskdetect.video.loop import VideoOptions, run_video  # noqa: E402
 
 PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd_4eef93dd7d.jpg"]
 
@@ -103,7 +112,7 @@ def main():
     parser.add_argument("--classic-frames", type=int, default=100)
     args = parser.parse_args()
     logging.getLogger("maskdetect").setLevel(logging.ERROR)  # no alert lines among the results
-    keras_classifier = MaskClassifier.load(args.model)
+    keras_classifier = KerasClassifier.load(args.model)
     runs = [
         (DEFAULT_BACKEND, "yunet", VIDEO_DETECT_SIZE),
         (DEFAULT_BACKEND, "yunet", 320),

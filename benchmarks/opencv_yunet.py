@@ -6,13 +6,13 @@ import threading
 import cv2
 import numpy as np
 
-from maskdetect.faces import (
+from maskdetect.bundled import FACE_DETECTOR_DIR
+from maskdetect.detect.detectors import (
     DEFAULT_CONFIDENCE,
-    DEFAULT_FACE_DETECTOR_DIR,
     YUNET_MAX_SIDE,
     YUNET_MODEL,
     boxes_in_image,
-    shrunk_to,
+    scaled_for_search,
 )
 
 
@@ -22,13 +22,13 @@ class OpenCvYuNet:
     name = "yunet-opencv"
 
     def __init__(self, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE):
-        self._path = str(DEFAULT_FACE_DETECTOR_DIR / YUNET_MODEL)
+        self._path = str(FACE_DETECTOR_DIR / YUNET_MODEL)
         self._local = threading.local()
         self.confidence = confidence
         self.max_side = max_side
 
     def detect(self, image):
-        searched, factor = shrunk_to(image, self.max_side)
+        searched, factor = scaled_for_search(image, self.max_side)
         net = getattr(self._local, "net", None)
         if net is None:
             net = self._local.net = cv2.FaceDetectorYN.create(self._path, "", (320, 320), self.confidence, 0.3, 5000)

@@ -9,4 +9,4 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 from maskdetect.errors import InputError  # noqa: E402
 
 __all__ = ["InputError"]
-__version__ = "1.4.0"
+__version__ = "1.5.0"

@@ -5,18 +5,19 @@ import sys
 from maskdetect import __version__
 
 COMMANDS = {
-    "train": ("maskdetect.commands.train", "train the mask classifier (mask-train)"),
-    "image": ("maskdetect.commands.detect_image", "check photos (mask-detect-image)"),
-    "video": ("maskdetect.commands.detect_video", "watch a webcam, a video file or a stream (mask-detect-video)"),
-    "evaluate": ("maskdetect.evaluate", "measure a model on photos with PASCAL VOC annotations"),
-    "face-check": ("maskdetect.face_check", "measure a model on folders of hard cases"),
-    "export": ("maskdetect.export", "export a Keras model to ONNX and LiteRT"),
+    "train": ("maskdetect.cli.train", "train the mask classifier (mask-train)"),
+    "image": ("maskdetect.cli.image", "check photos (mask-detect-image)"),
+    "video": ("maskdetect.cli.video", "watch a webcam, a video file or a stream (mask-detect-video)"),
+    "evaluate": ("maskdetect.cli.evaluate", "measure a model on photos with PASCAL VOC annotations"),
+    "face-check": ("maskdetect.cli.face_check", "measure a model on folders of hard cases"),
+    "export": ("maskdetect.cli.export", "export a Keras model to ONNX and LiteRT"),
+    "label-review": ("maskdetect.cli.label_review", "list training labels a cross-validated model contradicts"),
 }
 
 
 def usage():
     lines = [f"usage: python -m maskdetect COMMAND [options]   (maskdetect {__version__})", "", "commands:"]
-    lines += [f"  {name:<11} {summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [f"  {name:<13} {summary}" for name, (_, summary) in COMMANDS.items()]
     lines += ["", "python -m maskdetect COMMAND --help shows a command's options."]
     return "\n".join(lines)
 
@@ -34,7 +35,7 @@ def main(argv=None):
         return 2
     from importlib import import_module
 
-    from maskdetect.cli import run_main
+    from maskdetect.cli.common import run_main
 
     module = import_module(COMMANDS[argv[0]][0])
     return run_main(lambda: module.main(argv[1:]))

@@ -1,7 +1,9 @@
-"""The files that come with the package: face detectors, the shipped classifier, ImageNet weights, example photos.
+"""The files that come with the toolkit: face detectors, the shipped classifier, ImageNet weights, example photos.
 
-They live in ``maskdetect/models/`` and are installed with the package, so every command
-finds them from any folder.
+The face detectors are in ``face_detector/`` at the top of a clone, the one copy of them; an
+installed package carries that folder as its package data ``maskdetect/face_detector``. The
+classifier, the weights and the photos live in ``maskdetect/models/`` and ``maskdetect/examples/``.
+Every command finds them from any folder.
 """
 
 from pathlib import Path
@@ -9,7 +11,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 MODELS = PACKAGE / "models"
 EXAMPLES = PACKAGE / "examples"
-FACE_DETECTOR_DIR = MODELS / "face_detector"
+FACE_DETECTOR_DIR = next(
+    (folder for folder in (PACKAGE / "face_detector", PACKAGE.parent / "face_detector") if folder.is_dir()),
+    PACKAGE / "face_detector",
+)
 SHIPPED_MODEL = MODELS / "mask_detector.model"
 IMAGENET_WEIGHTS = MODELS / "mobilenet_v2_1.0_224_no_top_imagenet.h5"
 # What training writes by default, in the folder it runs in.

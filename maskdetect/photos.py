@@ -1,4 +1,4 @@
-"""Checking photos: expanding inputs, planning outputs, labelling each image, writing annotated copies."""
+"""Checking photos: labelling each image's faces and writing annotated copies, several images in work at once."""
 
 import logging
 import os
@@ -10,12 +10,12 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from maskdetect.annotate import class_colours, draw_faces
-from maskdetect.atomic import atomic_output
+from maskdetect.draw import class_colours, draw_faces
 from maskdetect.errors import InputError
-from maskdetect.images import IMAGE_SUFFIXES, list_images, read_image
+from maskdetect.io.images import read_image, write_image
+from maskdetect.io.prefetch import mapped_ahead
+from maskdetect.io.records import image_record
 from maskdetect.pipeline import single_threaded_opencv
-from maskdetect.records import image_record
 
 logger = logging.getLogger(__name__)
 
@@ -39,64 +39,6 @@ class PhotoResult:
         return f"{self.image}: {len(self.faces)} {noun}" + (f" ({detail})" if detail else "")
 
 
-def expand_inputs(inputs):
-    """Files and folders to a list of image paths; returns (paths, problems).
-
-    A folder contributes its image files, sorted; a missing path is a problem.
-    """
-    paths, problems = [], []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            paths.extend(list_images(path))
-        elif path.is_file():
-            paths.append(path)
-        else:
-            problems.append(f"{item}: no such file or folder")
-    return paths, problems
-
-
-def _has_image_suffix(path):
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def output_paths(images, output):
-    """Where each annotated copy goes, and the folder they go in (None for a single output file).
-
-    A path with an image suffix that is not an existing folder names one file, for one input only;
-    anything else is a folder of copies with unique names.
-    """
-    output = Path(output)
-    if _has_image_suffix(output) and not output.is_dir():
-        if len(images) > 1:
-            raise InputError(f"--output {output} names one image file, but there are {len(images)} input images; give a folder")
-        return [output] * len(images), None
-    taken, targets = set(), []
-    for image in images:
-        name = Path(image).name if _has_image_suffix(image) else Path(image).stem + ".png"
-        candidate, number = name, 1
-        while candidate in taken:
-            candidate = f"{Path(name).stem}-{number}{Path(name).suffix}"
-            number += 1
-        taken.add(candidate)
-        targets.append(output / candidate)
-    return targets, output
-
-
-def write_image(image, path):
-    """Encode by the path's extension (PNG when OpenCV cannot) and write atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        ok, data = cv2.imencode(path.suffix, image)
-    except cv2.error:
-        ok = False
-    if not ok:
-        ok, data = cv2.imencode(".png", image)
-    with atomic_output(path, path.suffix) as temporary:
-        temporary.write_bytes(data.tobytes())
-
-
 def check_photos(detector, paths, targets, show=False, workers=None, progress=False):
     """Label every face in every image and write annotated copies to ``targets`` (None: no copies).
 
@@ -113,10 +55,10 @@ def check_photos(detector, paths, targets, show=False, workers=None, progress=Fa
         total=len(paths), unit="image", disable=None if progress else True, leave=False
     ) as bar:
         writes = deque()
-        for chunk in _face_batches(_found_ahead(pool, detector, paths, ahead=2 * workers + BATCH_FACES)):
-            readable = [item for item in chunk if item.error is None]
-            for item, faces in zip(readable, detector.label([item.found for item in readable])):
-                item.faces = faces
+        found = mapped_ahead(pool, lambda item: _read_and_find(detector, item), map(_Item, range(len(paths)), paths),
+                             ahead=2 * workers + BATCH_FACES)
+        for chunk in _face_batches(found):
+            detector.label([item.faces for item in chunk if item.error is None])
             for item, target in ((item, targets[item.index]) for item in chunk):
                 if item.error is not None:
                     logger.error("%s", item.error)
@@ -143,30 +85,17 @@ class _Item:
     index: int
     path: Path
     image: object = None
-    found: object = None
     faces: list = None
     error: str = None
 
 
-def _read_and_find(detector, index, path):
-    item = _Item(index, path)
+def _read_and_find(detector, item):
     try:
-        item.image = read_image(path)
-        item.found = detector.find(item.image)
+        item.image = read_image(item.path)
+        item.faces = detector.find(item.image)
     except (ValueError, cv2.error) as error:
-        item.error = str(error) if isinstance(error, ValueError) else f"cannot process {path}: {error.err or error}"
+        item.error = str(error) if isinstance(error, ValueError) else f"cannot process {item.path}: {error.err or error}"
     return item
-
-
-def _found_ahead(pool, detector, paths, ahead):
-    """Each image read and its faces found, in input order, with up to ``ahead`` images in work on ``pool``."""
-    pending = deque()
-    for index, path in enumerate(paths):
-        pending.append(pool.submit(_read_and_find, detector, index, path))
-        if len(pending) > ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
 
 
 def _face_batches(items):
@@ -174,7 +103,7 @@ def _face_batches(items):
     chunk, faces = [], 0
     for item in items:
         chunk.append(item)
-        faces += len(item.found.crops) if item.error is None else 0
+        faces += sum(face.crop is not None for face in item.faces) if item.error is None else 0
         if faces >= BATCH_FACES:
             yield chunk
             chunk, faces = [], 0
@@ -206,4 +135,4 @@ def _show(image):
         cv2.imshow("Mask detector (any key: next)", image)
         cv2.waitKey(0)
     except cv2.error:
-        raise InputError("cannot open a window here; run without --show") from None
+        raise InputError("cannot open a window here") from None

@@ -1,20 +1,20 @@
 """One path from an image to labelled faces: find and crop (per image, any thread), then label in batches."""
 
 import contextlib
-from dataclasses import dataclass
 
 import cv2
 
-from maskdetect.faces import FaceBox, aligned_face
-from maskdetect.judging import TOO_SMALL, JudgingRule
+from maskdetect.classify.judging import TOO_SMALL, JudgingRule
+from maskdetect.detect.align import aligned_face
+from maskdetect.face import Face
 
 # With a model that carries no judging rule (trained before 1.3), faces shorter than this are not judged:
 # on street photos no model of that time told unmasked from masked faces reliably below it.
 UNCALIBRATED_MIN_FACE_SIZE = 24
-# Faces shorter than --min-face-size are never judged, whatever the model's rule says.
+# Faces shorter than min_face_size are never judged, whatever the model's rule says.
 DEFAULT_MIN_FACE_SIZE = 0
 # Photos and video find faces on worker threads, each search on one core: several searches side by side
-# use the cores better than one search split over them (README "Speed").
+# use the cores better than one search split over them (docs/benchmarks.md).
 FACE_FINDING_THREADS = 1
 # Video also classifies each frame's faces on one core, beside face finding: one core a stage beat letting
 # every stage use every core (1.5x). Folders classify batches of faces on every core, which takes up the
@@ -33,35 +33,11 @@ def single_threaded_opencv():
         cv2.setNumThreads(previous)
 
 
-@dataclass(frozen=True)
-class LabelledFace:
-    """A face found in an image and what the classifier says of it. A face not judged has label None and a
-    ``reason`` (judging.TOO_SMALL or judging.UNCERTAIN); its probability is the classifier's, if it ran."""
-
-    box: FaceBox
-    label: str | None
-    probability: float | None
-    reason: str | None = None
-
-    @property
-    def verdict(self):
-        """The label, or the reason a face was not judged."""
-        return self.reason if self.label is None else self.label
-
-
-@dataclass(frozen=True)
-class FoundFaces:
-    """The faces found in one image: every box, and the crops of those to judge, in box order."""
-
-    boxes: list
-    crops: list
-
-
 class MaskDetector:
     """Finds faces with ``face_detector`` and labels them with ``classifier``.
 
     With no face detector, the whole image is taken as one face. A face is judged by the classifier's
-    judging rule (maskdetect.judging): by its size and the classifier's probability it gets a label, or
+    judging rule (maskdetect.classify.judging): by its size and the classifier's probability it gets a label, or
     none and a reason (``judging_rule`` replaces the classifier's). Faces shorter than ``min_face_size``
     pixels are never judged. With ``upright``, a detector that can (YuNet) stands each face to judge
     upright first, even one lying on its side.
@@ -72,51 +48,54 @@ class MaskDetector:
         self.classifier = classifier
         self.face_detector = face_detector
         self.min_face_size = min_face_size
-        self.upright = upright and hasattr(face_detector, "upright")
+        self.upright = upright and hasattr(face_detector, "upright_angle")
         self.judging_rule = (
             judging_rule or getattr(classifier, "judging_rule", None) or JudgingRule.fixed_size(UNCALIBRATED_MIN_FACE_SIZE)
         )
 
-    def judgeable(self, box):
-        """Whether a face of this box can be judged at all (else it is too small)."""
-        return box.height >= self.min_face_size and self.judging_rule.reason(box.height, 1.0) != TOO_SMALL
+    def judgeable(self, face):
+        """Whether a face of this size can be judged at all (else it is too small)."""
+        return face.height >= self.min_face_size and self.judging_rule.reason(face.height, 1.0) != TOO_SMALL
 
     @property
     def class_names(self):
         return self.classifier.class_names
 
     def find_faces(self, image):
-        """The boxes of the faces in a BGR image (the whole image with no face detector)."""
+        """The faces in a BGR image, not labelled yet (the whole image with no face detector)."""
         if self.face_detector is None:
             height, width = image.shape[:2]
-            return [FaceBox(0, 0, width, height)]
+            return [Face(0, 0, width, height)]
         return self.face_detector.detect(image)
 
     def find(self, image):
-        """Faces found in a BGR image, with crops of those large enough to judge, ready for ``label``."""
-        boxes = self.find_faces(image)
-        if self.upright:
-            boxes = [self.face_detector.upright(image, box) if self.judgeable(box) else box for box in boxes]
+        """The faces of a BGR image, those large enough to judge stood upright and cropped, ready for ``label``."""
+        faces = self.find_faces(image)
         size = self.classifier.input_size
-        return FoundFaces(boxes, [aligned_face(image, box, size) for box in boxes if self.judgeable(box)])
+        for face in faces:
+            if self.judgeable(face):
+                if self.upright:
+                    face.angle = self.face_detector.upright_angle(image, face)
+                face.crop = aligned_face(image, face, size)
+        return faces
 
-    def label(self, found_faces):
-        """Label the faces found in several images with one classifier call; a list of faces per image."""
-        probabilities = iter(self.classifier.probabilities([crop for found in found_faces for crop in found.crops]))
+    def label(self, faces_per_image):
+        """Fill in the label, probability and reason of the faces found in several images, with one classifier
+        call; returns them, a list per image."""
+        crops = [face.crop for faces in faces_per_image for face in faces if face.crop is not None]
+        probabilities = iter(self.classifier.probabilities(crops))
         names = self.classifier.class_names
-        labelled = []
-        for found in found_faces:
-            faces = []
-            for box in found.boxes:
-                if not self.judgeable(box):
-                    faces.append(LabelledFace(box, None, None, TOO_SMALL))
+        for faces in faces_per_image:
+            for face in faces:
+                if face.crop is None:
+                    face.label, face.probability, face.reason = None, None, TOO_SMALL
                     continue
+                face.crop = None
                 row = next(probabilities)
-                probability = float(row.max())
-                reason = self.judging_rule.reason(box.height, probability)
-                faces.append(LabelledFace(box, None if reason else names[int(row.argmax())], probability, reason))
-            labelled.append(faces)
-        return labelled
+                face.probability = float(row.max())
+                face.reason = self.judging_rule.reason(face.height, face.probability)
+                face.label = None if face.reason else names[int(row.argmax())]
+        return faces_per_image
 
     def detect(self, image):
         """Every face in a BGR image with its label and probability."""

@@ -4,7 +4,7 @@ TensorFlow's native code prints lines such as "Could not find cuda drivers" on a
 before its log level applies; they are dropped here. A failing import still raises.
 """
 
-from maskdetect.native_output import native_stderr_silenced
+from maskdetect.io.native_output import native_stderr_silenced
 
 with native_stderr_silenced():
     import keras

@@ -38,23 +38,23 @@ def make_dataset(folder, per_class=None):
 
 # The modules behind each script and ``python -m`` entry point: their main(argv) runs in this process.
 COMMANDS = {
-    "train_mask_detector.py": "maskdetect.commands.train",
-    "detect_mask_image.py": "maskdetect.commands.detect_image",
-    "detect_mask_video.py": "maskdetect.commands.detect_video",
-    "maskdetect.evaluate": "maskdetect.evaluate",
-    "maskdetect.face_check": "maskdetect.face_check",
-    "maskdetect.export": "maskdetect.export",
-    "maskdetect.label_review": "maskdetect.label_review",
+    "train_mask_detector.py": "maskdetect.cli.train",
+    "detect_mask_image.py": "maskdetect.cli.image",
+    "detect_mask_video.py": "maskdetect.cli.video",
+    "evaluate": "maskdetect.cli.evaluate",
+    "face-check": "maskdetect.cli.face_check",
+    "export": "maskdetect.cli.export",
+    "label-review": "maskdetect.cli.label_review",
 }
 
 
 def run_script(script, *args, cwd=ROOT):
     """Run a command as its console script does, in this process: main(argv) behind run_main.
 
-    ``script`` is a top-level script's name or "-m" followed by a module. Returns a CompletedProcess
+    ``script`` is a top-level script's name or "-m" followed by a ``python -m maskdetect`` command. Returns a CompletedProcess
     with the exit status and what went to stdout and stderr.
     """
-    from maskdetect.cli import run_main
+    from maskdetect.cli.common import run_main
 
     name, args = (str(args[0]), args[1:]) if script == "-m" else (script, args)
     module = importlib.import_module(COMMANDS[name])
@@ -88,7 +88,7 @@ def assert_one_line_error(result, *words):
 @pytest.fixture(scope="session", autouse=True)
 def one_classifier_per_model_file():
     """Commands run in this process share loaded classifiers: each model file is loaded once per backend."""
-    from maskdetect import runtime
+    from maskdetect.classify import backends as runtime
 
     load = runtime.load_classifier
     loaded = {}

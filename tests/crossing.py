@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdetect.faces import FaceBox
+from maskdetect.face import Face
 
 DATASET = Path(__file__).resolve().parent.parent / "dataset"
 
@@ -73,7 +73,7 @@ def make_crossing_video(path, repeats=1):
                 continue
             left, right = max(0, x), min(FRAME_SIZE[0], x + FACE_SIDE)
             frame[walker.top : walker.top + FACE_SIDE, left:right] = face[:, left - x : right - x]
-            in_view.append((number, FaceBox(left, walker.top, right, walker.top + FACE_SIDE)))
+            in_view.append((number, Face(left, walker.top, right, walker.top + FACE_SIDE)))
         writer.write(frame)
         truth.append(in_view)
     writer.release()

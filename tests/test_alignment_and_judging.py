@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from conftest import ROOT, bundled_images, run_script
 
-from maskdetect.faces import YUNET_MODEL, YuNetFaceDetector, aligned_face
-from maskdetect.images import list_images, read_image
-from maskdetect.judging import TOO_SMALL, UNCERTAIN, JudgingRule, calibrate, threshold_for
+from maskdetect.classify.judging import TOO_SMALL, UNCERTAIN, JudgingRule
+from maskdetect.detect.align import aligned_face
+from maskdetect.detect.detectors import YUNET_MODEL, YuNetFaceDetector
+from maskdetect.io.images import list_images, read_image
+from maskdetect.training.calibration import calibrate, threshold_for
 
 
 def turned(image, angle):
@@ -80,9 +82,9 @@ def test_a_face_lying_on_its_side_is_stood_upright():
             if not found:
                 continue
             searched += 1
-            upright = detector.upright(turned(image, angle), found[0])
+            found[0].angle = detector.upright_angle(turned(image, angle), found[0])
             # Turned counter-clockwise by 90 degrees, a face is levelled by turning it back: -90.
-            right += angle_error(upright.roll, -angle) < 25
+            right += angle_error(found[0].roll, -angle) < 25
     assert searched >= 12
     assert right / searched >= 0.7
 
@@ -91,7 +93,7 @@ def test_an_upright_face_stays_upright():
     detector = YuNetFaceDetector()
     for image in portraits(6):
         found = detector.detect(image)
-        assert angle_error(detector.upright(image, found[0]).roll, found[0].roll) < 10  # no quarter turn
+        assert angle_error(detector.upright_angle(image, found[0]), found[0].roll) < 10  # no quarter turn
 
 
 def test_masked_faces_are_not_turned_a_quarter_turn_by_the_upright_search():
@@ -106,7 +108,7 @@ def test_masked_faces_are_not_turned_a_quarter_turn_by_the_upright_search():
         if not found:
             continue
         searched += 1
-        turned_wrongly += angle_error(detector.upright(image, found[0]).roll, found[0].roll) > 45
+        turned_wrongly += angle_error(detector.upright_angle(image, found[0]), found[0].roll) > 45
     assert searched >= 8 and turned_wrongly == 0
 
 
@@ -184,8 +186,9 @@ def test_calibration_judges_less_where_the_classifier_errs():
 
 
 def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(tmp_path):
-    from maskdetect.model import MaskClassifier, build_classifier, save_classifier
+    from maskdetect.classify.keras_backend import KerasClassifier
     from maskdetect.quiet_tensorflow import tf
+    from maskdetect.training.model import build_classifier, save_classifier
 
     parts = build_classifier(["with_mask", "without_mask"], weights="none", members=2)
     faces = np.random.default_rng(1).uniform(0, 255, (3, 128, 128, 3)).astype("float32")
@@ -195,7 +198,7 @@ def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(t
     rule = JudgingRule((None, 0.9, 0.7, 0.0))
     for name in ("model_folder.model", "zipped.keras"):
         save_classifier(parts.model, tmp_path / name, rule)
-        loaded = MaskClassifier.load(tmp_path / name)
+        loaded = KerasClassifier.load(tmp_path / name)
         assert loaded.judging_rule == rule
         assert np.allclose(loaded.probabilities([face.astype(np.uint8)[:, :, ::-1] for face in faces]),
                            parts.model(tf.constant(faces.astype(np.uint8).astype("float32")))["probabilities"], atol=1e-5)
@@ -203,7 +206,7 @@ def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(t
 
 @pytest.mark.slow
 def test_training_calibrates_a_rule_that_detection_applies(tiny_training, tmp_path):
-    from maskdetect.runtime import load_classifier
+    from maskdetect.classify.backends import load_classifier
 
     result, outputs = tiny_training
     assert result.returncode == 0, result.stderr

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import cv2
 import numpy as np
@@ -19,8 +20,9 @@ FACE_SOURCES = [("with_mask", "fmd"), ("with_mask", "amvd"), ("with_mask", "wchm
 
 
 def real_face_crops(size, offset=300):
-    from maskdetect.faces import crop_face, load_face_detector
-    from maskdetect.images import read_image
+    from maskdetect.detect.align import crop_face
+    from maskdetect.detect.detectors import load_face_detector
+    from maskdetect.io.images import read_image
 
     detector = load_face_detector("yunet")
     crops = []
@@ -35,7 +37,7 @@ def real_face_crops(size, offset=300):
 
 
 def assert_exports_match_keras(model):
-    from maskdetect.runtime import load_classifier
+    from maskdetect.classify.backends import load_classifier
 
     keras_classifier = load_classifier(model, "keras")
     faces = real_face_crops(keras_classifier.input_size)
@@ -113,11 +115,22 @@ def test_pip_install_gives_commands_that_detect_without_tensorflow_from_any_fold
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "requirements-detect.txt"):
         shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "maskdetect", source / "maskdetect", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("maskdetect", "face_detector"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
     python, bin_dir = venv / "bin" / "python", venv / "bin"
-    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "-c", source / "requirements-detect.txt", source],
+    built = subprocess.run([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp_path / "wheel", source],
+                           capture_output=True, text=True, timeout=900)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "wheel").glob("maskdetect-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    # Every module of the package and the one copy of the face detectors, as package data; nothing else of the clone.
+    assert {str(path.relative_to(ROOT)) for path in (ROOT / "maskdetect").rglob("*.py")} <= names
+    assert {f"maskdetect/face_detector/{path.name}" for path in (ROOT / "face_detector").iterdir()} <= names
+    assert {"maskdetect/models/mask_detector.onnx", "maskdetect/models/mask_detector.tflite"} <= names
+    assert all(name.startswith(("maskdetect/", "maskdetect-")) for name in names)
+    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "-c", source / "requirements-detect.txt", wheel],
                              capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
@@ -157,14 +170,14 @@ def test_export_command_refuses_a_folder_in_the_way_then_exports(tiny_training, 
     shutil.copytree(outputs["model"], model)
     (tmp_path / "copy.onnx").mkdir()
     (tmp_path / "copy.onnx" / "mine.txt").write_text("keep")
-    refused = run_script("-m", "maskdetect.export", model, "--formats", "onnx")
+    refused = run_script("-m", "export", model, "--formats", "onnx")
     assert_one_line_error(refused, "copy.onnx", "folder")
     assert (tmp_path / "copy.onnx" / "mine.txt").read_text() == "keep"
     shutil.rmtree(tmp_path / "copy.onnx")
-    written = run_script("-m", "maskdetect.export", model, "--formats", "onnx")
+    written = run_script("-m", "export", model, "--formats", "onnx")
     assert written.returncode == 0, written.stderr
     assert not (tmp_path / "copy.tflite").exists()
-    from maskdetect.runtime import load_classifier
+    from maskdetect.classify.backends import load_classifier
 
     faces = real_face_crops(load_classifier(model).input_size)
     expected = load_classifier(model, "keras").probabilities(faces)
@@ -178,20 +191,20 @@ def test_bad_models_and_backends_get_one_line(tmp_path):
         result = run_script("detect_mask_image.py", "-i", image, "-m", tmp_path / name, "-o", tmp_path / "a.jpg")
         assert_one_line_error(result, words)
     result = run_script("detect_mask_image.py", "-i", image, "-m", SHIPPED_MODEL.with_suffix(".onnx"), "-b", "litert", "-o", tmp_path / "a.jpg")
-    assert_one_line_error(result, "--backend litert", ".onnx")
+    assert_one_line_error(result, "litert backend", ".onnx")
     keras_only = tmp_path / "keras_only.model"
     shutil.copytree(SHIPPED_MODEL, keras_only)
     result = run_script("detect_mask_image.py", "-i", image, "-m", keras_only, "-o", tmp_path / "a.jpg")
-    assert_one_line_error(result, "no onnx export", "python -m maskdetect.export")
+    assert_one_line_error(result, "no onnx export", "python -m maskdetect export")
     assert not (tmp_path / "a.jpg").exists()
 
 
 def test_a_folder_is_labelled_in_input_order_as_one_image_at_a_time(tmp_path):
-    from maskdetect.faces import load_face_detector
-    from maskdetect.images import read_image
+    from maskdetect.classify.backends import load_classifier
+    from maskdetect.detect.detectors import load_face_detector
+    from maskdetect.io.images import read_image
     from maskdetect.photos import check_photos
     from maskdetect.pipeline import MaskDetector
-    from maskdetect.runtime import load_classifier
 
     paths = [*bundled_images("with_mask", "amvd", 12), *bundled_images("without_mask", "utk", 12), *sorted(EXAMPLES.iterdir())]
     paths.insert(5, tmp_path / "broken.jpg")

@@ -9,7 +9,7 @@ from conftest import ROOT, assert_one_line_error, run_script
 from PIL import Image
 
 from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
-from maskdetect.faces import YUNET_MODEL
+from maskdetect.detect.detectors import YUNET_MODEL
 
 MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
 UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"

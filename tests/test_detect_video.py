@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
 from maskdetect.bundled import EXAMPLES
-from maskdetect.faces import VIDEO_DETECT_SIZE
+from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
 
 pytestmark = pytest.mark.slow
 
@@ -193,7 +193,7 @@ def _numbered_frames(folder, count):
 
 
 def test_a_live_source_yields_the_newest_frames_when_inference_is_slow(tmp_path):
-    from maskdetect.video import FrameReader
+    from maskdetect.video.sources import FrameReader
 
     reader = FrameReader(_numbered_frames(tmp_path, 300))
     assert not reader.is_file
@@ -208,7 +208,7 @@ def test_a_live_source_yields_the_newest_frames_when_inference_is_slow(tmp_path)
 
 
 def test_a_video_file_keeps_every_frame(tmp_path, video):
-    from maskdetect.video import FrameReader
+    from maskdetect.video.sources import FrameReader
 
     reader = FrameReader(video)
     count = sum(1 for _ in reader)
@@ -217,7 +217,7 @@ def test_a_video_file_keeps_every_frame(tmp_path, video):
 
 
 def test_a_failing_capture_ends_the_run_instead_of_hanging(monkeypatch, video):
-    import maskdetect.video as video_module
+    import maskdetect.video.sources as video_module
 
     class Failing:
         def __init__(self, source):
@@ -246,11 +246,12 @@ def test_a_failing_capture_ends_the_run_instead_of_hanging(monkeypatch, video):
 
 
 def test_a_live_recording_plays_at_the_measured_rate(tmp_path):
-    from maskdetect.video import VideoOutput
+    from maskdetect.video.loop import FrameResult
+    from maskdetect.video.sinks import VideoSink
 
-    output = VideoOutput(tmp_path / "live.avi")
+    output = VideoSink(tmp_path / "live.avi")
     for index in range(40):
-        output.write(np.full((48, 64, 3), index, np.uint8), index * 0.2)  # 5 frames a second
+        output.write(FrameResult(index, index * 0.2, np.full((48, 64, 3), index, np.uint8), []))  # 5 frames a second
     output.close()
     capture = cv2.VideoCapture(str(tmp_path / "live.avi"))
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(5.0, rel=0.05)
@@ -259,9 +260,9 @@ def test_a_live_recording_plays_at_the_measured_rate(tmp_path):
 
 
 def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_count():
-    from maskdetect.tracking import Person
-    from maskdetect.compliance import non_compliant_classes
-    from maskdetect.video import PersonAlerts
+    from maskdetect.video.alerts import PersonAlerts
+    from maskdetect.video.statistics import non_compliant_classes
+    from maskdetect.video.tracking import Person
 
     person = Person(7, 0.0, label="without_mask")
     alerts = PersonAlerts(["without_mask"], frames=3)
@@ -280,8 +281,8 @@ def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_co
 
 
 def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
-    from maskdetect.compliance import people_counts
-    from maskdetect.tracking import Person
+    from maskdetect.video.statistics import people_counts
+    from maskdetect.video.tracking import Person
 
     classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
     people = [Person(1, 0.0, label="with_mask"), Person(2, 0.0, label="mask_weared_incorrect"),
@@ -295,5 +296,5 @@ def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
 def test_a_compliant_class_the_model_lacks_fails_cleanly(video, tmp_path):
     result = run_script("detect_mask_video.py", "--source", video, "--no-display", "--compliant", "mask_weared_incorrect",
                         "--output", tmp_path / "out.avi")
-    assert_one_line_error(result, "--compliant", "mask_weared_incorrect")
+    assert_one_line_error(result, "compliant classes", "mask_weared_incorrect")
     assert not (tmp_path / "out.avi").exists()

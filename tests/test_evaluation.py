@@ -7,20 +7,20 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
 from maskdetect.bundled import EXAMPLES
-from maskdetect.evaluate import iou, match_faces, summarise
-from maskdetect.judging import band_name
-from maskdetect.faces import FaceBox
-from maskdetect.voc import read_annotation
+from maskdetect.classify.judging import band_name
+from maskdetect.evaluation.scenes import iou, match_faces, summarise
+from maskdetect.evaluation.voc import read_annotation
+from maskdetect.face import Face
 
 SCENES = ROOT / "scenes"
 
 
 def test_iou_and_greedy_matching():
-    a, b = FaceBox(0, 0, 10, 10), FaceBox(5, 0, 15, 10)
+    a, b = Face(0, 0, 10, 10), Face(5, 0, 15, 10)
     assert iou(a, b) == pytest.approx(50 / 150)
-    assert iou(a, FaceBox(20, 20, 30, 30)) == 0.0
-    truth = [FaceBox(0, 0, 10, 10), FaceBox(100, 100, 120, 120)]
-    found = [FaceBox(101, 101, 121, 121), FaceBox(1, 0, 11, 10), FaceBox(0, 0, 9, 9)]
+    assert iou(a, Face(20, 20, 30, 30)) == 0.0
+    truth = [Face(0, 0, 10, 10), Face(100, 100, 120, 120)]
+    found = [Face(101, 101, 121, 121), Face(1, 0, 11, 10), Face(0, 0, 9, 9)]
     # Each annotated face takes its best-overlapping detection once; the spare one is a false face.
     assert sorted(match_faces(truth, found, 0.3)) == [(0, 1), (1, 0)]
     assert match_faces(truth, found, 0.95) == []
@@ -39,7 +39,7 @@ def test_voc_boxes_are_read_inclusive(tmp_path):
         "<xmax>29</xmax><ymax>49</ymax></bndbox></object></annotation>"
     )
     (face,) = read_annotation(xml)
-    assert face.label == "without_mask" and (face.box.width, face.box.height) == (20, 30)
+    assert face.label == "without_mask" and (face.width, face.height) == (20, 30)
 
 
 def test_summary_counts_missed_faces_against_recall_not_accuracy():
@@ -66,7 +66,7 @@ def few_scenes(tmp_path_factory):
     (folder / "annotations").mkdir()
     chosen = [
         xml for xml in sorted((SCENES / "annotations").glob("*.xml"))
-        if any(face.label == "without_mask" and 24 <= face.box.height < 80 for face in read_annotation(xml))
+        if any(face.label == "without_mask" and 24 <= face.height < 80 for face in read_annotation(xml))
     ][:16]
     for xml in chosen:
         shutil.copy(xml, folder / "annotations")
@@ -75,7 +75,7 @@ def few_scenes(tmp_path_factory):
 
 
 def test_evaluation_of_street_photos_reports_recall_and_labels_per_size(few_scenes, tmp_path):
-    result = run_script("-m", "maskdetect.evaluate", few_scenes / "images", "--json", tmp_path / "r.json")
+    result = run_script("-m", "evaluate", few_scenes / "images", "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     assert "Confusion matrix" in result.stdout
     report = json.loads((tmp_path / "r.json").read_text())
@@ -95,7 +95,7 @@ def test_evaluation_of_street_photos_reports_recall_and_labels_per_size(few_scen
 def test_evaluation_of_a_folder_without_annotations_fails_cleanly(tmp_path):
     (tmp_path / "photos").mkdir()
     shutil.copy(EXAMPLES / "fmd_4d175c5964.jpg", tmp_path / "photos")
-    result = run_script("-m", "maskdetect.evaluate", tmp_path / "photos")
+    result = run_script("-m", "evaluate", tmp_path / "photos")
     assert_one_line_error(result, "no image in")
 
 
@@ -107,7 +107,7 @@ def test_hard_case_check_reports_every_kind_and_degraded_copies(tmp_path):
             target.mkdir(parents=True)
             for path in sorted(source.iterdir())[:6]:
                 shutil.copy(path, target)
-    result = run_script("-m", "maskdetect.face_check", check, "--json", tmp_path / "r.json")
+    result = run_script("-m", "face-check", check, "--json", tmp_path / "r.json")
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "r.json").read_text())
     assert set(results) == {"beard", "webcam", "degraded copies"}

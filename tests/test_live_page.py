@@ -9,7 +9,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_script
 from crossing import make_crossing_video
 

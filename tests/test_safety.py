@@ -187,7 +187,6 @@ def test_json_to_a_closed_pipe_ends_quietly(photos):
 
 def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
     from maskdetect.photos import check_photos
-    from maskdetect.pipeline import FoundFaces
 
     class Detector:
         class_names = ["with_mask", "without_mask"]
@@ -195,10 +194,10 @@ def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
         def find(self, image):
             if image.shape[0] == 7:
                 raise cv2.error("pathological image")
-            return FoundFaces([], [])
+            return []
 
-        def label(self, found_faces):
-            return [[] for _ in found_faces]
+        def label(self, faces_per_image):
+            return faces_per_image
 
     cv2.imwrite(str(photos / "odd.png"), np.zeros((7, 9, 3), np.uint8))
     paths = sorted(photos.iterdir())
@@ -208,7 +207,7 @@ def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
 
 
 def test_outputs_of_one_run_are_all_replaced_or_none(tmp_path):
-    from maskdetect.atomic import atomic_outputs
+    from maskdetect.io.atomic import atomic_outputs
 
     model, report = tmp_path / "m.model", tmp_path / "r.json"
     model.mkdir()
@@ -230,7 +229,7 @@ def test_outputs_of_one_run_are_all_replaced_or_none(tmp_path):
 
 
 def test_a_file_never_replaces_a_folder(tmp_path):
-    from maskdetect.atomic import atomic_output
+    from maskdetect.io.atomic import atomic_output
 
     folder = tmp_path / "keep"
     folder.mkdir()
@@ -243,7 +242,7 @@ def test_a_file_never_replaces_a_folder(tmp_path):
 
 
 def test_a_saved_model_folder_is_told_from_other_folders(tmp_path):
-    from maskdetect.outputs import is_saved_model_folder
+    from maskdetect.io.outputs import is_saved_model_folder
 
     assert is_saved_model_folder(SHIPPED_MODEL)
     assert not is_saved_model_folder(FACE_DETECTOR_DIR)

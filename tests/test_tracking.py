@@ -93,7 +93,7 @@ def test_statistics_are_written_as_csv_and_plot(crossing_run):
 
 
 def test_blur_hides_every_face_in_the_recording_but_half_faces_at_the_edge(crossing_run, tmp_path):
-    from maskdetect.faces import load_face_detector
+    from maskdetect.detect.detectors import load_face_detector
 
     work, truth, _, _ = crossing_run
     result = run_script("detect_mask_video.py", "-s", work / "door.avi", "--no-display", "--blur", "-o", tmp_path / "blurred.avi",

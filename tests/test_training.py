@@ -17,15 +17,11 @@ from conftest import (
     run_script,
 )
 
-from maskdetect.duplicates import duplicate_groups, grouped_split, image_hashes
-from maskdetect.faces import IMAGE_SIZE
-from maskdetect.images import read_image
-from maskdetect.model import (
-    MaskClassifier,
-    build_classifier,
-    class_names_of,
-    save_classifier,
-)
+from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.keras_backend import KerasClassifier, class_names_of
+from maskdetect.io.images import read_image
+from maskdetect.training.duplicates import duplicate_groups, grouped_split, image_hashes
+from maskdetect.training.model import build_classifier, save_classifier
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +144,7 @@ def test_three_classes_train(tmp_path):
         "--report", tmp_path / "r.json", "--head-epochs", 1, "--fine-tune-epochs", 1, "--views", 1, "--members", 1, "-q", "--export",
     )
     assert result.returncode == 0, result.stderr
-    assert MaskClassifier.load(model_path).class_names == ["mask_weared_incorrect", "with_mask", "without_mask"]
+    assert KerasClassifier.load(model_path).class_names == ["mask_weared_incorrect", "with_mask", "without_mask"]
     third = json.loads((tmp_path / "r.json").read_text())["third_class"]
     # The third class is weighed down until the other two lose at most the cost in validation recall.
     assert 0 < third["weight"] <= 1
@@ -157,7 +153,7 @@ def test_three_classes_train(tmp_path):
 
 
 def test_classes_picks_class_folders_and_an_unknown_one_fails_before_training(tmp_path):
-    from maskdetect.dataset import find_classes
+    from maskdetect.training.dataset import find_classes
 
     dataset = make_dataset(tmp_path / "data", {
         "with_mask": bundled_images("with_mask", "fmd", 2), "without_mask": bundled_images("without_mask", "fmd", 2),
@@ -185,7 +181,7 @@ def test_interrupted_save_keeps_the_previous_model(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         save_classifier(second, path)
     monkeypatch.undo()
-    assert MaskClassifier.load(path).class_names == ["with_mask", "without_mask"]
+    assert KerasClassifier.load(path).class_names == ["with_mask", "without_mask"]
     assert [p.name for p in tmp_path.iterdir()] == ["mask_detector.model"]
 
 
@@ -203,7 +199,7 @@ def test_val_split_holds_out_the_share_asked(share):
 
 
 def test_sources_are_weighted_by_square_root_of_size_and_classes_balanced():
-    from maskdetect.training import cell_weights
+    from maskdetect.training.train import cell_weights
 
     cells = [("utk", 1)] * 400 + [("amvd", 1)] * 25 + [("fmd", 0)] * 100
     labels = np.array([label for _, label in cells])
@@ -215,16 +211,16 @@ def test_sources_are_weighted_by_square_root_of_size_and_classes_balanced():
 
 
 def test_views_of_tight_close_ups_stay_within_the_photo():
-    from maskdetect.augment import _widest_scale
-    from maskdetect.faces import FaceBox
+    from maskdetect.face import Face
+    from maskdetect.training.augment import _widest_scale
 
     image = np.zeros((200, 200, 3), np.uint8)
-    assert _widest_scale(image, FaceBox(3, 3, 197, 197)) == pytest.approx(1.357, abs=0.01)
-    assert _widest_scale(np.zeros((1000, 1000, 3), np.uint8), FaceBox(450, 450, 550, 550)) > 5
+    assert _widest_scale(image, Face(3, 3, 197, 197)) == pytest.approx(1.357, abs=0.01)
+    assert _widest_scale(np.zeros((1000, 1000, 3), np.uint8), Face(450, 450, 550, 550)) > 5
 
 
 def test_degraded_views_keep_size_and_the_fixed_check_is_repeatable():
-    from maskdetect.augment import degrade, degraded_copy
+    from maskdetect.training.augment import degrade, degraded_copy
 
     face = cv2.resize(read_image(bundled_images("without_mask", "fmd", 1)[0]), (IMAGE_SIZE, IMAGE_SIZE))
     rng = np.random.default_rng(3)
@@ -237,8 +233,8 @@ def test_degraded_views_keep_size_and_the_fixed_check_is_repeatable():
 
 
 def test_faces_the_detector_misses_are_framed_like_their_source(tmp_path):
-    from maskdetect.dataset import load_dataset
-    from maskdetect.faces import load_face_detector
+    from maskdetect.detect.detectors import load_face_detector
+    from maskdetect.training.dataset import load_dataset
 
     dataset = make_dataset(tmp_path / "data", {
         "with_mask": bundled_images("with_mask", "obs", 4),
@@ -255,14 +251,14 @@ def test_faces_the_detector_misses_are_framed_like_their_source(tmp_path):
 
 
 def test_tiny_model_beats_chance_on_images_it_never_saw(tiny_training):
-    from maskdetect.faces import load_face_detector
-    from maskdetect.judging import JudgingRule
+    from maskdetect.classify.judging import JudgingRule
+    from maskdetect.detect.detectors import load_face_detector
     from maskdetect.pipeline import MaskDetector
 
     result, outputs = tiny_training
     assert result.returncode == 0, result.stderr
     every_face = JudgingRule.fixed_size(0)
-    detector = MaskDetector(MaskClassifier.load(outputs["model"]), load_face_detector("yunet"), judging_rule=every_face)
+    detector = MaskDetector(KerasClassifier.load(outputs["model"]), load_face_detector("yunet"), judging_rule=every_face)
     right = seen = 0
     for class_name in ("with_mask", "without_mask"):
         # Far past the 20 images per class the tiny model was trained on.
@@ -275,8 +271,8 @@ def test_tiny_model_beats_chance_on_images_it_never_saw(tiny_training):
     assert right / seen >= 0.75
 
 
-def test_the_readme_model_loading_recipe_runs_as_written_with_plain_keras():
-    readme = (ROOT / "README.md").read_text()
+def test_the_documented_model_loading_recipe_runs_as_written_with_plain_keras():
+    readme = (ROOT / "docs" / "training.md").read_text()
     block = readme.split("<!-- model-loading recipe", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     code = textwrap.dedent(block)
     # Nothing of ours may be imported: plain Keras must load the model and read its class names.
@@ -297,7 +293,7 @@ def test_label_review_lists_a_mislabelled_face_and_changes_nothing(tmp_path):
     planted = dataset / "without_mask" / masked[24].name
     planted.write_bytes(masked[24].read_bytes())  # a masked face filed as unmasked
     before = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
-    result = run_script("-m", "maskdetect.label_review", dataset, "--csv", tmp_path / "suspects.csv", "-q")
+    result = run_script("-m", "label-review", dataset, "--csv", tmp_path / "suspects.csv", "-q")
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader((tmp_path / "suspects.csv").open()))
     assert rows and rows[0]["file"] == str(planted) and rows[0]["predicted"] == "with_mask"
@@ -306,10 +302,14 @@ def test_label_review_lists_a_mislabelled_face_and_changes_nothing(tmp_path):
 
 
 def test_a_rare_class_is_seen_in_views_of_its_own():
-    from maskdetect.dataset import FaceDataset
-    from maskdetect.faces import FaceBox
-    from maskdetect.images import read_image
-    from maskdetect.training import RARE_CLASS_VIEWS, TrainingConfig, with_rare_class_views
+    from maskdetect.face import Face
+    from maskdetect.io.images import read_image
+    from maskdetect.training.dataset import FaceDataset
+    from maskdetect.training.train import (
+        RARE_CLASS_VIEWS,
+        TrainingConfig,
+        with_rare_class_views,
+    )
 
     files = {"with_mask": bundled_images("with_mask", "fmd", 12), "mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2]}
     dataset = FaceDataset(class_names=list(files))
@@ -317,7 +317,7 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
         for path in paths:
             image = read_image(path)
             dataset.images.append(image)
-            dataset.boxes.append(FaceBox(0, 0, image.shape[1], image.shape[0]))
+            dataset.boxes.append(Face(0, 0, image.shape[1], image.shape[0]))
             dataset.labels.append(label)
     train_idx = np.arange(len(dataset.labels))
     views = [np.full((len(train_idx), 128, 128, 3), view, np.uint8) for view in range(2)]

@@ -11,26 +11,26 @@ import pytest
 from conftest import ROOT, bundled_images, run_script
 
 from maskdetect.bundled import SHIPPED_MODEL
+from maskdetect.classify.backends import export_path, resolve_model
+from maskdetect.detect.align import crop_face
 from maskdetect.errors import InputError
-from maskdetect.faces import FaceBox, clip_box, crop_face
-from maskdetect.photos import output_paths
-from maskdetect.pipeline import LabelledFace
-from maskdetect.records import frame_record, image_record
-from maskdetect.runtime import export_path, resolve_model
+from maskdetect.face import Face, clipped_face
+from maskdetect.io.outputs import output_paths
+from maskdetect.io.records import frame_record, image_record
 
 
 def test_boxes_are_clipped_to_the_image_and_slivers_dropped():
-    assert clip_box(-5.4, 10.6, 120.2, 300, 100, 200, 0.9) == FaceBox(0, 11, 100, 200, 0.9)
-    assert clip_box(95, 10, 140, 80, 100, 200) is None
+    assert clipped_face(-5.4, 10.6, 120.2, 300, 100, 200, 0.9) == Face(0, 11, 100, 200, 0.9)
+    assert clipped_face(95, 10, 140, 80, 100, 200) is None
 
 
 def test_a_face_crop_is_square_and_a_face_on_the_border_repeats_the_edge():
     image = np.zeros((100, 100, 3), np.uint8)
     image[:, :50] = 255
-    crop = crop_face(image, FaceBox(0, 20, 40, 60), 64)
+    crop = crop_face(image, Face(0, 20, 40, 60), 64)
     assert crop.shape == (64, 64, 3)
     assert crop[32, 0].tolist() == [255, 255, 255]
-    assert np.array_equal(crop_face(image, FaceBox(0, 20, 40, 60), 64, flip=True), crop[:, ::-1])
+    assert np.array_equal(crop_face(image, Face(0, 20, 40, 60), 64, flip=True), crop[:, ::-1])
 
 
 def test_a_big_face_is_cropped_where_it_is_and_without_aliasing():
@@ -38,11 +38,11 @@ def test_a_big_face_is_cropped_where_it_is_and_without_aliasing():
 
     rng = np.random.default_rng(0)
     image = cv2.GaussianBlur(rng.integers(0, 256, (1000, 1400, 3), dtype=np.uint8), (0, 0), 6)
-    for box in (FaceBox(300, 200, 900, 800), FaceBox(0, 0, 1000, 1000), FaceBox(500, 350, 800, 650)):
+    for box in (Face(300, 200, 900, 800), Face(0, 0, 1000, 1000), Face(500, 350, 800, 650)):
         expected = cv2.resize(image[box.y1 : box.y2, box.x1 : box.x2], (128, 128), interpolation=cv2.INTER_AREA)
         crop = crop_face(image, box, 128)
         assert np.abs(crop.astype(int) - expected).mean() < 1.0
-        shifted = crop_face(image, FaceBox(box.x1 + 15, box.y1, box.x2 + 15, box.y2), 128)
+        shifted = crop_face(image, Face(box.x1 + 15, box.y1, box.x2 + 15, box.y2), 128)
         assert np.abs(shifted.astype(int) - expected).mean() > 2 * np.abs(crop.astype(int) - expected).mean()
 
 
@@ -60,9 +60,9 @@ def test_annotated_copies_get_unique_names_in_the_output_folder(tmp_path):
 def test_json_records_round_values_and_mark_faces_too_small_to_judge():
     points = ((10.04, 12.0), (20.0, 12.0), (15.0, 20.0), (11.0, 30.0), (19.0, 30.0))
     faces = [
-        LabelledFace(FaceBox(1, 2, 30, 40, 0.912345678, points), "with_mask", 0.99999999),
-        LabelledFace(FaceBox(0, 0, 9, 9), None, None, "too_small"),
-        LabelledFace(FaceBox(50, 50, 90, 90, 0.8), None, 0.61, "uncertain"),
+        Face(1, 2, 30, 40, 0.912345678, points, label="with_mask", probability=0.99999999),
+        Face(0, 0, 9, 9, reason="too_small"),
+        Face(50, 50, 90, 90, 0.8, probability=0.61, reason="uncertain"),
     ]
     record = image_record("p.jpg", 640, 480, faces)
     assert record["faces"][0] == {
@@ -75,6 +75,8 @@ def test_json_records_round_values_and_mark_faces_too_small_to_judge():
     assert record["faces"][2]["reason"] == "uncertain"
     line = frame_record(3, 0.12345, faces[:1])
     assert line["type"] == "frame" and line["time"] == 0.123 and json.loads(json.dumps(line)) == line
+    assert line["faces"][0]["track_id"] is None and line["faces"][0]["person_label"] is None
+    assert "track_id" not in record["faces"][0]
 
 
 def test_a_model_names_its_exports_and_a_suffix_names_its_backend(tmp_path):
@@ -83,7 +85,7 @@ def test_a_model_names_its_exports_and_a_suffix_names_its_backend(tmp_path):
     assert resolve_model(tmp_path / "m.model", "litert") == ("litert", tmp_path / "m.tflite")
     assert resolve_model(tmp_path / "m.model", "keras") == ("keras", tmp_path / "m.model")
     assert resolve_model(tmp_path / "x.tflite") == ("litert", tmp_path / "x.tflite")
-    with pytest.raises(InputError, match="--backend onnx"):
+    with pytest.raises(InputError, match="onnx backend"):
         resolve_model(tmp_path / "x.tflite", "onnx")
 
 
@@ -126,8 +128,8 @@ def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
     import cv2
 
     from maskdetect.bundled import FACE_DETECTOR_DIR
-    from maskdetect.faces import YUNET_MODEL, YuNetFaceDetector
-    from maskdetect.images import list_images, read_image
+    from maskdetect.detect.detectors import YUNET_MODEL, YuNetFaceDetector
+    from maskdetect.io.images import list_images, read_image
 
     ours = YuNetFaceDetector()
     opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)
@@ -139,10 +141,10 @@ def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
         opencv.setInputSize((width, height))
         rows = opencv.detect(image)[1]
         rows = [] if rows is None else rows[np.argsort(-rows[:, -1])]
-        expected = [clip_box(x, y, x + w, y + h, width, height, row[-1]) for row in rows for x, y, w, h in [row[:4]]]
+        expected = [clipped_face(x, y, x + w, y + h, width, height, row[-1]) for row in rows for x, y, w, h in [row[:4]]]
         found = ours.detect(image)
-        assert [box.as_list() for box in found] == [box.as_list() for box in expected if box is not None]
-        assert np.allclose([box.confidence for box in found], [box.confidence for box in expected if box is not None], atol=1e-3)
+        assert [face.box for face in found] == [face.box for face in expected if face is not None]
+        assert np.allclose([face.score for face in found], [face.score for face in expected if face is not None], atol=1e-3)
         faces += len(found)
     assert faces > 150
 

@@ -1,0 +1,57 @@
+"""``python -m maskdetect evaluate``: evaluate face detection and mask labels end to end on photos with PASCAL VOC annotations."""
+
+import sys
+
+from maskdetect.cli.common import (
+    add_detection_options,
+    apply_verbosity,
+    detector_from_args,
+    new_parser,
+    print_report,
+    run_main,
+)
+from maskdetect.cli.status import EXIT_OK
+from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE
+from maskdetect.errors import InputError
+from maskdetect.evaluation.scenes import DEFAULT_IOU, collect, report_text, summarise
+from maskdetect.evaluation.voc import annotated_images
+from maskdetect.io.outputs import check_file_output, is_stdout
+
+
+def parse_args(argv=None):
+    parser = new_parser(
+        "python -m maskdetect evaluate",
+        "Evaluate face detection and mask labels end to end on photos with PASCAL VOC annotations.",
+        """
+        python -m maskdetect evaluate scenes/images                 annotations/ beside images/
+        python -m maskdetect evaluate photos --annotations xml --iou 0.5 --json report.json
+        """,
+    )
+    parser.add_argument("images", help="folder of annotated photos")
+    parser.add_argument(
+        "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
+    )
+    add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
+    parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
+    parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH, or '-' for stdout")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    apply_verbosity(args)
+    if not 0.0 < args.iou <= 1.0:
+        raise InputError(f"--iou must be in (0, 1], got {args.iou}")
+    pairs = annotated_images(args.images, args.annotations)
+    if args.json and not is_stdout(args.json):
+        check_file_output(args.json, inputs=[args.images], kind="json")
+    detector = detector_from_args(args)
+    records, false_faces = collect(detector, pairs, args.iou)
+    report = summarise(records, false_faces, detector.class_names, args.iou)
+    report["faces"] = records
+    print_report(report_text(report), report, args.json)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(main))

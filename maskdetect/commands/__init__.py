@@ -1,1 +1,0 @@
-"""The three jobs as commands: each has main(argv) for use from Python and run() for its console script."""

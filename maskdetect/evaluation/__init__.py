@@ -1,0 +1,1 @@
+"""Measuring a model: metrics per class and source, annotated photos end to end, face-check folders."""

@@ -1,0 +1,409 @@
+"""Training the mask classifier in two stages on cached features of augmented face views.
+
+MobileNetV2 is cut below its top blocks. Everything below the cut stays frozen,
+so each augmented view's feature maps at the cut are computed once. Stage 1
+trains the new head on the pooled output of the frozen top; stage 2 fine-tunes
+the top blocks and the head together at a low learning rate. Epochs cycle
+through the views. The result is one ordinary Keras model holding base and head.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from maskdetect.bundled import TRAINED_MODEL
+from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.keras_backend import compiled
+from maskdetect.detect.align import aligned_face
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.errors import InputError
+from maskdetect.io.atomic import atomic_outputs
+from maskdetect.io.outputs import check_distinct, check_file_output, check_model_output
+from maskdetect.io.prefetch import Prefetch
+from maskdetect.quiet_tensorflow import keras, tf
+from maskdetect.training.augment import augmented_face, degraded_copy
+from maskdetect.training.calibration import (
+    DEFAULT_TARGET,
+    calibrate,
+    calibration_faces,
+    describe,
+)
+from maskdetect.training.dataset import find_classes, load_dataset
+from maskdetect.training.duplicates import duplicate_groups, grouped_split
+from maskdetect.training.export import FORMATS as EXPORT_FORMATS
+from maskdetect.training.export import check_export_outputs, write_exports
+from maskdetect.training.metrics import evaluate, per_class_recall
+from maskdetect.training.model import (
+    DEFAULT_WEIGHTS,
+    build_classifier,
+    model_suffix,
+    run_batched,
+    save_model,
+    set_top_trainable,
+)
+from maskdetect.training.report import save_training_plot
+from maskdetect.training.weighting import (
+    DEFAULT_THIRD_CLASS_COST,
+    INCORRECT_CLASS,
+    cell_difficulty,
+    cell_weights,
+    weigh_incorrect_class,
+    weights_table,
+)
+
+FEATURE_BATCH = 64
+WEIGHTINGS = ("measured", "count", "none")
+# Members beyond a few add time per face and little stability (docs/training.md, "Results that do not depend on luck").
+MAX_MEMBERS = 8
+# A class with fewer training images than this share of the largest class's is seen in RARE_CLASS_VIEWS times
+# as many distinct views as the others: with every class given the same total weight, its few faces weigh many
+# times more each, and two views of them are learned by heart.
+RARE_CLASS_SHARE = 0.25
+RARE_CLASS_VIEWS = 8
+# Validation faces on which each export must give the Keras model's probabilities.
+EXPORT_CHECK_FACES = 64
+
+
+@dataclass
+class TrainingConfig:
+    """Everything a training run can be told; the defaults are the shipped model's."""
+
+    datasets: list = field(default_factory=lambda: ["dataset"])
+    model: str = TRAINED_MODEL
+    plot: str = "plot.png"
+    report: str = "training_report.json"
+    weights: str = str(DEFAULT_WEIGHTS)
+    head_epochs: int = 12
+    fine_tune_epochs: int = 5
+    top_blocks: int = 2
+    members: int = 3
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    fine_tune_learning_rate: float = 2e-5
+    val_split: float = 0.2
+    seed: int = 42
+    views: int = 2
+    degrade: float = 0.7
+    weighting: str = "measured"
+    classes: list | None = None
+    judged_accuracy: float = DEFAULT_TARGET
+    third_class_cost: float = DEFAULT_THIRD_CLASS_COST
+    exports: list = field(default_factory=lambda: list(EXPORT_FORMATS))
+    framing_detector: str = "yunet"
+    verbose: bool = True
+
+
+def check_config(config):
+    """Fail early, before any slow step, on settings and outputs that cannot work; returns the export paths,
+    {format: path}."""
+    if config.head_epochs < 1 or config.fine_tune_epochs < 0 or config.batch_size < 1 or config.views < 1:
+        raise InputError("head epochs, batch size and views must each be at least 1, fine-tuning epochs at least 0")
+    if not 1 <= config.members <= MAX_MEMBERS:
+        raise InputError(f"the number of members must be 1 to {MAX_MEMBERS}, got {config.members}")
+    if not 0.0 <= config.third_class_cost < 0.5:
+        raise InputError(f"the third class cost must be at least 0 and under 0.5, got {config.third_class_cost}")
+    if not 0.5 <= config.judged_accuracy < 1.0:
+        raise InputError(f"the judged accuracy must be at least 0.5 and under 1, got {config.judged_accuracy}")
+    if not 0.0 < config.val_split < 0.5:
+        raise InputError(f"the validation split must be between 0 and 0.5, got {config.val_split}")
+    if config.learning_rate <= 0 or config.fine_tune_learning_rate <= 0:
+        raise InputError("learning rates must be positive")
+    if not 0.0 <= config.degrade <= 1.0:
+        raise InputError(f"the degraded share must be between 0 and 1, got {config.degrade}")
+    if config.weighting not in WEIGHTINGS:
+        raise InputError(f"the weighting must be one of {', '.join(WEIGHTINGS)}, got {config.weighting!r}")
+    unknown = set(config.exports) - set(EXPORT_FORMATS)
+    if unknown:
+        raise InputError(f"unknown export format {', '.join(sorted(unknown))}; choose from {', '.join(EXPORT_FORMATS)}")
+    check_model_output(config.model, inputs=config.datasets)
+    check_file_output(config.plot, inputs=config.datasets, kind="png")
+    check_file_output(config.report, inputs=config.datasets, kind="json")
+    exports = check_export_outputs(config.model, config.exports, inputs=config.datasets)
+    check_distinct([config.model, config.plot, config.report, *exports.values()])
+    weights = str(config.weights)
+    if weights.lower() not in ("imagenet", "none") and not Path(weights).is_file():
+        raise InputError(f"weights file not found: {weights}")
+    return exports
+
+
+def _log(config, message):
+    if config.verbose:
+        print(message, flush=True)
+
+
+def train(config):
+    """Run a whole training: returns the report that is also written as JSON."""
+    started = time.perf_counter()
+    timings = {}
+    exports = check_config(config)
+    find_classes(config.datasets, classes=config.classes)
+    keras.utils.set_random_seed(config.seed)
+
+    _log(config, f"Loading images from {', '.join(map(str, config.datasets))} ...")
+    mark = time.perf_counter()
+    dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=config.verbose,
+                           classes=config.classes)
+    timings["load_images_s"] = time.perf_counter() - mark
+
+    parts = build_classifier(dataset.class_names, config.weights, config.top_blocks, config.members)
+    labels = np.asarray(dataset.labels)
+    sources = np.asarray(dataset.sources)
+    groups = duplicate_groups(np.asarray(dataset.hashes))
+    train_idx, val_idx = validation_split(labels, groups, config)
+    _log(
+        config,
+        f"{len(labels)} images in {len(dataset.class_names)} classes, {len(np.unique(groups))} duplicate-free groups: "
+        f"{len(train_idx)} for training, {len(val_idx)} for validation ({len(val_idx) / len(labels):.1%})",
+    )
+
+    mark = time.perf_counter()
+    extract = compiled(parts.lower, tf.uint8)
+    rng = np.random.default_rng(config.seed)
+    train_views = []
+    for view in range(config.views):
+        label = f"Features, view {view + 1} of {config.views}"
+        batches = augmented_batches(dataset, train_idx, rng, config.degrade)
+        train_views.append(cut_features(extract, batches, len(train_idx), config.verbose, label))
+    train_views = with_rare_class_views(train_views, dataset, train_idx, rng, config, extract)
+    val_crops = [aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
+    val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
+    degraded_crops = [degraded_copy(crop) for crop in val_crops]
+    degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose, "Features, degraded validation")
+    timings["features_s"] = time.perf_counter() - mark
+
+    train_labels, val_labels = labels[train_idx], labels[val_idx]
+    cells = list(zip(sources[train_idx], train_labels))
+    history, weights, difficulty = train_members(parts, train_views, train_labels, cells, (val_features, val_labels), config, timings)
+
+    third_class = weigh_incorrect_class(parts, val_features, val_labels, dataset.class_names, config.third_class_cost)
+    if third_class:
+        _log(config, f"{INCORRECT_CLASS}: weight {third_class['weight']:.3f} in the decision, validation recall "
+                     + ", ".join(f"{name} {value:.3f}" for name, value in third_class["validation_recall"].items()))
+    upper = compiled(parts.upper, tf.float32)
+    probabilities = run_batched(upper, val_features)
+    metrics = evaluate(val_labels, probabilities, dataset.class_names, sources[val_idx])
+    text = metrics.pop("text")
+    degraded = per_class_recall(val_labels, run_batched(upper, degraded_features), dataset.class_names)
+    _log(config, text + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "
+         + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
+
+    mark = time.perf_counter()
+    # A weighed-down third class is chosen rarely on purpose: no threshold makes its faces right 97 % of the
+    # time, so the rule is calibrated on the other classes' faces.
+    held = np.flatnonzero(val_labels != dataset.class_names.index(INCORRECT_CLASS)) if third_class else np.arange(len(val_idx))
+    held_crops = [val_crops[i] for i in held]
+
+    def probabilities_at(height):
+        crops = calibration_faces(held_crops, height, config.seed)
+        return run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, ""))
+
+    judging_rule, judged = calibrate(probabilities_at, val_labels[held], config.judged_accuracy, sources[val_idx][held])
+    timings["calibration_s"] = time.perf_counter() - mark
+    _log(config, f"Judging rule (validation faces shrunk to each size band, every class and large source): {describe(judged)}")
+
+    timings["wall_time_s"] = time.perf_counter() - started
+    report = {
+        "class_names": dataset.class_names,
+        "images": len(labels),
+        "skipped_images": [str(path) for path, _ in dataset.skipped],
+        "faces_not_detected": len(dataset.undetected),
+        "duplicate_groups": int(len(np.unique(groups))),
+        "split": {
+            "train": int(len(train_idx)),
+            "validation": int(len(val_idx)),
+            "validation_share": round(len(val_idx) / len(labels), 4),
+            "train_per_class": _per_class(train_labels, dataset.class_names),
+            "validation_per_class": _per_class(val_labels, dataset.class_names),
+        },
+        "settings": {k: v for k, v in asdict(config).items() if k != "verbose"},
+        "weights": config.weights if config.weights in ("imagenet", "none") else Path(config.weights).name,
+        "source_weights": weights_table(cells, weights, difficulty, dataset.class_names),
+        **metrics,
+        "degraded_validation_recall": degraded,
+        "third_class": third_class,
+        "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
+        "history": history,
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+        "wall_time_s": round(timings["wall_time_s"], 2),
+    }
+    report["exports"] = {name: str(path) for name, path in exports.items()}
+    _write_outputs(parts.model, judging_rule, history, report, config, exports, val_crops[:EXPORT_CHECK_FACES])
+    written = [config.model, *report["exports"].values(), config.plot, config.report]
+    _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
+    return report
+
+
+def with_rare_class_views(views, dataset, train_idx, rng, config, extract):
+    """``views``, RARE_CLASS_VIEWS times as many when a class is rare: in each, the rare classes' faces get a
+    view of their own, the others repeat the given views."""
+    labels = np.asarray(dataset.labels)[train_idx]
+    counts = np.bincount(labels, minlength=len(dataset.class_names))
+    rare = np.flatnonzero(np.isin(labels, np.flatnonzero((counts > 0) & (counts < RARE_CLASS_SHARE * counts.max()))))
+    if not len(rare):
+        return views
+    extended = list(views)
+    for view in range(len(views), len(views) * RARE_CLASS_VIEWS):
+        features = views[view % len(views)].copy()
+        batches = augmented_batches(dataset, train_idx[rare], rng, config.degrade)
+        features[rare] = cut_features(extract, batches, len(rare), config.verbose, f"Features, rare classes, view {view + 1}")
+        extended.append(features)
+    return extended
+
+
+def train_members(parts, views, labels, cells, validation, config, timings=None):
+    """Train every member of ``parts`` on the cut features of the training ``views``: its head, then its top
+    blocks with the head. Member k starts on view k and draws its own initial head, batches and dropout.
+
+    Returns the history (mean over members), the sample weights and the measured difficulty of member 0's
+    cells (each member weights by its own).
+    """
+    timings = {} if timings is None else timings
+    timings.setdefault("train_head_s", 0.0)
+    timings.setdefault("fine_tune_s", 0.0)
+    histories, report_weights, report_difficulty = [], None, {}
+    for index, member in enumerate(parts.members):
+        prefix = f"Member {index + 1} of {len(parts.members)}: " if len(parts.members) > 1 else ""
+        keras.utils.set_random_seed(config.seed + 1000 * index)
+        member_views = views[index % len(views):] + views[: index % len(views)]
+        mark = time.perf_counter()
+        weights = cell_weights(cells, labels, None if config.weighting == "none" else {})
+        _log(config, f"{prefix}stage 1, the head, {config.head_epochs} epochs ...")
+        pooled = compiled(member.top, tf.float32)
+        train_pooled = [run_batched(pooled, view) for view in member_views]
+        history = fit_epochs(
+            member.head, train_pooled, labels, weights, (run_batched(pooled, validation[0]), validation[1]),
+            config.head_epochs, config.learning_rate, config,
+        )
+        difficulty = {}
+        if config.weighting == "measured":
+            difficulty = cell_difficulty(member.head, train_pooled[0], labels, cells)
+            weights = cell_weights(cells, labels, difficulty)
+        timings["train_head_s"] += time.perf_counter() - mark
+        mark = time.perf_counter()
+        if config.fine_tune_epochs:
+            _log(config, f"{prefix}stage 2, fine-tuning the top {config.top_blocks} block(s) and the head, "
+                         f"{config.fine_tune_epochs} epochs ...")
+            set_top_trainable(member, True)
+            stage_two = fit_epochs(
+                member.upper, member_views, labels, weights, validation,
+                config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs,
+            )
+            set_top_trainable(member, False)
+            for key in history:
+                history[key] += stage_two[key]
+        timings["fine_tune_s"] += time.perf_counter() - mark
+        histories.append(history)
+        if index == 0:
+            report_weights, report_difficulty = weights, difficulty
+    mean_history = {key: [float(np.mean(values)) for values in zip(*(h[key] for h in histories))] for key in histories[0]}
+    return mean_history, report_weights, report_difficulty
+
+
+def _write_outputs(model, judging_rule, history, report, config, exports, probe_faces):
+    """Model, its ``exports`` ({format: path}, checked against it on ``probe_faces``), plot and report: all
+    written, or none replaced."""
+    targets = [(config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json")]
+    targets += [(path, path.suffix) for path in exports.values()]
+    try:
+        with atomic_outputs(*targets) as (model_path, plot_path, report_path, *export_paths):
+            save_model(model, model_path, judging_rule)
+            write_exports(model, dict(zip(exports, export_paths)), probe_faces, judging_rule)
+            save_training_plot(history, plot_path, stage_boundary=config.head_epochs if config.fine_tune_epochs else None)
+            report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"cannot write the outputs ({config.model}, {config.plot}, {config.report}, exports): {error}") from None
+
+
+def validation_split(labels, groups, config):
+    train_idx, val_idx = grouped_split(labels, groups, config.val_split, config.seed)
+    missing = set(np.unique(labels)) - set(np.unique(labels[val_idx]))
+    if missing or not len(train_idx):
+        raise InputError(
+            f"too few distinct images to hold out {config.val_split:.0%} for validation with every class on both sides"
+        )
+    return train_idx, val_idx
+
+
+def _per_class(labels, class_names):
+    counts = np.bincount(labels, minlength=len(class_names))
+    return {name: int(count) for name, count in zip(class_names, counts)}
+
+
+def _to_rgb(crop):
+    return crop[:, :, ::-1]
+
+
+def augmented_batches(dataset, indices, rng, degrade):
+    for start in range(0, len(indices), FEATURE_BATCH):
+        batch = indices[start : start + FEATURE_BATCH]
+        # One child generator per batch keeps the views reproducible whatever the threading.
+        batch_rng = np.random.default_rng(rng.integers(2**63))
+        yield [_to_rgb(augmented_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, batch_rng, degrade)) for i in batch]
+
+
+def crop_batches(crops):
+    for start in range(0, len(crops), FEATURE_BATCH):
+        yield [_to_rgb(crop) for crop in crops[start : start + FEATURE_BATCH]]
+
+
+def cut_features(extract, batches, total, verbose, label):
+    """Feature maps at the cut for every batch, kept as float16; the next batch is prepared while the network runs."""
+    progress = tqdm(total=total, unit="image", desc=label, disable=None if verbose else True, leave=False)
+    outputs = []
+    with Prefetch(batches) as prepared:
+        for crops in prepared:
+            outputs.append(extract(tf.constant(np.stack(crops))).numpy().astype(np.float16))
+            progress.update(len(crops))
+    progress.close()
+    return np.concatenate(outputs)
+
+
+def fit_epochs(model, views, labels, weights, validation, epochs, learning_rate, config, first_epoch=0):
+    """Train ``model`` for ``epochs`` epochs, epoch e on view e mod len(views); returns the history."""
+    # A wrapper sharing its layers is compiled, not ``model``: the saved classifier then holds no optimizer state.
+    model = keras.Model(model.inputs, model.outputs)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+    total = config.head_epochs + config.fine_tune_epochs
+    for epoch in range(first_epoch, first_epoch + epochs):
+        result = model.fit(
+            views[epoch % len(views)],
+            labels,
+            sample_weight=weights,
+            batch_size=config.batch_size,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            validation_data=validation,
+            shuffle=True,
+            verbose=0,
+            callbacks=[_BatchProgress(f"Epoch {epoch + 1} of {total}", config.verbose)],
+        )
+        for key in history:
+            history[key].append(float(result.history[key][-1]))
+        _log(config, f"Epoch {epoch + 1} of {total}: " + ", ".join(f"{key} {history[key][-1]:.4f}" for key in history))
+    return history
+
+
+class _BatchProgress(keras.callbacks.Callback):
+    """A tqdm bar over one epoch's batches."""
+
+    def __init__(self, label, verbose):
+        super().__init__()
+        self._label, self._verbose, self._bar = label, verbose, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._bar = tqdm(total=self.params.get("steps"), unit="batch", desc=self._label, disable=None if self._verbose else True, leave=False)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._bar.update()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._bar.close()

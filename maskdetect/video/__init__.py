@@ -1,0 +1,1 @@
+"""Video: sources, the frame loop, tracking, alerts, statistics, consumers, the live page, several sources."""

@@ -1,0 +1,169 @@
+"""A live page: each source's annotated stream (MJPEG) and its live counts, served with the standard library.
+
+The video loop publishes every annotated frame and its counts to a LiveFeed; the server sends the
+newest frame to each open page and the counts as JSON, which the page polls every second.
+"""
+
+import html
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import cv2
+
+from maskdetect.errors import InputError
+
+logger = logging.getLogger(__name__)
+DEFAULT_HOST = "127.0.0.1"
+JPEG_QUALITY = 80
+# How long a stream waits for a new frame before it checks whether the run has ended.
+FRAME_WAIT_S = 1.0
+
+
+def parse_address(text):
+    """'[HOST:]PORT' as (host, port); the host defaults to 127.0.0.1, so the page is not on the network unless asked."""
+    host, _, port = text.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise InputError(f"a live page address is [HOST:]PORT, got {text!r}")
+    return host or DEFAULT_HOST, number
+
+
+class LiveFeed:
+    """The newest annotated frame and counts of each source, handed from the video loops to the server."""
+
+    def __init__(self, names):
+        self.names = list(names)
+        self._frames = [None] * len(self.names)
+        self._versions = [0] * len(self.names)
+        self._counts = [{} for _ in self.names]
+        self._changed = threading.Condition()
+        self.closed = False
+
+    def publish(self, source, frame, counts):
+        """Hand over source ``source``'s newest annotated frame (BGR) and its counts."""
+        ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        with self._changed:
+            if ok:
+                self._frames[source] = jpeg.tobytes()
+                self._versions[source] += 1
+            self._counts[source] = counts
+            self._changed.notify_all()
+
+    def next_frame(self, source, seen_version):
+        """(version, JPEG bytes) newer than ``seen_version``, or None once the feed is closed."""
+        with self._changed:
+            while self._versions[source] == seen_version and not self.closed:
+                self._changed.wait(FRAME_WAIT_S)
+            if self.closed:
+                return None
+            return self._versions[source], self._frames[source]
+
+    def counts(self):
+        with self._changed:
+            return [{"source": name, **counts} for name, counts in zip(self.names, self._counts)]
+
+    def close(self):
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
+
+class LivePageServer:
+    """Serves the page at http://HOST:PORT/ on a background thread until closed."""
+
+    def __init__(self, feed, host=DEFAULT_HOST, port=8000):
+        handler = type("LivePageHandler", (_Handler,), {"feed": feed})
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as error:
+            raise InputError(f"cannot serve the live page on {host}:{port}: {error.strerror or error}") from None
+        self._server.daemon_threads = True
+        self.feed = feed
+        self.url = f"http://{host}:{self._server.server_address[1]}/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        logger.info("live page: %s", self.url)
+
+    def close(self):
+        self.feed.close()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    feed = None
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        if self.path == "/":
+            self._send(200, "text/html; charset=utf-8", _page(self.feed.names).encode())
+        elif self.path == "/counts":
+            self._send(200, "application/json", json.dumps(self.feed.counts()).encode())
+        elif self.path.startswith("/stream/") and self.path[8:].isdigit() and int(self.path[8:]) < len(self.feed.names):
+            self._stream(int(self.path[8:]))
+        else:
+            self._send(404, "text/plain", b"not found")
+
+    def _send(self, status, content_type, body):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream(self, source):
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        version = 0
+        try:
+            while (update := self.feed.next_frame(source, version)) is not None:
+                version, jpeg = update
+                self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg))
+                self.wfile.write(jpeg + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the page was closed
+
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        logger.debug("live page: " + format, *args)
+
+
+def _page(names):
+    figures = "\n".join(
+        f'<figure><img id="stream-{i}" src="/stream/{i}" alt="{html.escape(name)}">'
+        f'<figcaption><b>{html.escape(name)}</b> <span id="counts-{i}">waiting for frames</span></figcaption></figure>'
+        for i, name in enumerate(names)
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Mask detector: live</title>
+<style>
+body {{ font-family: sans-serif; margin: 1em; background: #f4f4f4; }}
+main {{ display: flex; flex-wrap: wrap; gap: 1em; }}
+figure {{ flex: 0 1 640px; margin: 0; background: white; padding: .5em; box-shadow: 0 1px 3px #0003; overflow-wrap: anywhere; }}
+img {{ display: block; max-width: 100%; width: 640px; }}
+</style></head>
+<body><h1>Mask detector: live</h1><main>
+{figures}
+</main>
+<script>
+async function refresh() {{
+  try {{
+    const sources = await (await fetch("/counts", {{cache: "no-store"}})).json();
+    sources.forEach((s, i) => {{
+      if (s.frames === undefined) return;
+      const people = Object.entries(s.people || {{}}).map(([k, v]) => `${{v}} ${{k}}`).join(", ");
+      document.getElementById(`counts-${{i}}`).textContent =
+        `frame ${{s.frames}}, people: ${{people || "none"}}, masked share ${{s.masked_share ?? "-"}}, alerts ${{s.alerts}}`;
+    }});
+  }} catch (error) {{ /* the run has ended */ }}
+}}
+setInterval(refresh, 1000);
+refresh();
+</script></body></html>
+"""

@@ -1,0 +1,213 @@
+"""What a video run does with each frame's result: each consumer has ``write(result)`` and ``close()``.
+
+Every one that owns a file writes it beside its final path and moves it in place when closed, so
+an interrupted run leaves complete outputs. Each is a context manager.
+"""
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import cv2
+from tqdm import tqdm
+
+from maskdetect.draw import blur_faces, draw_faces
+from maskdetect.errors import InputError
+from maskdetect.io.atomic import commit, remove_temporary, temporary_sibling
+from maskdetect.io.images import write_image
+from maskdetect.io.outputs import is_stdout
+from maskdetect.io.records import alert_record, frame_record
+
+logger = logging.getLogger(__name__)
+CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
+# A recording of a live source is written at the rate measured over its first frames.
+RATE_FRAMES, RATE_SECONDS = 30, 2.0
+# The live page's counts go over every person seen: recounted at most this often (seconds), not every frame.
+LIVE_COUNTS_S = 0.5
+
+
+class Sink:
+    """A consumer of frame results. ``write`` returns True to end the run (the window's q key)."""
+
+    def write(self, result):
+        raise NotImplementedError
+
+    def close(self):
+        """Finish the output (also after an error or Ctrl+C)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Annotator(Sink):
+    """Draws each frame's faces onto it (and first blurs them, with ``blur``), for every consumer after it."""
+
+    def __init__(self, colours, blur=False):
+        self.colours = colours
+        self.blur = blur
+
+    def write(self, result):
+        if self.blur:
+            blur_faces(result.frame, result.faces)
+        draw_faces(result.frame, result.faces, self.colours)
+
+
+class AlertSink(Sink):
+    """Says each alert on stderr, rings with ``beep``, and saves the annotated frame into ``snapshots``."""
+
+    def __init__(self, snapshots=None, beep=False):
+        self.snapshots = snapshots
+        self.beep = beep
+
+    def write(self, result):
+        for person in result.alerts:
+            logger.warning("ALERT: person #%d is %s, for %d frames (frame %d, %.1f s)",
+                           person.track_id, person.label, person.alerting_frames, result.index, result.time)
+            if self.beep:
+                sys.stderr.write("\a")
+                sys.stderr.flush()
+            if self.snapshots:
+                snapshot = Path(self.snapshots) / f"alert-{result.index:06d}-person{person.track_id}.jpg"
+                write_image(result.frame, snapshot)
+                result.snapshots[person.track_id] = snapshot
+
+
+class JsonLinesSink(Sink):
+    """A JSON line per frame and per alert, and the summary last: to stdout ('-'), or to a file written beside
+    its path and moved in place when closed."""
+
+    def __init__(self, path, summary):
+        self.path = path
+        self.summary = summary
+        if is_stdout(path):
+            self._file, self._temporary = sys.stdout, None
+        else:
+            self._temporary = temporary_sibling(path, ".jsonl")
+            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
+
+    def write(self, result):
+        self._line(frame_record(result.index, result.time, result.faces))
+        for person in result.alerts:
+            self._line(alert_record(result.index, result.time, person.label, person.alerting_frames, person.track_id,
+                                    result.snapshots.get(person.track_id)))
+
+    def _line(self, record):
+        self._file.write(json.dumps(record) + "\n")
+        if self._temporary is None:
+            self._file.flush()  # a reader of stdout sees each line as it happens
+
+    def close(self):
+        self._line(self.summary.as_record())
+        if self._temporary is None:
+            self._file.flush()
+            return
+        self._file.close()
+        commit(self._temporary, self.path)
+
+
+class VideoSink(Sink):
+    """An annotated video written beside its final path, moved in place when closed.
+
+    ``fps`` None (a live source) measures the rate from the first frames written,
+    so that the recording plays at real speed.
+    """
+
+    def __init__(self, path, fps=None):
+        self.path = Path(path)
+        self.fps = fps
+        self.frames = 0
+        self._temporary = temporary_sibling(self.path, self.path.suffix)
+        self._writer = None
+        self._pending = []
+
+    def write(self, result):
+        frame, now = result.frame, result.time
+        if self._writer is None:
+            self._pending.append((frame.copy(), now))
+            first = self._pending[0][1]
+            if self.fps is None and len(self._pending) < RATE_FRAMES and now - first < RATE_SECONDS:
+                return
+            self._open()
+        else:
+            self._writer.write(frame)
+            self.frames += 1
+
+    def _open(self):
+        if self.fps is None:
+            span = self._pending[-1][1] - self._pending[0][1]
+            self.fps = (len(self._pending) - 1) / span if span > 0 and len(self._pending) > 1 else 10.0
+        height, width = self._pending[0][0].shape[:2]
+        codec = CODECS[self.path.suffix.lower()]
+        self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height))
+        if not self._writer.isOpened():
+            raise InputError(f"cannot write video {self.path} with codec {codec}")
+        for frame, _ in self._pending:
+            self._writer.write(frame)
+            self.frames += 1
+        self._pending = []
+
+    def close(self):
+        if self._pending:
+            self._open()
+        if self._writer is not None:
+            self._writer.release()
+        if self.frames:
+            commit(self._temporary, self.path)
+        remove_temporary(self._temporary)
+
+
+class LiveSink(Sink):
+    """Hands each annotated frame, and the counts ``counts()`` gives (at most every LIVE_COUNTS_S), to the live page."""
+
+    def __init__(self, feed, source_number, counts):
+        self.feed = feed
+        self.source_number = source_number
+        self._counts = counts
+        self._latest, self._counted_at = {}, None
+
+    def write(self, result):
+        if self._counted_at is None or time.perf_counter() - self._counted_at >= LIVE_COUNTS_S:
+            self._latest = self._counts()
+            self._counted_at = time.perf_counter()
+        self.feed.publish(self.source_number, result.frame, self._latest)
+
+
+class ProgressBar(Sink):
+    """A progress bar on stderr, when it is a terminal."""
+
+    def __init__(self, total=None, enabled=True):
+        self._bar = tqdm(total=total, unit="frame", disable=None if enabled else True, leave=False)
+
+    def write(self, result):
+        self._bar.update()
+
+    def close(self):
+        self._bar.close()
+
+
+class Window(Sink):
+    """Shows each frame with the frame rate over the last 30 frames; q or Esc ends the run."""
+
+    TITLE = "Mask detector (q to quit)"
+
+    def __init__(self):
+        self._times = []
+
+    def write(self, result):
+        self._times = [*self._times[-29:], time.perf_counter()]
+        span = self._times[-1] - self._times[0]
+        fps = (len(self._times) - 1) / span if span > 0 else 0.0
+        cv2.putText(result.frame, f"FPS: {fps:.1f}", (10, 25), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        try:
+            cv2.imshow(self.TITLE, result.frame)
+        except cv2.error:
+            raise InputError("cannot open a window here; run headless") from None
+        return cv2.waitKey(1) & 0xFF in (ord("q"), 27)
+
+    def close(self):
+        cv2.destroyAllWindows()
