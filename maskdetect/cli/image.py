@@ -2,18 +2,22 @@
 
 import json
 import sys
+from pathlib import Path
 
 from maskdetect.bundled import EXAMPLES
 from maskdetect.cli.common import (
     add_detection_options,
     apply_verbosity,
+    at_least,
     detector_from_args,
+    detector_settings,
     has_display,
     logger,
     new_parser,
     run_main,
 )
 from maskdetect.cli.status import EXIT_OK, EXIT_SOME_INPUTS_FAILED
+from maskdetect.cluster import DEFAULT_PART_SIZE, FORMATS
 from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.errors import InputError
 from maskdetect.io.images import expand_inputs
@@ -34,6 +38,8 @@ EXAMPLES_TEXT = """
     mask-detect-image -i party.jpg -o party_checked.jpg --min-face-size 0
     mask-detect-image -i crops/ --whole-image --json -  face crops, JSON on stdout
     mask-detect-image -i photos/ --backend litert       LiteRT instead of ONNX Runtime
+    mask-detect-image -i archive/ --ray --results results/        an archive on a local Ray (docs/cluster.md)
+    mask-detect-image -i s3://bucket/photos --ray auto --results s3://bucket/results --format parquet
 """
 
 
@@ -45,12 +51,31 @@ def parse_args(argv=None):
     )
     add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
     parser.add_argument(
-        "-o", "--output", default="output", help="file (one input) or folder for annotated copies",
+        "-o", "--output", help="file (one input) or folder for annotated copies (default: output; with --ray, "
+        "no copies unless given: a folder or URI)",
     )
     parser.add_argument("--json", metavar="PATH", help="write results as JSON to PATH, or '-' for stdout")
     parser.add_argument("--whole-image", action="store_true", help="no face detection: each image is one face")
     parser.add_argument("--show", action="store_true", help="show each annotated image in a window")
-    return parser.parse_args(argv)
+    cluster = parser.add_argument_group("a photo archive on a Ray cluster (pip install 'maskdetect[ray]')")
+    cluster.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="run on Ray: alone or 'local' starts a local Ray, 'auto' finds a running one, HOST:PORT joins one; "
+        "-i is then one folder, bucket prefix (s3://...) or listing file (one path a line)",
+    )
+    cluster.add_argument("--results", metavar="DIR", help="with --ray: the folder or URI the records go to, in parts")
+    cluster.add_argument("--format", choices=FORMATS, default="jsonl", help="with --ray: the records' file format")
+    cluster.add_argument(
+        "--checkpoint", metavar="DIR", help="with --ray: where the committed parts are noted (default: RESULTS/_checkpoint)",
+    )
+    cluster.add_argument("--part-size", type=at_least(1), default=DEFAULT_PART_SIZE, help="with --ray: records per part file")
+    cluster.add_argument("--workers", type=at_least(1), help="with --ray: detector actors (default: one per CPU of the cluster)")
+    args = parser.parse_args(argv)
+    if args.ray is None:
+        for name in ("results", "checkpoint", "workers"):
+            if getattr(args, name) is not None:
+                parser.error(f"--{name} needs --ray")
+    return args
 
 
 def main(argv=None):
@@ -58,6 +83,9 @@ def main(argv=None):
     apply_verbosity(args)
     if args.show and not has_display():
         raise InputError("cannot open a window here (no display); run without --show")
+    if args.ray is not None:
+        return run_on_ray(args)
+    args.output = args.output or "output"
     paths, problems = expand_inputs(args.image)
     for problem in problems:
         logger.error("%s", problem)
@@ -86,6 +114,48 @@ def main(argv=None):
     elif not results:
         logger.error("no images found in %s", " ".join(args.image))
     return EXIT_SOME_INPUTS_FAILED if failures or not results else EXIT_OK
+
+
+def run_on_ray(args):
+    """The archive run: every photo of one folder, bucket or listing to exactly one record under --results."""
+    from maskdetect.cluster.connect import connect, import_ray
+
+    import_ray()
+    from maskdetect.cluster.archive import ResultsStore, run_archive
+    from maskdetect.cluster.storage import check_folder_output
+
+    if not args.results:
+        raise InputError("--ray needs --results DIR: the folder or URI the records go to")
+    if len(args.image) != 1:
+        raise InputError("with --ray, -i is one folder, bucket prefix or listing file")
+    if args.json or args.show:
+        raise InputError("with --ray the records go to --results: --json and --show are for runs on one machine")
+    store = ResultsStore(args.results, args.checkpoint, args.format)
+    annotated = args.output and _absolute(args.output)
+    store.check(owned_folders=_inside(annotated, store))
+    if annotated:
+        check_folder_output(annotated, "annotated copies")
+    settings = detector_settings(args, whole_image=args.whole_image)
+    settings.update(model=_absolute(settings["model"]), face_detector_dir=_absolute(settings["face_detector_dir"]))
+    ray = connect(args.ray, verbose=args.verbose)
+    summary = run_archive(ray, args.image[0], store, settings, annotated, args.part_size, args.workers,
+                          progress=not args.quiet)
+    print(summary.text(args.results))
+    return EXIT_SOME_INPUTS_FAILED if summary.unreadable else EXIT_OK
+
+
+def _absolute(location):
+    """A local path made absolute (the workers run in other folders); a URI as it is."""
+    from maskdetect.cluster.storage import is_uri
+
+    return location if is_uri(location) else str(Path(location).resolve())
+
+
+def _inside(folder, store):
+    """The name of ``folder`` when it is directly inside the results folder (it is then the run's own)."""
+    if folder and Path(folder).parent == Path(store.root) and store.filesystem.type_name == "local":
+        return [Path(folder).name]
+    return []
 
 
 def run():

@@ -1,0 +1,384 @@
+"""A photo archive on Ray Data: every photo of a folder, bucket or listing gives exactly one record.
+
+The driver lists the photos, leaves out those a committed part already holds, and hands the rest
+to a pool of Ray actors, each with one detector (one thread per model). Each actor reads the
+photo's bytes itself and decodes them as the photo script does (EXIF orientation applied). The
+driver writes the records in parts (JSON lines or Parquet), each written whole, then notes the
+part's photos in the checkpoint: a run killed at any point and started again does only what no
+committed part holds, so no photo is recorded twice and none is lost.
+"""
+
+import hashlib
+import json
+import logging
+import re
+import socket
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import cv2
+import numpy as np
+from pyarrow import fs as pafs
+from tqdm import tqdm
+
+from maskdetect.cluster import DEFAULT_PART_SIZE, FORMATS, storage
+from maskdetect.cluster.connect import cluster_cpus
+from maskdetect.errors import InputError
+from maskdetect.io.images import IMAGE_SUFFIXES, decode_image
+from maskdetect.io.records import image_record
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_FOLDER = "_checkpoint"
+# Photos an actor labels per call: enough faces for one classifier batch, few enough to lose little to a fault.
+BATCH_PHOTOS = 16
+# Each actor asks a little less than a CPU, so that Ray Data's own small tasks always find room beside a pool
+# that fills every CPU (otherwise the pipeline can wait forever: Ray issue 44687).
+WORKER_CPUS = 0.9
+# How long the detector actors may take to start (a node may first have to pull the package's image).
+ACTOR_START_SECONDS = 300
+_PART = re.compile(r"^part-[0-9a-f]{8}-\d{6}\.(jsonl|parquet)$")
+_TEMPORARY = re.compile(r"^\.part-.*\.tmp$")
+
+
+@dataclass
+class Photo:
+    """One photo of the archive: its name in the records (as the input names it), and where the workers read
+    it (an absolute path or a URI)."""
+
+    path: str
+    location: str
+
+
+def list_archive(source):
+    """The photos of ``source``, sorted: a folder or bucket prefix (searched recursively, hidden entries left
+    out, by image suffix), or a listing file of one path or URI a line (relative paths: from its folder)."""
+    filesystem, root = storage.filesystem(source)
+    info = filesystem.get_file_info(root)
+    if info.type == pafs.FileType.NotFound:
+        raise InputError(f"{source}: no such folder, bucket or listing")
+    if info.type == pafs.FileType.Directory:
+        photos = []
+        for entry in filesystem.get_file_info(pafs.FileSelector(root, recursive=True)):
+            relative = PurePosixPath(entry.path[len(root):].lstrip("/"))
+            if entry.type != pafs.FileType.File or any(part.startswith(".") for part in relative.parts):
+                continue
+            if relative.suffix.lower() in IMAGE_SUFFIXES:
+                photos.append(Photo(storage.join(source, *relative.parts), _location(filesystem, entry.path)))
+        return sorted(photos, key=lambda photo: photo.path)
+    return _read_listing(source, filesystem, root)
+
+
+def archive_location(source):
+    """The archive's folder as the workers see it: an absolute path, or the URI; a listing's own folder."""
+    filesystem, root = storage.filesystem(source)
+    if filesystem.get_file_info(root).type == pafs.FileType.File:
+        root = root.rsplit("/", 1)[0]
+    return _location(filesystem, root)
+
+
+def _read_listing(source, filesystem, root):
+    try:
+        text = storage.read_bytes(filesystem, root).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{source} is neither a folder nor a listing of photos (one path a line)") from None
+    base = str(source).rsplit("/", 1)[0] if storage.is_uri(source) else str(Path(source).parent)
+    paths = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        paths.append(line if storage.is_uri(line) or Path(line).is_absolute() else storage.join(base, line))
+    if not paths:
+        raise InputError(f"{source}: the listing names no photo")
+    return [Photo(path, path if storage.is_uri(path) else str(Path(path).resolve())) for path in dict.fromkeys(paths)]
+
+
+def _location(filesystem, path):
+    """A path inside ``filesystem`` as a location any worker can open."""
+    return path if storage.is_local(filesystem) else f"{filesystem.type_name}://{path}"
+
+
+class ResultsStore:
+    """The parts of records under ``results`` and the checkpoint that says which parts are committed."""
+
+    def __init__(self, results, checkpoint=None, format="jsonl"):
+        if format not in FORMATS:
+            raise InputError(f"the results format is one of {', '.join(FORMATS)}, got {format!r}")
+        self.results, self.format = str(results), format
+        self.checkpoint = str(checkpoint) if checkpoint else storage.join(results, CHECKPOINT_FOLDER)
+        self.filesystem, self.root = storage.filesystem(self.results)
+        self.checkpoint_filesystem, self.checkpoint_root = storage.filesystem(self.checkpoint)
+        self.run = uuid.uuid4().hex[:8]
+        self.parts_written = 0
+
+    def check(self, owned_folders=()):
+        """Refuse results that are a file, a folder of other things, or parts of the other format."""
+        info = self.filesystem.get_file_info(self.root)
+        if info.type == pafs.FileType.File:
+            raise InputError(f"refusing to write results into {self.results}: it is a file")
+        allowed = {CHECKPOINT_FOLDER, *owned_folders}
+        for entry in storage.entries(self.filesystem, self.root):
+            name = entry.base_name
+            if name in allowed or _TEMPORARY.match(name):
+                continue
+            match = _PART.match(name)
+            if not match:
+                raise InputError(f"refusing to write results into {self.results}: it holds other things ({name})")
+            if match.group(1) != self.format:
+                raise InputError(f"the results in {self.results} are {match.group(1)}: run again with --format {match.group(1)}")
+        checkpoint = self.checkpoint_filesystem.get_file_info(self.checkpoint_root)
+        if checkpoint.type == pafs.FileType.File:
+            raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it is a file")
+        for entry in storage.entries(self.checkpoint_filesystem, self.checkpoint_root):
+            if not entry.base_name.endswith(".done.json"):
+                raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it holds other things ({entry.base_name})")
+
+    def done(self):
+        """The photos committed parts hold. Parts a killed run left without a checkpoint entry, and its
+        temporary files, are removed first: their photos are done again."""
+        parts = {}
+        for entry in storage.entries(self.filesystem, self.root):
+            if _TEMPORARY.match(entry.base_name):
+                self.filesystem.delete_file(entry.path)
+            elif _PART.match(entry.base_name):
+                parts[entry.base_name] = entry.path
+        done, committed = set(), set()
+        for entry in storage.entries(self.checkpoint_filesystem, self.checkpoint_root):
+            part = entry.base_name[: -len(".done.json")]
+            if part not in parts:
+                self.checkpoint_filesystem.delete_file(entry.path)
+                continue
+            done.update(json.loads(storage.read_bytes(self.checkpoint_filesystem, entry.path)))
+            committed.add(part)
+        for name, path in parts.items():
+            if name not in committed:
+                logger.info("removing %s: a killed run wrote it but did not commit it", name)
+                self.filesystem.delete_file(path)
+        return done
+
+    def commit(self, records):
+        """Write one part of ``records``, then note its photos in the checkpoint; returns the part's name."""
+        name = f"part-{self.run}-{self.parts_written:06d}.{self.format}"
+        storage.write_bytes(self.filesystem, storage.join(self.root, name), encode_part(records, self.format))
+        done = json.dumps([record["image"] for record in records]).encode()
+        storage.write_bytes(self.checkpoint_filesystem, storage.join(self.checkpoint_root, name + ".done.json"), done)
+        self.parts_written += 1
+        return name
+
+
+def encode_part(records, format):
+    if format == "jsonl":
+        return "".join(json.dumps(record) + "\n" for record in records).encode()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(records, schema=parquet_schema()), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def parquet_schema():
+    """The Parquet columns: the JSON-lines fields, faces as a list of structs."""
+    import pyarrow as pa
+
+    face = pa.struct([
+        ("box", pa.list_(pa.int32())), ("face_confidence", pa.float64()), ("label", pa.string()),
+        ("probability", pa.float64()), ("reason", pa.string()), ("landmarks", pa.list_(pa.list_(pa.float64()))),
+    ])
+    return pa.schema([
+        ("image", pa.string()), ("width", pa.int32()), ("height", pa.int32()), ("faces", pa.list_(face)),
+        ("sha256", pa.string()), ("error", pa.string()),
+    ])
+
+
+def read_results(results):
+    """Every record under ``results`` (both formats), in no particular order."""
+    filesystem, root = storage.filesystem(results)
+    records = []
+    for entry in storage.entries(filesystem, root):
+        match = _PART.match(entry.base_name)
+        if not match:
+            continue
+        data = storage.read_bytes(filesystem, entry.path)
+        if match.group(1) == "jsonl":
+            records.extend(json.loads(line) for line in data.decode().splitlines() if line)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            rows = pq.read_table(pa.BufferReader(data)).to_pylist()
+            records.extend({key: value for key, value in row.items() if value is not None or key == "error"} for row in rows)
+    return records
+
+
+class ArchiveWorker:
+    """A Ray Data actor: one detector, loaded once; labels batches of photos into records."""
+
+    def __init__(self, detector_settings, annotated=None, source=None):
+        """``annotated``: where annotated copies go (None: nowhere), named as inside the archive ``source``
+        (both absolute paths or URIs)."""
+        from maskdetect import api
+        from maskdetect.draw import class_colours
+
+        self.detector = api.load_detector(**detector_settings, classifier_threads=1, face_detector_threads=1)
+        self.colours = class_colours(self.detector.class_names)
+        self.annotated, self.source = annotated, source
+        self.node = socket.gethostname()
+        try:
+            import ray
+
+            self.node = ray.get_runtime_context().get_node_id()[:12]
+        except Exception:  # noqa: BLE001 - outside Ray (a test calling it directly) the host name will do
+            pass
+        cv2.setNumThreads(1)
+
+    def __call__(self, batch):
+        photos = [self._read(str(path), str(location)) for path, location in zip(batch["path"], batch["location"])]
+        readable = [photo for photo in photos if "error" not in photo]
+        self.detector.label([photo["faces"] for photo in readable])
+        records = []
+        for photo in photos:
+            if "error" in photo:
+                records.append({"image": photo["image"], "sha256": photo["sha256"], "error": photo["error"]})
+                continue
+            image = photo.pop("pixels")
+            record = image_record(photo["image"], image.shape[1], image.shape[0], photo["faces"])
+            record["sha256"] = photo["sha256"]
+            if self.annotated:
+                self._write_annotated(photo["location"], image, photo["faces"])
+            records.append(record)
+        return {"record": np.array([json.dumps(record) for record in records], dtype=object),
+                "node": np.array([self.node] * len(records), dtype=object)}
+
+    def _read(self, path, location):
+        photo = {"image": path, "location": location, "sha256": None}
+        try:
+            filesystem, inner = storage.filesystem(location)
+            data = storage.read_bytes(filesystem, inner)
+            photo["sha256"] = hashlib.sha256(data).hexdigest()
+            photo["pixels"] = decode_image(data, path)
+            photo["faces"] = self.detector.find(photo["pixels"])
+        except (ValueError, OSError, InputError, cv2.error) as error:
+            photo.pop("pixels", None)
+            photo["error"] = str(error).splitlines()[0] if str(error) else f"cannot read {path}"
+        return photo
+
+    def _write_annotated(self, location, image, faces):
+        from maskdetect.draw import draw_faces
+
+        relative = relative_name(location, self.source)
+        suffix = PurePosixPath(relative).suffix.lower()
+        ok, data = cv2.imencode(suffix, draw_faces(image, faces, self.colours))
+        if not ok:
+            ok, data = cv2.imencode(".png", image)
+            relative += ".png"
+        filesystem, root = storage.filesystem(self.annotated)
+        storage.write_bytes(filesystem, storage.join(root, *PurePosixPath(relative).parts), data.tobytes())
+
+
+def relative_name(location, source):
+    """``location`` inside the archive at ``source`` (its name alone when it is not inside)."""
+    location, source = str(location).replace("\\", "/"), str(source or "").replace("\\", "/").rstrip("/")
+    if source and location.startswith(source + "/"):
+        return location[len(source) + 1:]
+    return PurePosixPath(location).name
+
+
+@dataclass
+class ArchiveSummary:
+    """What a run did: photos listed, done before, done now, faces, unreadable photos, photos per node."""
+
+    listed: int = 0
+    done_before: int = 0
+    recorded: int = 0
+    unreadable: int = 0
+    faces: Counter = field(default_factory=Counter)
+    nodes: Counter = field(default_factory=Counter)
+    parts: int = 0
+    seconds: float = 0.0
+
+    def text(self, results):
+        faces = ", ".join(f"{count} {label}" for label, count in sorted(self.faces.items())) or "none"
+        lines = [f"{self.listed} photos listed: {self.done_before} already recorded, {self.recorded} recorded now "
+                 f"({self.unreadable} unreadable) in {self.seconds:.1f} s",
+                 f"faces: {faces}"]
+        if self.nodes:
+            lines.append("photos per node: " + ", ".join(f"{node} {count}" for node, count in sorted(self.nodes.items())))
+        lines.append(f"results: {results} ({self.parts} new parts)")
+        return "\n".join(lines)
+
+
+def run_archive(ray, source, store, detector_settings, annotated=None, part_size=DEFAULT_PART_SIZE, workers=None,
+                progress=True):
+    """Label every photo of ``source`` not yet in ``store`` on the cluster ``ray`` is connected to; ``workers``
+    detector actors (default: one per CPU). Returns an ArchiveSummary."""
+    started = time.perf_counter()
+    photos = list_archive(source)
+    done = store.done()
+    todo = [photo for photo in photos if photo.path not in done]
+    summary = ArchiveSummary(listed=len(photos), done_before=len(photos) - len(todo))
+    if todo:
+        workers = workers or cluster_cpus(ray)
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+        # Every detector starts before the first batch is handed out (so the work spreads over the nodes), and a
+        # cluster without room for them is an error after this long, not a wait forever.
+        context.wait_for_min_actors_s = ACTOR_START_SECONDS
+        # A block holds only paths (each actor reads its photos from storage): send it to any free actor, not to
+        # one on the node that holds the block, which on a small run is every block on the driver's node.
+        context.execution_options.actor_locality_enabled = False
+        # Blocks of at least a batch each: Ray Data joins smaller blocks into one input, which one actor takes whole.
+        # Ray restarts an actor that dies and retries its block elsewhere.
+        blocks = max(1, min(len(todo) // BATCH_PHOTOS, 100 * workers))
+        dataset = ray.data.from_items([{"path": photo.path, "location": photo.location} for photo in todo],
+                                      override_num_blocks=blocks)
+        records = dataset.map_batches(
+            ArchiveWorker, fn_constructor_kwargs={"detector_settings": detector_settings, "annotated": annotated,
+                                                  "source": archive_location(source)},
+            batch_size=BATCH_PHOTOS, num_cpus=WORKER_CPUS,
+            # Each actor holds its batch and the next one: its reads overlap its work, and no actor hoards blocks.
+            compute=ray.data.ActorPoolStrategy(size=min(workers, blocks), max_tasks_in_flight_per_actor=2),
+        )
+        try:
+            _drain(records, store, summary, set(done), part_size, len(photos), progress)
+        except ray.exceptions.GetTimeoutError:
+            raise InputError(f"the cluster found no room for {min(workers, blocks)} detector actors of {WORKER_CPUS} CPU "
+                             f"within {ACTOR_START_SECONDS} s: give fewer --workers or add nodes") from None
+    summary.parts = store.parts_written
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _drain(records, store, summary, seen, part_size, total, progress):
+    """Take the records as the actors finish them; commit a part every ``part_size`` records and at the end."""
+    pending = []
+    with tqdm(total=total, initial=summary.done_before, unit="photo", disable=None if progress else True,
+              leave=False) as bar:
+        for batch in records.iter_batches(batch_size=None, batch_format="numpy"):
+            for text, node in zip(batch["record"], batch["node"]):
+                record = json.loads(text)
+                if record["image"] in seen:  # a retried batch: its photos are recorded already
+                    continue
+                seen.add(record["image"])
+                _count(summary, record, node)
+                pending.append(record)
+                bar.update()
+            while len(pending) >= part_size:
+                store.commit(pending[:part_size])
+                pending = pending[part_size:]
+        if pending:
+            store.commit(pending)
+
+
+def _count(summary, record, node):
+    summary.recorded += 1
+    summary.nodes[str(node)] += 1
+    if "error" in record:
+        summary.unreadable += 1
+        return
+    summary.faces.update(face["label"] or face["reason"] or "not_judged" for face in record["faces"])

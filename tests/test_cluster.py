@@ -1,0 +1,205 @@
+"""The toolkit on a real local Ray cluster: two nodes of one CPU each, started here (never `ray stop`)."""
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'maskdetect[ray]'")
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from maskdetect.bundled import EXAMPLES  # noqa: E402
+from maskdetect.cluster.archive import ResultsStore, read_results, run_archive  # noqa: E402
+from maskdetect.cluster.connect import connect  # noqa: E402
+from tests.conftest import ROOT, run_script  # noqa: E402
+
+SCENES = ROOT / "scenes" / "images"
+SETTINGS = {
+    "model": str(ROOT / "maskdetect" / "models" / "mask_detector.model"), "backend": "onnx", "face_detector": "yunet",
+    "confidence": 0.5, "detect_size": 640, "min_face_size": 0, "upscale": 1.0, "upright": True,
+    "face_detector_dir": str(ROOT / "face_detector"),
+}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A head node and a worker node, one CPU each; the driver connects through the toolkit's own connect()."""
+    nodes = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 150 * 2**20})
+    nodes.add_node(num_cpus=1, object_store_memory=150 * 2**20)
+    nodes.wait_for_nodes()
+    connect(nodes.address)
+    yield nodes
+    ray.shutdown()
+    nodes.shutdown()
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    """120 street photos in two folders, an example photo, and a file that is not a photo."""
+    folder = tmp_path_factory.mktemp("archive")
+    photos = sorted(SCENES.glob("*.jpg"))[:120]
+    for number, photo in enumerate(photos):
+        target = folder / ("north" if number % 2 else "south") / photo.name
+        target.parent.mkdir(exist_ok=True)
+        shutil.copy(photo, target)
+    shutil.copy(EXAMPLES / "fmd_40d0b13bd8.jpg", folder / "example.jpg")
+    (folder / "broken.jpg").write_bytes(b"not a photo at all")
+    (folder / ".hidden.jpg").write_bytes(b"never listed")
+    return folder
+
+
+def _by_image(records):
+    counts = Counter(record["image"] for record in records)
+    assert max(counts.values()) == 1, [image for image, count in counts.items() if count > 1]
+    return {record["image"]: record for record in records}
+
+
+def _one_machine_records(archive):
+    """The same photos checked by the folder code path of one machine."""
+    from maskdetect import api
+    from maskdetect.photos import check_photos
+
+    detector = api.load_detector(**SETTINGS, classifier_threads=1, face_detector_threads=1)
+    paths = sorted(path for path in archive.rglob("*.jpg") if not path.name.startswith(".") and path.name != "broken.jpg")
+    results, failures = check_photos(detector, paths, None)
+    assert not failures
+    return {result.image: result.as_record() for result in results}
+
+
+def _photo_count(archive):
+    return sum(1 for path in archive.rglob("*.jpg") if not path.name.startswith("."))
+
+
+def _wait_for(condition, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _archive_worker_pids():
+    """The processes of Ray Data's detector actors, found by the title Ray gives them."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "ArchiveWorker" in title and "ray::" in title:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_an_archive_on_two_nodes_gives_the_records_of_one_machine(cluster, archive, tmp_path):
+    results = tmp_path / "results"
+    store = ResultsStore(results)
+    store.check()
+    summary = run_archive(ray, str(archive), store, SETTINGS, part_size=10, workers=2, progress=False)
+
+    records = _by_image(read_results(results))
+    assert len(records) == _photo_count(archive) == summary.recorded == 122
+    # Both nodes did part of the work.
+    assert len(summary.nodes) == 2 and min(summary.nodes.values()) > 0, summary.nodes
+    # An unreadable photo is one record with an error, and the run went on.
+    broken = records.pop(str(archive / "broken.jpg"))
+    assert "cannot decode" in broken["error"] and "faces" not in broken and len(broken["sha256"]) == 64
+    assert summary.unreadable == 1
+    local = _one_machine_records(archive)
+    assert set(records) == set(local)
+    for image, record in records.items():
+        expected = local[image]
+        assert (record["width"], record["height"]) == (expected["width"], expected["height"])
+        assert [face["box"] for face in record["faces"]] == [face["box"] for face in expected["faces"]], image
+        assert [face["label"] for face in record["faces"]] == [face["label"] for face in expected["faces"]], image
+        for face, other in zip(record["faces"], expected["faces"]):
+            assert face["probability"] == pytest.approx(other["probability"], abs=1e-5)
+    assert records[str(archive / "example.jpg")]["sha256"] == hashlib.sha256((archive / "example.jpg").read_bytes()).hexdigest()
+
+
+def test_a_worker_killed_mid_run_costs_time_not_records(cluster, archive, tmp_path):
+    results = tmp_path / "results"
+    finished, killed = threading.Event(), []
+
+    def kill_one_worker_after_the_first_part():
+        _wait_for(lambda: any(results.glob("part-*.jsonl")) and _archive_worker_pids())
+        os.kill(_archive_worker_pids()[0], signal.SIGKILL)
+        killed.append(not finished.is_set())
+
+    killer = threading.Thread(target=kill_one_worker_after_the_first_part, daemon=True)
+    killer.start()
+    summary = run_archive(ray, str(archive), ResultsStore(results), SETTINGS, part_size=4, workers=2, progress=False)
+    finished.set()
+    killer.join(timeout=5)
+    assert killed == [True], "no worker was killed mid-run"
+    assert len(_by_image(read_results(results))) == _photo_count(archive) == summary.recorded
+
+
+def test_a_killed_run_started_again_records_only_what_is_missing(cluster, archive, tmp_path):
+    results = tmp_path / "results"
+    command = [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(archive), "--ray", cluster.address,
+               "--results", str(results), "--part-size", "3", "--workers", "2", "-q", "--min-face-size", "0"]
+    first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _wait_for(lambda: len(list(results.glob("part-*.jsonl"))) >= 2 or first.poll() is not None, seconds=120)
+    finally:
+        first.kill()
+        first.wait()
+    before = read_results(results)
+    assert 0 < len(before) < _photo_count(archive), "the first run was not killed mid-run"
+
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 1, again.stderr  # the unreadable photo
+    records = _by_image(read_results(results))
+    assert len(records) == _photo_count(archive)
+    assert f"{len(_by_image(before))} already recorded" in again.stdout, again.stdout
+
+    parts = sorted(results.glob("part-*"))
+    finished = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert f"{len(records)} already recorded, 0 recorded now" in finished.stdout
+    assert sorted(results.glob("part-*")) == parts
+
+
+def test_parquet_results_and_annotated_copies_in_the_results(cluster, tmp_path):
+    results = tmp_path / "results"
+    listing = tmp_path / "photos.txt"
+    listing.write_text("".join(f"{path}\n" for path in sorted(EXAMPLES.glob("*.jpg"))))
+    finished = run_script("detect_mask_image.py", "-i", listing, "--ray", cluster.address, "--results", results,
+                          "--format", "parquet", "-o", results / "annotated", "-q")
+    assert finished.returncode == 0, finished.stderr
+    records = _by_image(read_results(results))
+    assert set(records) == {str(path) for path in EXAMPLES.glob("*.jpg")}
+    assert all(record.get("error") is None and record["faces"] for record in records.values())
+    assert sorted(path.name for path in (results / "annotated").iterdir()) == sorted(path.name for path in EXAMPLES.glob("*.jpg"))
+    # JSON-lines parts may not join Parquet ones.
+    mixed = run_script("detect_mask_image.py", "-i", listing, "--ray", cluster.address, "--results", results)
+    assert mixed.returncode == 2 and "--format parquet" in mixed.stderr
+
+
+def test_results_never_go_into_a_folder_of_other_things(tmp_path):
+    results = tmp_path / "mine"
+    results.mkdir()
+    (results / "thesis.txt").write_text("my thesis")
+    refused = run_script("detect_mask_image.py", "-i", EXAMPLES, "--ray", "--results", results)
+    assert refused.returncode == 2 and "holds other things" in refused.stderr
+    assert (results / "thesis.txt").read_text() == "my thesis" and len(list(results.iterdir())) == 1
+    no_results = run_script("detect_mask_image.py", "-i", EXAMPLES, "--ray")
+    assert no_results.returncode == 2 and "--results" in no_results.stderr
+
+
+def test_joining_a_cluster_that_is_not_there_is_one_line(tmp_path):
+    command = [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(EXAMPLES), "--ray", "127.0.0.1:9",
+               "--results", str(tmp_path / "results")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "cannot reach a Ray cluster at 127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
+
