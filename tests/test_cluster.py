@@ -1,6 +1,7 @@
 """The toolkit on a real local Ray cluster: two nodes of one CPU each, started here (never `ray stop`)."""
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -14,12 +15,12 @@ from pathlib import Path
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'maskdetect[ray]'")
+from conftest import ROOT, run_script  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from maskdetect.bundled import EXAMPLES  # noqa: E402
 from maskdetect.cluster.archive import ResultsStore, read_results, run_archive  # noqa: E402
 from maskdetect.cluster.connect import connect  # noqa: E402
-from tests.conftest import ROOT, run_script  # noqa: E402
 
 SCENES = ROOT / "scenes" / "images"
 SETTINGS = {
@@ -203,3 +204,86 @@ def test_joining_a_cluster_that_is_not_there_is_one_line(tmp_path):
     assert "cannot reach a Ray cluster at 127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
 
+
+
+def _watcher_pids():
+    return [pid for pid, title in _ray_processes() if "CameraWatcher" in title]
+
+
+def _ray_processes():
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+
+
+@pytest.fixture(scope="module")
+def doors(tmp_path_factory):
+    """Two entrance videos of people crossing (masked and unmasked), long enough to kill a watcher mid-run."""
+    from crossing import make_crossing_video
+
+    folder = tmp_path_factory.mktemp("doors")
+    videos = [folder / "door1.avi", folder / "door2.avi"]
+    frames = [len(make_crossing_video(video, repeats=repeats)) for video, repeats in zip(videos, (6, 4))]
+    return videos, frames
+
+
+@pytest.mark.slow
+def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(cluster, doors, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from test_live_page import CHROMIUM, CHROMIUM_FLAGS
+
+    from maskdetect.cluster.cameras import CameraSettings, run_cameras
+    from maskdetect.cluster.dashboard import Dashboard, DashboardServer
+
+    videos, frames = doors
+    dashboard = Dashboard([str(video) for video in videos])
+    server = DashboardServer(dashboard, "127.0.0.1", 0)
+    settings = CameraSettings(alert_frames=5, statistics_every_s=1.0)
+    settings_of_detector = {**SETTINGS, "upright": False}
+    runs, killed = [], []
+    worker = threading.Thread(target=lambda: runs.append(run_cameras(
+        ray, [str(video) for video in videos], settings_of_detector, settings, json_path=str(tmp_path / "events.jsonl"),
+        snapshots=str(tmp_path / "alerts"), dashboard=dashboard, streams_per_watcher=1)))
+    worker.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            page.goto(server.url)
+            # Both cameras online, pictures arriving; then the first watcher's process is killed.
+            for camera in (0, 1):
+                page.wait_for_function(f"document.getElementById('picture-{camera}').naturalWidth > 0", timeout=60_000)
+            _wait_for(lambda: len(_watcher_pids()) == 2 and dashboard.state()["cameras"][0]["frames"] > 20)
+            pid = min(_watcher_pids())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            page.wait_for_function("document.getElementById('state-0').textContent.includes('restarted 1x') || "
+                                   "document.getElementById('state-1').textContent.includes('restarted 1x')", timeout=90_000)
+            page.wait_for_function("document.querySelectorAll('#alerts li.alert').length > 0", timeout=90_000)
+            page.wait_for_function("document.querySelectorAll('#chart polyline.series').length === 2", timeout=90_000)
+            page.wait_for_timeout(1500)
+            screenshot = ROOT / "test-artifacts" / "dashboard.png"
+            screenshot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            browser.close()
+        worker.join(timeout=180)
+    finally:
+        server.close()
+    (summaries, cameras), = runs
+    assert screenshot.stat().st_size > 20_000
+    assert sum(camera.restarts for camera in cameras) == 1
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    # Each camera went on to the end of its video, the restarted one from the frame it had reached.
+    for camera, total in zip(cameras, frames):
+        seen = {event["frame"] for event in events if event["type"] == "frame" and event["camera"] == camera.camera}
+        assert len(seen) >= total - 30 and max(seen) == total - 1, (camera.camera, len(seen), total)
+        alerts = [event for event in events if event["type"] == "alert" and event["camera"] == camera.camera]
+        assert alerts and all(Path(alert["snapshot"]).is_file() for alert in alerts)
+        shares = [event for event in events if event["type"] == "statistics" and event["camera"] == camera.camera]
+        assert len(shares) >= 3 and shares[-1]["people"]["without_mask"] > 0
+    assert [event["camera"] for event in events if event["type"] == "restart"] == [cameras[0].camera if
+                                                                                  cameras[0].restarts else 1]
+    assert {summary["camera"] for summary in summaries} == {0, 1}

@@ -1,24 +1,34 @@
 """Live mask detection on a webcam, a video file or a stream."""
 
+import dataclasses
 import sys
+import threading
 
 from maskdetect.cli.common import (
     add_detection_options,
     apply_verbosity,
     at_least,
     detector_from_args,
+    detector_settings,
     has_display,
     new_parser,
     run_main,
 )
 from maskdetect.cli.status import EXIT_INTERRUPTED, EXIT_OK
+from maskdetect.cluster.cameras import DEFAULT_STREAMS_PER_WATCHER, CameraSettings
 from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
 from maskdetect.errors import InputError
 from maskdetect.io.outputs import is_stdout
 from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS
 from maskdetect.video.live_page import LiveFeed, LivePageServer, parse_address
-from maskdetect.video.loop import VideoOptions, run_video
+from maskdetect.video.loop import (
+    VideoOptions,
+    check_video_outputs,
+    run_video,
+    stop_on_ctrl_c,
+)
 from maskdetect.video.several import check_sources, run_videos, source_options
+from maskdetect.video.statistics import save_statistics_plot, write_statistics_csv
 
 DEFAULTS = VideoOptions()
 
@@ -31,6 +41,8 @@ EXAMPLES_TEXT = """
     mask-detect-video -s door.mp4 --no-display --blur --snapshots alerts/ --stats-csv people.csv --stats-plot people.png
     mask-detect-video -s rtsp://camera/stream --no-display --serve 8000    live page at http://127.0.0.1:8000/
     mask-detect-video -s rtsp://door1/stream -s rtsp://door2/stream --no-display --serve 0.0.0.0:8000 --json events.jsonl
+    mask-detect-video --ray auto -s rtsp://door1/stream -s rtsp://door2/stream --serve 8000 --json events.jsonl
+                                                        cameras on a Ray cluster, one dashboard (docs/cluster.md)
 """
 
 
@@ -69,13 +81,25 @@ def parse_args(argv=None):
         "--serve", metavar="[HOST:]PORT",
         help="serve a live page with the annotated stream and the counts at http://HOST:PORT/ (host 127.0.0.1 unless given)",
     )
-    parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames")
+    parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames (of each source)")
+    cluster = parser.add_argument_group("many cameras on a Ray cluster (pip install 'maskdetect[ray]')")
+    cluster.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="watch the sources on Ray actors: alone or 'local' starts a local Ray, 'auto' finds a running one, "
+        "HOST:PORT joins one; events, statistics and the --serve dashboard gather every camera (no window, no -o)",
+    )
+    cluster.add_argument("--streams-per-watcher", type=at_least(1), default=DEFAULT_STREAMS_PER_WATCHER,
+                         help="with --ray: sources per actor, sharing its detector")
+    cluster.add_argument("--stats-every", type=float, default=CameraSettings.statistics_every_s, metavar="SECONDS",
+                         help="with --ray: how often each camera's people counts and masked share are sent (the chart)")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     apply_verbosity(args)
+    if args.ray is not None:
+        return run_on_ray(args)
     options = VideoOptions(
         display=not args.no_display, output=args.output, json_path=args.json, alert_frames=args.alert_frames,
         realert_s=args.realert_after, alert_classes=args.alert_on,
@@ -113,6 +137,58 @@ def main(argv=None):
             print(f"== {source} ==", file=out)
         print(summary.text(), file=out)
     return EXIT_INTERRUPTED if any(summary.interrupted for summary in summaries) else EXIT_OK
+
+
+def run_on_ray(args):
+    """Every source on Ray watchers; the events, snapshots, statistics and dashboard gathered here."""
+    from maskdetect.cluster.connect import connect, import_ray
+
+    import_ray()
+    from maskdetect.cluster.cameras import run_cameras
+    from maskdetect.cluster.dashboard import Dashboard, DashboardServer
+
+    if args.output:
+        raise InputError("-o records one machine's video; with --ray use --snapshots, --json and the --serve dashboard")
+    if args.stats_every <= 0:
+        raise InputError(f"--stats-every must be more than 0 seconds, got {args.stats_every}")
+    sources = args.source or ["0"]
+    options = VideoOptions(display=False, json_path=args.json, alert_frames=args.alert_frames, realert_s=args.realert_after,
+                           alert_classes=args.alert_on, compliant_classes=args.compliant, max_frames=args.max_frames,
+                           snapshots=args.snapshots, stats_csv=args.stats_csv, stats_plot=args.stats_plot)
+    per_source = source_options(dataclasses.replace(options, json_path=None, snapshots=None), len(sources))
+    check_sources(sources, per_source)
+    for source in sources:
+        check_video_outputs(source, dataclasses.replace(options, stats_csv=None, stats_plot=None))
+    settings = CameraSettings(alert_frames=args.alert_frames, realert_s=args.realert_after, alert_classes=args.alert_on,
+                              compliant_classes=args.compliant, blur=args.blur, max_frames=args.max_frames,
+                              statistics_every_s=args.stats_every)
+    detector = detector_settings(args, upright=False)
+    ray = connect(args.ray, verbose=args.verbose)
+    dashboard = server = None
+    if args.serve:
+        host, port = parse_address(args.serve)
+        dashboard = Dashboard(sources)
+        server = DashboardServer(dashboard, host, port)
+    stop = threading.Event()
+    try:
+        with stop_on_ctrl_c(stop):
+            summaries, _ = run_cameras(ray, sources, detector, settings, args.json, args.snapshots, dashboard,
+                                       args.streams_per_watcher, stop)
+    finally:
+        if server is not None:
+            server.close()
+    for summary, source_settings in zip(summaries, per_source):
+        if "per_minute" in summary and source_settings.stats_csv:
+            write_statistics_csv(summary, source_settings.stats_csv)
+        if "per_minute" in summary and source_settings.stats_plot:
+            save_statistics_plot(summary, source_settings.stats_plot)
+    out = sys.stderr if is_stdout(args.json) else sys.stdout
+    for summary in summaries:
+        print(f"== camera {summary['camera']}: {summary['source']} ==", file=out)
+        faces = ", ".join(f"{count} {label}" for label, count in summary.get("faces", {}).items()) or "none"
+        print(f"frames processed: {summary['frames']}\nfaces seen: {faces}\nalerts raised: {summary.get('alerts', 0)}\n"
+              f"watcher restarts: {summary['restarts']}", file=out)
+    return EXIT_INTERRUPTED if stop.is_set() else EXIT_OK
 
 
 def run():

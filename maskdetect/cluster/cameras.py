@@ -1,0 +1,367 @@
+"""Many cameras on Ray actors: each watcher runs several sources as threads sharing one detector.
+
+A source keeps its own tracks, alerts and statistics inside its watcher. The driver polls the
+watchers a few times a second and gathers what they saw in one place: the JSON lines, the alert
+snapshots, the statistics files and the dashboard. Ray restarts a watcher whose process dies;
+the driver then sets its sources going again (a file from the frame it had reached, a live source
+where it is now) and the dashboard counts the restart.
+"""
+
+import itertools
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+import cv2
+
+from maskdetect.errors import InputError
+from maskdetect.io.atomic import commit, remove_temporary, temporary_sibling
+from maskdetect.io.images import write_image
+from maskdetect.io.outputs import is_stdout
+from maskdetect.io.records import alert_record, frame_record, summary_record
+
+logger = logging.getLogger(__name__)
+
+# How often the driver asks each watcher for news, and how long it waits for an answer.
+POLL_SECONDS = 0.25
+POLL_TIMEOUT_S = 10.0
+# A watcher sends a new annotated JPEG of each source at most this often.
+PICTURE_EVERY_S = 0.2
+JPEG_QUALITY = 75
+# A source that cannot be opened, or ends while live, is tried again after this long (doubling up to the most).
+RECONNECT_S, RECONNECT_MOST_S = 1.0, 30.0
+# A watcher asks a little less than a CPU, like the archive's actors: Ray's own tasks always find room.
+WATCHER_CPUS = 0.9
+DEFAULT_STREAMS_PER_WATCHER = 4
+
+
+@dataclass
+class CameraSettings:
+    """How every source is watched: the video script's options that act inside a watcher."""
+
+    alert_frames: int = 10
+    realert_s: float = 0.0
+    alert_classes: list | None = None
+    compliant_classes: list | None = None
+    blur: bool = False
+    max_frames: int | None = None
+    # The people counts and masked share of each source go out this often (the dashboard's chart), seconds.
+    statistics_every_s: float = 60.0
+
+
+@dataclass
+class _Source:
+    """One source inside a watcher: its thread and what it has seen."""
+
+    camera: int
+    source: str
+    state: str = "starting"
+    frames: int = 0
+    fps: float = 0.0
+    error: str | None = None
+    picture: bytes | None = None
+    picture_sent: bool = True
+    summary: dict | None = None
+    started: float | None = None
+    thread: threading.Thread | None = field(default=None, repr=False)
+
+
+class CameraWatcher:
+    """A Ray actor: one detector shared by the threads that watch its sources."""
+
+    def __init__(self, detector_settings, settings):
+        from maskdetect import api
+        from maskdetect.draw import class_colours
+        from maskdetect.video.loop import alert_rule
+
+        self.detector = api.load_detector(**detector_settings, classifier_threads=1, face_detector_threads=1)
+        self.settings = CameraSettings(**settings)
+        self.colours = class_colours(self.detector.class_names)
+        self.compliant, self.alerting = alert_rule(self.detector.class_names, self.settings)
+        self.pid = os.getpid()
+        self._sources, self._events = {}, deque()
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        cv2.setNumThreads(1)
+
+    def watch(self, camera, source, skip_frames=0):
+        """Start watching ``source`` as camera number ``camera`` (unless it is watched already)."""
+        with self._lock:
+            if camera in self._sources:
+                return self.pid
+            watched = self._sources[camera] = _Source(camera, source)
+        watched.thread = threading.Thread(target=self._watch, args=(watched, skip_frames), daemon=True)
+        watched.thread.start()
+        return self.pid
+
+    def poll(self):
+        """What happened since the last poll: the events, and each source's state (and new picture)."""
+        with self._lock:
+            events = list(self._events)
+            self._events.clear()
+            states = {}
+            for camera, watched in self._sources.items():
+                states[camera] = {"state": watched.state, "frames": watched.frames, "fps": watched.fps,
+                                  "error": watched.error, "picture": None if watched.picture_sent else watched.picture}
+                watched.picture_sent = True
+        return {"pid": self.pid, "sources": states, "events": events}
+
+    def finish(self):
+        """Stop every source and give each one's summary (its counts and per-minute statistics)."""
+        self._stop.set()
+        for watched in list(self._sources.values()):
+            if watched.thread is not None:
+                watched.thread.join(timeout=10)
+        return {camera: watched.summary for camera, watched in self._sources.items()}
+
+    def _emit(self, event):
+        with self._lock:
+            self._events.append(event)
+
+    def _watch(self, watched, skip_frames):
+        from maskdetect.video.sources import FrameReader
+        from maskdetect.video.statistics import people_statistics
+        from maskdetect.video.summary import VideoSummary
+
+        summary, people, wait = VideoSummary(self.alerting), [], RECONNECT_S
+        while not self._stop.is_set():
+            try:
+                reader = FrameReader(watched.source)
+            except InputError as error:
+                watched.state, watched.error = "reconnecting", str(error)
+                self._stop.wait(wait)
+                wait = min(2 * wait, RECONNECT_MOST_S)
+                continue
+            watched.state, watched.error, wait = "online", None, RECONNECT_S
+            try:
+                tracker = self._run(watched, reader, summary, skip_frames if reader.is_file else 0)
+            except Exception as error:  # noqa: BLE001 - one source failing must not end the others
+                watched.error = f"{type(error).__name__}: {error}"
+                logger.exception("camera %d failed", watched.camera)
+                break
+            finally:
+                reader.close()
+            people.extend(tracker.people.values())
+            skip_frames = 0
+            limit_reached = self.settings.max_frames is not None and watched.frames >= self.settings.max_frames
+            if reader.is_file or limit_reached or self._stop.is_set():
+                break
+            watched.state, watched.error = "reconnecting", "the stream ended"
+            self._stop.wait(wait)
+        watched.state = "finished"
+        summary.statistics = people_statistics(people, self.detector.class_names, self.compliant)
+        watched.summary = {"camera": watched.camera, "source": watched.source, **summary.as_record()}
+        self._emit({"type": "finished", "camera": watched.camera})
+
+    def _statistics(self, watched, tracker, seconds):
+        """The people counts and masked share of a source so far: a point of the dashboard's chart."""
+        from maskdetect.video.statistics import people_counts
+
+        counts = people_counts(tracker.people.values(), self.detector.class_names, self.compliant)
+        self._emit({"type": "statistics", "camera": watched.camera, "time": round(seconds, 3), **counts})
+
+    def _run(self, watched, reader, summary, skip_frames):
+        """Watch one connection to a source until it ends; returns its tracker (the people it saw)."""
+        from maskdetect.draw import blur_faces, draw_faces
+        from maskdetect.video.alerts import PersonAlerts
+        from maskdetect.video.loop import ASSUMED_FPS, analyse_frames
+        from maskdetect.video.tracking import FaceTracker
+
+        settings = self.settings
+        frame_rate = reader.fps or ASSUMED_FPS
+        tracker = FaceTracker(frame_rate)
+        alerts = PersonAlerts(self.alerting, settings.alert_frames, settings.realert_s)
+        frames = itertools.islice(reader.frames(self._stop), skip_frames, None)
+        if settings.max_frames is not None:
+            frames = itertools.islice(frames, max(0, settings.max_frames - watched.frames))
+        # Times run on across reconnections and restarts: a file's from the frame it resumes at, a live source's
+        # from its first connection.
+        if reader.is_file:
+            offset = skip_frames / frame_rate
+        else:
+            watched.started = watched.started or time.monotonic()
+            offset = time.monotonic() - watched.started
+        pictured = counted = seconds = None
+        results = analyse_frames(self.detector, frames, tracker, alerts, frame_rate if reader.is_file else None,
+                                 find_ahead=False)
+        for result in results:
+            index, seconds = skip_frames + result.index, offset + result.time
+            if settings.blur:
+                blur_faces(result.frame, result.faces)
+            draw_faces(result.frame, result.faces, self.colours)
+            summary.write(result)
+            watched.frames, watched.fps = watched.frames + 1, round(summary.median_fps, 1)
+            self._emit({**frame_record(index, seconds, result.faces), "camera": watched.camera})
+            now = time.monotonic()
+            for person in result.alerts:
+                snapshot = _jpeg(result.frame)
+                self._emit({**alert_record(index, seconds, person.label, person.alerting_frames, person.track_id),
+                            "camera": watched.camera, "picture": snapshot})
+            if pictured is None or now - pictured >= PICTURE_EVERY_S:
+                watched.picture, watched.picture_sent, pictured = _jpeg(result.frame), False, now
+            if counted is None or seconds - counted >= settings.statistics_every_s:
+                self._statistics(watched, tracker, seconds)
+                counted = seconds
+        if counted is not None:
+            self._statistics(watched, tracker, seconds)
+        return tracker
+
+
+def _jpeg(frame):
+    ok, data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    return data.tobytes() if ok else None
+
+
+class EventLog:
+    """The JSON lines of every camera in one place: to stdout ('-'), or a file moved in place when closed."""
+
+    def __init__(self, path):
+        self.path = path
+        if is_stdout(path):
+            self._file, self._temporary = sys.stdout, None
+        else:
+            self._temporary = temporary_sibling(path, ".jsonl")
+            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
+
+    def write(self, record):
+        self._file.write(json.dumps(record) + "\n")
+
+    def close(self):
+        if self._temporary is None:
+            self._file.flush()
+            return
+        self._file.close()
+        commit(self._temporary, self.path)
+        remove_temporary(self._temporary)
+
+
+@dataclass
+class CameraState:
+    """What the driver knows of one camera."""
+
+    camera: int
+    source: str
+    watcher: int
+    state: str = "starting"
+    frames: int = 0
+    fps: float = 0.0
+    restarts: int = 0
+    alerts: int = 0
+    error: str | None = None
+    people: dict = field(default_factory=dict)
+    masked_share: float | None = None
+    finished: bool = False
+
+
+def run_cameras(ray, sources, detector_settings, settings, json_path=None, snapshots=None, dashboard=None,
+                streams_per_watcher=DEFAULT_STREAMS_PER_WATCHER, stop=None):
+    """Watch ``sources`` on Ray watchers, ``streams_per_watcher`` each, until every source ends or ``stop`` is set.
+
+    Returns each camera's summary record (in source order) and the CameraStates.
+    """
+    stop = stop or threading.Event()
+    groups = [list(range(start, min(start + streams_per_watcher, len(sources))))
+              for start in range(0, len(sources), streams_per_watcher)]
+    Watcher = ray.remote(CameraWatcher).options(num_cpus=WATCHER_CPUS, max_restarts=-1, max_task_retries=0)
+    watchers = [Watcher.remote(detector_settings, asdict(settings)) for _ in groups]
+    cameras = [CameraState(camera, str(source), watcher) for watcher, group in enumerate(groups)
+               for camera, source in zip(group, (sources[index] for index in group))]
+    pids = [None] * len(watchers)
+    log = EventLog(json_path) if json_path else None
+    try:
+        for number, group in enumerate(groups):
+            for camera in group:
+                watchers[number].watch.remote(camera, str(sources[camera]))
+        while not stop.is_set() and not all(camera.finished for camera in cameras):
+            replies = [watcher.poll.remote() for watcher in watchers]
+            for number, (group, reply) in enumerate(zip(groups, replies)):
+                _take_reply(ray, reply, number, group, watchers[number], cameras, pids, log, snapshots, dashboard,
+                            sources)
+            if dashboard is not None:
+                dashboard.update_cameras(cameras)
+            stop.wait(POLL_SECONDS)
+        finals = {}
+        for watcher in watchers:
+            try:
+                finals.update(ray.get(watcher.finish.remote(), timeout=60))
+            except Exception as error:  # noqa: BLE001 - a watcher lost at the very end: its sources go unsummed
+                logger.warning("a camera watcher did not answer at the end: %s", str(error).splitlines()[0])
+        summaries = [finals.get(camera.camera) or {"camera": camera.camera, "source": camera.source, "frames": camera.frames}
+                     for camera in cameras]
+        for summary, camera in zip(summaries, cameras):
+            summary.update(restarts=camera.restarts, interrupted=stop.is_set())
+            if log is not None:
+                log.write(summary_record(summary))
+    finally:
+        if log is not None:
+            log.close()
+        for watcher in watchers:
+            ray.kill(watcher)
+    return summaries, cameras
+
+
+def _take_reply(ray, reply, number, group, watcher, cameras, pids, log, snapshots, dashboard, sources):
+    """One watcher's answer to a poll: its events to the outputs, its sources' states to the cameras."""
+    try:
+        news = ray.get(reply, timeout=POLL_TIMEOUT_S)
+    except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError, ray.exceptions.ActorUnavailableError):
+        for camera in group:
+            if not cameras[camera].finished:
+                cameras[camera].state = "restarting"
+        return
+    if pids[number] is not None and news["pid"] != pids[number]:
+        for camera in group:
+            cameras[camera].restarts += 1
+            logger.warning("the watcher of camera %d was restarted (process %d is gone)", camera, pids[number])
+            if log is not None:
+                log.write({"type": "restart", "camera": camera, "frames_before": cameras[camera].frames})
+            if dashboard is not None:
+                dashboard.note(camera, "watcher restarted")
+    pids[number] = news["pid"]
+    for camera in group:
+        if camera not in news["sources"] and not cameras[camera].finished:
+            # A new or restarted watcher: set the source going (a file from the frame it had reached).
+            watcher.watch.remote(camera, str(sources[camera]), cameras[camera].frames)
+    for camera, state in news["sources"].items():
+        known = cameras[camera]
+        known.state, known.fps, known.error = state["state"], state["fps"], state["error"]
+        known.frames = max(known.frames, state["frames"])
+        if state["picture"] is not None and dashboard is not None:
+            dashboard.picture(camera, state["picture"])
+    for event in news["events"]:
+        _take_event(event, cameras, log, snapshots, dashboard)
+
+
+def _take_event(event, cameras, log, snapshots, dashboard):
+    camera = cameras[event["camera"]]
+    if event["type"] == "finished":
+        camera.finished = True
+        return
+    if event["type"] == "alert":
+        camera.alerts += 1
+        picture = event.pop("picture")
+        if snapshots and picture is not None:
+            path = os.path.join(snapshots, f"camera{camera.camera}-alert-{event['frame']:06d}-person{event['track_id']}.jpg")
+            write_image(cv2.imdecode(_array(picture), cv2.IMREAD_COLOR), path)
+            event["snapshot"] = path
+        logger.warning("ALERT: camera %d (%s): person #%d is %s, for %d frames (frame %d, %.1f s)", camera.camera,
+                       camera.source, event["track_id"], event["label"], event["unmasked_frames"], event["frame"],
+                       event["time"])
+        if dashboard is not None:
+            dashboard.alert(event, picture)
+    elif event["type"] == "statistics":
+        camera.people, camera.masked_share = event["people"], event["masked_share"]
+        if dashboard is not None:
+            dashboard.share(camera.camera, event["time"], event["masked_share"])
+    if log is not None:
+        log.write(event)
+
+
+def _array(data):
+    import numpy as np
+
+    return np.frombuffer(data, dtype=np.uint8)

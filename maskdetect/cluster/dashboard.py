@@ -1,0 +1,210 @@
+"""The dashboard of many cameras: each camera's picture and state, the masked share over time, the latest alerts.
+
+The driver of a camera run feeds it; the page polls /state every second and draws the chart itself
+(an SVG, no script from elsewhere).
+"""
+
+import html
+import itertools
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from maskdetect.errors import InputError
+from maskdetect.video.live_page import DEFAULT_HOST
+
+logger = logging.getLogger(__name__)
+LATEST_ALERTS = 12
+# Points of the masked-share chart kept per camera.
+CHART_POINTS = 500
+
+
+class Dashboard:
+    """What the page shows, handed over from the driver's thread to the server's."""
+
+    def __init__(self, sources):
+        self.sources = [str(source) for source in sources]
+        self._cameras = [{"camera": number, "source": source, "state": "starting"} for number, source in enumerate(self.sources)]
+        self._pictures = [None] * len(self.sources)
+        self._shares = [deque(maxlen=CHART_POINTS) for _ in self.sources]
+        self._notes = [deque(maxlen=5) for _ in self.sources]
+        self._alerts = deque(maxlen=LATEST_ALERTS)
+        self._alert_pictures = {}
+        self._lock = threading.Lock()
+        self._number = itertools.count()
+
+    def update_cameras(self, cameras):
+        with self._lock:
+            self._cameras = [asdict(camera) for camera in cameras]
+
+    def picture(self, camera, jpeg):
+        with self._lock:
+            self._pictures[camera] = jpeg
+
+    def share(self, camera, seconds, share):
+        with self._lock:
+            self._shares[camera].append((round(seconds, 1), share))
+
+    def note(self, camera, text):
+        with self._lock:
+            self._notes[camera].append(f"{time.strftime('%H:%M:%S')} {text}")
+
+    def alert(self, event, jpeg):
+        with self._lock:
+            number = next(self._number)
+            self._alerts.appendleft({**{key: event[key] for key in ("camera", "frame", "time", "track_id", "label")},
+                                     "id": number, "at": time.strftime("%H:%M:%S")})
+            self._alert_pictures[number] = jpeg
+            kept = {alert["id"] for alert in self._alerts}
+            self._alert_pictures = {key: value for key, value in self._alert_pictures.items() if key in kept}
+
+    def state(self):
+        with self._lock:
+            return {
+                "cameras": [{**camera, "share_series": list(shares), "notes": list(notes)}
+                            for camera, shares, notes in zip(self._cameras, self._shares, self._notes)],
+                "alerts": list(self._alerts),
+            }
+
+    def camera_picture(self, camera):
+        with self._lock:
+            return self._pictures[camera] if 0 <= camera < len(self._pictures) else None
+
+    def alert_picture(self, number):
+        with self._lock:
+            return self._alert_pictures.get(number)
+
+
+class DashboardServer:
+    """Serves the dashboard at http://HOST:PORT/ on a background thread until closed."""
+
+    def __init__(self, dashboard, host=DEFAULT_HOST, port=8000):
+        handler = type("DashboardHandler", (_Handler,), {"dashboard": dashboard})
+        try:
+            self._server = ThreadingHTTPServer((host, port), handler)
+        except OSError as error:
+            raise InputError(f"cannot serve the dashboard on {host}:{port}: {error.strerror or error}") from None
+        self._server.daemon_threads = True
+        self.url = f"http://{host}:{self._server.server_address[1]}/"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        logger.info("dashboard: %s", self.url)
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    dashboard = None
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        path = self.path.split("?")[0]
+        if path == "/":
+            self._send(200, "text/html; charset=utf-8", _page(self.dashboard.sources).encode())
+        elif path == "/state":
+            self._send(200, "application/json", json.dumps(self.dashboard.state()).encode())
+        elif path.startswith("/camera/") and path[8:-4].isdigit() and path.endswith(".jpg"):
+            self._picture(self.dashboard.camera_picture(int(path[8:-4])))
+        elif path.startswith("/alert/") and path[7:-4].isdigit() and path.endswith(".jpg"):
+            self._picture(self.dashboard.alert_picture(int(path[7:-4])))
+        else:
+            self._send(404, "text/plain", b"not found")
+
+    def _picture(self, jpeg):
+        if jpeg is None:
+            self._send(404, "text/plain", b"no picture yet")
+        else:
+            self._send(200, "image/jpeg", jpeg)
+
+    def _send(self, status, content_type, body):
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the page went away
+
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        logger.debug("dashboard: " + format, *args)
+
+
+def _page(sources):
+    cards = "\n".join(
+        f'<section class="camera" id="camera-{number}"><h2>{html.escape(source)}</h2>'
+        f'<img id="picture-{number}" alt="camera {number}"><p class="state" id="state-{number}">starting</p>'
+        f'<p class="notes" id="notes-{number}"></p></section>'
+        for number, source in enumerate(sources)
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Mask detector: every camera</title>
+<style>
+body {{ font-family: sans-serif; margin: 1em; background: #f4f4f4; }}
+main {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 1em; }}
+section {{ background: white; padding: .5em; box-shadow: 0 1px 3px #0003; overflow-wrap: anywhere; }}
+h2 {{ font-size: 1em; margin: 0 0 .3em; }}
+img {{ display: block; width: 100%; min-height: 120px; background: #ddd; }}
+.online {{ color: #087f23; }} .reconnecting, .restarting, .starting {{ color: #b26a00; }} .finished {{ color: #555; }}
+.notes {{ color: #b00020; font-size: .9em; }}
+#chart {{ background: white; width: 100%; height: 220px; box-shadow: 0 1px 3px #0003; }}
+#alerts {{ display: flex; flex-wrap: wrap; gap: .5em; list-style: none; padding: 0; }}
+#alerts li {{ background: white; padding: .3em; box-shadow: 0 1px 3px #0003; font-size: .85em; width: 200px; }}
+#alerts img {{ min-height: 0; }}
+</style></head>
+<body><h1>Mask detector: every camera</h1>
+<main>
+{cards}
+</main>
+<h2>Masked share over time (seconds of each camera's video or stream)</h2>
+<svg id="chart" viewBox="0 0 1000 220" preserveAspectRatio="none" role="img" aria-label="masked share over time"></svg>
+<h2>Latest alerts</h2>
+<ul id="alerts"><li id="no-alerts">none yet</li></ul>
+<script>
+const COLOURS = ["#1565c0", "#c62828", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#4e342e", "#37474f"];
+let seenAlerts = "";
+function drawChart(cameras) {{
+  const svg = document.getElementById("chart");
+  const times = cameras.flatMap(c => c.share_series.map(p => p[0]));
+  const end = Math.max(1, ...times);
+  let shapes = '<line x1="0" y1="210" x2="1000" y2="210" stroke="#999"/><text x="4" y="14" font-size="12">100%</text>'
+    + '<text x="4" y="206" font-size="12">0%</text>';
+  cameras.forEach((c, i) => {{
+    const points = c.share_series.filter(p => p[1] !== null)
+      .map(p => `${{(p[0] / end * 990 + 5).toFixed(1)}},${{(210 - p[1] * 200).toFixed(1)}}`).join(" ");
+    if (points) shapes += `<polyline class="series" data-camera="${{i}}" fill="none" stroke-width="2" stroke="${{COLOURS[i % 8]}}" points="${{points}}"/>`;
+    shapes += `<text x="${{80 + 160 * i}}" y="14" font-size="12" fill="${{COLOURS[i % 8]}}">camera ${{i}}</text>`;
+  }});
+  svg.innerHTML = shapes;
+}}
+async function refresh() {{
+  let state;
+  try {{ state = await (await fetch("/state", {{cache: "no-store"}})).json(); }} catch (error) {{ return; }}
+  state.cameras.forEach((c, i) => {{
+    const label = document.getElementById(`state-${{i}}`);
+    const share = c.masked_share === null || c.masked_share === undefined ? "-" : `${{Math.round(c.masked_share * 100)}}%`;
+    label.className = `state ${{c.state}}`;
+    label.textContent = `${{c.state}} · ${{c.fps ?? 0}} FPS · frame ${{c.frames ?? 0}} · masked ${{share}} · alerts ${{c.alerts ?? 0}}`
+      + (c.restarts ? ` · restarted ${{c.restarts}}x` : "") + (c.error ? ` · ${{c.error}}` : "");
+    document.getElementById(`notes-${{i}}`).textContent = c.notes.join(" · ");
+    if (c.frames) document.getElementById(`picture-${{i}}`).src = `/camera/${{i}}.jpg?t=${{Date.now()}}`;
+  }});
+  drawChart(state.cameras);
+  const ids = state.alerts.map(a => a.id).join(",");
+  if (ids !== seenAlerts) {{
+    seenAlerts = ids;
+    document.getElementById("alerts").innerHTML = state.alerts.map(a =>
+      `<li class="alert"><img src="/alert/${{a.id}}.jpg" alt="alert ${{a.id}}"><br>${{a.at}} camera ${{a.camera}}: `
+      + `person #${{a.track_id}} ${{a.label.replaceAll("_", " ")}} (frame ${{a.frame}})</li>`).join("")
+      || '<li id="no-alerts">none yet</li>';
+  }}
+}}
+setInterval(refresh, 1000);
+refresh();
+</script></body></html>
+"""
