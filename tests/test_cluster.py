@@ -287,3 +287,22 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
     assert [event["camera"] for event in events if event["type"] == "restart"] == [cameras[0].camera if
                                                                                   cameras[0].restarts else 1]
     assert {summary["camera"] for summary in summaries} == {0, 1}
+
+
+def test_the_video_script_gathers_every_camera_in_one_place(cluster, tmp_path):
+    from crossing import make_crossing_video
+
+    doors = [tmp_path / "door1.avi", tmp_path / "door2.avi"]
+    for door in doors:
+        make_crossing_video(door)
+    refused = run_script("detect_mask_video.py", "--ray", cluster.address, "-s", doors[0], "-o", tmp_path / "out.avi")
+    assert refused.returncode == 2 and "-o" in refused.stderr
+    finished = run_script("detect_mask_video.py", "--ray", cluster.address, "-s", doors[0], "-s", doors[1],
+                          "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv", "--alert-frames", "5")
+    assert finished.returncode == 0, finished.stderr
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert {event["camera"] for event in events if event["type"] == "alert"} == {0, 1}
+    assert [event["camera"] for event in events if event["type"] == "summary"] == [0, 1]
+    for number in (1, 2):
+        assert (tmp_path / f"people-{number}.csv").read_text().splitlines()[-1].startswith("all,2,3,")
+    assert finished.stdout.count("== camera") == 2 and "ALERT: camera 1" in finished.stderr

@@ -15,6 +15,7 @@ import re
 import socket
 import time
 import uuid
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -331,7 +332,10 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
         context.wait_for_min_actors_s = ACTOR_START_SECONDS
         # A block holds only paths (each actor reads its photos from storage): send it to any free actor, not to
         # one on the node that holds the block, which on a small run is every block on the driver's node.
-        context.execution_options.actor_locality_enabled = False
+        # (Deprecated for Ray after January 2027, which will place actors' work itself; ray is pinned at 2.60.)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            context.execution_options.actor_locality_enabled = False
         # Blocks of at least a batch each: Ray Data joins smaller blocks into one input, which one actor takes whole.
         # Ray restarts an actor that dies and retries its block elsewhere.
         blocks = max(1, min(len(todo) // BATCH_PHOTOS, 100 * workers))
