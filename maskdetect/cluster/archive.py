@@ -122,15 +122,14 @@ class ResultsStore:
         if info.type == pafs.FileType.File:
             raise InputError(f"refusing to write results into {self.results}: it is a file")
         allowed = {CHECKPOINT_FOLDER, *owned_folders}
-        for entry in storage.entries(self.filesystem, self.root):
-            name = entry.base_name
-            if name in allowed or _TEMPORARY.match(name):
-                continue
+        names = [entry.base_name for entry in storage.entries(self.filesystem, self.root)]
+        for name in names:
             match = _PART.match(name)
-            if not match:
-                raise InputError(f"refusing to write results into {self.results}: it holds other things ({name})")
-            if match.group(1) != self.format:
+            if match and match.group(1) != self.format:
                 raise InputError(f"the results in {self.results} are {match.group(1)}: run again with --format {match.group(1)}")
+        for name in names:
+            if not (name in allowed or _TEMPORARY.match(name) or _PART.match(name)):
+                raise InputError(f"refusing to write results into {self.results}: it holds other things ({name})")
         checkpoint = self.checkpoint_filesystem.get_file_info(self.checkpoint_root)
         if checkpoint.type == pafs.FileType.File:
             raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it is a file")
