@@ -21,6 +21,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 from maskdetect.bundled import EXAMPLES  # noqa: E402
 from maskdetect.cluster.archive import ResultsStore, read_results, run_archive  # noqa: E402
 from maskdetect.cluster.connect import connect  # noqa: E402
+from maskdetect.errors import InputError  # noqa: E402
 
 SCENES = ROOT / "scenes" / "images"
 SETTINGS = {
@@ -219,7 +220,8 @@ def test_parquet_results_and_annotated_copies_in_the_results(cluster, tmp_path):
     records = _by_image(read_results(results))
     assert set(records) == {str(path) for path in EXAMPLES.glob("*.jpg")}
     assert all(record.get("error") is None and record["faces"] for record in records.values())
-    assert sorted(path.name for path in (results / "annotated").iterdir()) == sorted(path.name for path in EXAMPLES.glob("*.jpg"))
+    # Photos from outside the listing's folder keep their whole path: two of the same name never meet.
+    assert all((results / "annotated" / str(path).lstrip("/")).is_file() for path in EXAMPLES.glob("*.jpg"))
     # JSON-lines parts may not join Parquet ones.
     mixed = run_script("detect_mask_image.py", "-i", listing, "--ray", cluster.address, "--results", results)
     assert mixed.returncode == 2 and "--format parquet" in mixed.stderr
@@ -376,3 +378,27 @@ def test_the_video_script_gathers_every_camera_in_one_place(cluster, tmp_path):
     for number in (1, 2):
         assert (tmp_path / f"people-{number}.csv").read_text().splitlines()[-1].startswith("all,2,3,")
     assert finished.stdout.count("== camera") == 2 and "ALERT: camera 1" in finished.stderr
+
+
+def test_a_photo_is_one_record_however_the_archive_is_spelled(cluster, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    first = run_archive(ray, str(EXAMPLES), ResultsStore(results), SETTINGS, workers=1, progress=False)
+    monkeypatch.chdir(EXAMPLES.parent)
+    again = run_archive(ray, os.path.join(".", EXAMPLES.name, ""), ResultsStore(results), SETTINGS, workers=1, progress=False)
+    assert (first.recorded, again.recorded, again.done_before) == (6, 0, 6)
+    listing = tmp_path / "listing.txt"
+    listing.write_text("".join(f"{path}\n{path.parent}/../{path.parent.name}/{path.name}\n" for path in EXAMPLES.glob("*.jpg")))
+    listed = run_archive(ray, str(listing), ResultsStore(tmp_path / "listed"), SETTINGS, workers=1, progress=False)
+    assert listed.listed == listed.recorded == 6
+
+
+def test_parts_the_checkpoint_does_not_know_are_refused_never_removed(cluster, tmp_path):
+    results = tmp_path / "results"
+    run_archive(ray, str(EXAMPLES), ResultsStore(results), SETTINGS, workers=1, progress=False)
+    parts = sorted(results.glob("part-*"))
+    elsewhere = ResultsStore(results, checkpoint=tmp_path / "another_checkpoint")
+    with pytest.raises(InputError, match="does not know the parts"):
+        elsewhere.reconcile()
+    assert sorted(results.glob("part-*")) == parts
+    with pytest.raises(InputError, match="room for 2 detector actors"):
+        run_archive(ray, str(EXAMPLES), ResultsStore(tmp_path / "r2"), SETTINGS, workers=3, progress=False)

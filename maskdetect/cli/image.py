@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from maskdetect.bundled import EXAMPLES
+from maskdetect.classify.backends import resolve_model
 from maskdetect.cli.common import (
     add_detection_options,
     apply_verbosity,
@@ -75,6 +76,9 @@ def parse_args(argv=None):
         for name in ("results", "checkpoint", "workers"):
             if getattr(args, name) is not None:
                 parser.error(f"--{name} needs --ray")
+        for name, default in (("format", "jsonl"), ("part_size", DEFAULT_PART_SIZE)):
+            if getattr(args, name) != default:
+                parser.error(f"--{name.replace('_', '-')} needs --ray")
     return args
 
 
@@ -130,16 +134,25 @@ def run_on_ray(args):
         raise InputError("with --ray, -i is one folder, bucket prefix or listing file")
     if args.json or args.show:
         raise InputError("with --ray the records go to --results: --json and --show are for runs on one machine")
-    store = ResultsStore(args.results, args.checkpoint, args.format)
-    annotated = args.output and _absolute(args.output)
-    store.check(owned_folders=_inside(annotated, store))
-    if annotated:
-        check_folder_output(annotated, "annotated copies")
     settings = detector_settings(args, whole_image=args.whole_image)
     settings.update(model=_absolute(settings["model"]), face_detector_dir=_absolute(settings["face_detector_dir"]))
-    ray = connect(args.ray, verbose=args.verbose)
-    summary = run_archive(ray, args.image[0], store, settings, annotated, args.part_size, args.workers,
-                          progress=not args.quiet)
+    _, model_file = resolve_model(settings["model"], settings["backend"])
+    if not Path(model_file).exists():
+        raise InputError(f"no model at {model_file} (every node reads the model at this path)")
+    try:
+        store = ResultsStore(args.results, args.checkpoint, args.format)
+        annotated = args.output and _absolute(args.output)
+        store.check(owned_folders=_inside(annotated, store))
+        if annotated:
+            check_folder_output(annotated, "annotated copies")
+            if _is_inside(annotated, _absolute(args.image[0])):
+                raise InputError(f"refusing to write annotated copies into {args.output}: it is inside the archive")
+        ray = connect(args.ray, verbose=args.verbose)
+        summary = run_archive(ray, args.image[0], store, settings, annotated, args.part_size, args.workers,
+                              progress=not args.quiet)
+    except OSError as error:
+        # pyarrow's filesystems: a permission, a credential or a network failure of the storage.
+        raise InputError(f"storage: {str(error).splitlines()[0]}") from None
     print(summary.text(args.results))
     return EXIT_SOME_INPUTS_FAILED if summary.unreadable else EXIT_OK
 
@@ -149,6 +162,11 @@ def _absolute(location):
     from maskdetect.cluster.storage import is_uri
 
     return location if is_uri(location) else str(Path(location).resolve())
+
+
+def _is_inside(location, archive):
+    """True when ``location`` is the archive's folder or inside it."""
+    return location == archive or location.startswith(archive.rstrip("/") + "/")
 
 
 def _inside(folder, store):

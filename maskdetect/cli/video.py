@@ -3,6 +3,7 @@
 import dataclasses
 import sys
 import threading
+from pathlib import Path
 
 from maskdetect.cli.common import (
     add_detection_options,
@@ -28,6 +29,7 @@ from maskdetect.video.loop import (
     stop_on_ctrl_c,
 )
 from maskdetect.video.several import check_sources, run_videos, source_options
+from maskdetect.video.sources import is_file_source
 from maskdetect.video.statistics import save_statistics_plot, write_statistics_csv
 
 DEFAULTS = VideoOptions()
@@ -163,7 +165,9 @@ def run_on_ray(args):
                               compliant_classes=args.compliant, blur=args.blur, max_frames=args.max_frames,
                               statistics_every_s=args.stats_every)
     detector = detector_settings(args, upright=False)
-    ray = connect(args.ray, verbose=args.verbose)
+    # The watchers run in other folders, maybe on other machines: local paths made absolute.
+    detector.update(model=str(Path(detector["model"]).resolve()), face_detector_dir=str(Path(detector["face_detector_dir"]).resolve()))
+    sources = [str(Path(source).resolve()) if is_file_source(source) else source for source in sources]
     dashboard = server = None
     if args.serve:
         host, port = parse_address(args.serve)
@@ -171,6 +175,7 @@ def run_on_ray(args):
         server = DashboardServer(dashboard, host, port)
     stop = threading.Event()
     try:
+        ray = connect(args.ray, verbose=args.verbose)
         with stop_on_ctrl_c(stop):
             summaries, _ = run_cameras(ray, sources, detector, settings, args.json, args.snapshots, dashboard,
                                        args.streams_per_watcher, stop)
@@ -186,7 +191,7 @@ def run_on_ray(args):
     for summary in summaries:
         print(f"== camera {summary['camera']}: {summary['source']} ==", file=out)
         faces = ", ".join(f"{count} {label}" for label, count in summary.get("faces", {}).items()) or "none"
-        print(f"frames processed: {summary['frames']}\nfaces seen: {faces}\nalerts raised: {summary.get('alerts', 0)}\n"
+        print(f"frames processed: {summary['frames_in_all']}\nfaces seen: {faces}\nalerts raised: {summary.get('alerts', 0)}\n"
               f"watcher restarts: {summary['restarts']}", file=out)
     return EXIT_INTERRUPTED if stop.is_set() else EXIT_OK
 

@@ -41,8 +41,9 @@ BATCH_PHOTOS = 16
 WORKER_CPUS = 0.9
 # How long the detector actors may take to start (a node may first have to pull the package's image).
 ACTOR_START_SECONDS = 300
-_PART = re.compile(r"^part-[0-9a-f]{8}-\d{6}\.(jsonl|parquet)$")
-_TEMPORARY = re.compile(r"^\.part-.*\.tmp$")
+_PART = re.compile(r"^part-([0-9a-f]{8})-\d{6,}\.(jsonl|parquet)$")
+_CHECKPOINT_ENTRY = re.compile(r"^(part-[0-9a-f]{8}-\d{6,}\.(jsonl|parquet)\.done\.json|run-[0-9a-f]{8}\.started|\..*\.tmp)$")
+_TEMPORARY = re.compile(r"^\..*\.tmp$")
 
 
 @dataclass
@@ -61,24 +62,26 @@ def list_archive(source):
     info = filesystem.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
         raise InputError(f"{source}: no such folder, bucket or listing")
-    if info.type == pafs.FileType.Directory:
-        photos = []
-        for entry in filesystem.get_file_info(pafs.FileSelector(root, recursive=True)):
-            relative = PurePosixPath(entry.path[len(root):].lstrip("/"))
-            if entry.type != pafs.FileType.File or any(part.startswith(".") for part in relative.parts):
-                continue
-            if relative.suffix.lower() in IMAGE_SUFFIXES:
-                photos.append(Photo(storage.join(source, *relative.parts), _location(filesystem, entry.path)))
-        return sorted(photos, key=lambda photo: photo.path)
-    return _read_listing(source, filesystem, root)
+    if info.type != pafs.FileType.Directory:
+        return _read_listing(source, filesystem, root)
+    photos, base = [], archive_location(source)
+    for entry in filesystem.get_file_info(pafs.FileSelector(root, recursive=True)):
+        relative = PurePosixPath(entry.path[len(root):].lstrip("/"))
+        if entry.type != pafs.FileType.File or any(part.startswith(".") for part in relative.parts):
+            continue
+        if relative.suffix.lower() in IMAGE_SUFFIXES:
+            photos.append(Photo(storage.join(source, *relative.parts), storage.join(base, *relative.parts)))
+    return sorted(photos, key=lambda photo: photo.path)
 
 
 def archive_location(source):
-    """The archive's folder as the workers see it: an absolute path, or the URI; a listing's own folder."""
+    """The archive's folder as every worker can open it: a URI as given, a local path made absolute; for a
+    listing, the listing's folder."""
     filesystem, root = storage.filesystem(source)
-    if filesystem.get_file_info(root).type == pafs.FileType.File:
-        root = root.rsplit("/", 1)[0]
-    return _location(filesystem, root)
+    is_listing = filesystem.get_file_info(root).type == pafs.FileType.File
+    if storage.is_uri(source):
+        return str(source).rstrip("/").rsplit("/", 1)[0] if is_listing else str(source).rstrip("/")
+    return str(Path(root).parent) if is_listing else root
 
 
 def _read_listing(source, filesystem, root):
@@ -86,21 +89,20 @@ def _read_listing(source, filesystem, root):
         text = storage.read_bytes(filesystem, root).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{source} is neither a folder nor a listing of photos (one path a line)") from None
-    base = str(source).rsplit("/", 1)[0] if storage.is_uri(source) else str(Path(source).parent)
-    paths = []
+    base, photos = archive_location(source), {}
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        paths.append(line if storage.is_uri(line) or Path(line).is_absolute() else storage.join(base, line))
-    if not paths:
+        if storage.is_uri(line):
+            location = line
+        else:
+            location = str((Path(line) if Path(line).is_absolute() else Path(base, line)).resolve())
+        # One record a photo, however the listing spells it (a/../b.jpg, ./b.jpg, /abs/b.jpg).
+        photos.setdefault(location, Photo(line, location))
+    if not photos:
         raise InputError(f"{source}: the listing names no photo")
-    return [Photo(path, path if storage.is_uri(path) else str(Path(path).resolve())) for path in dict.fromkeys(paths)]
-
-
-def _location(filesystem, path):
-    """A path inside ``filesystem`` as a location any worker can open."""
-    return path if storage.is_local(filesystem) else f"{filesystem.type_name}://{path}"
+    return list(photos.values())
 
 
 class ResultsStore:
@@ -125,8 +127,8 @@ class ResultsStore:
         names = [entry.base_name for entry in storage.entries(self.filesystem, self.root)]
         for name in names:
             match = _PART.match(name)
-            if match and match.group(1) != self.format:
-                raise InputError(f"the results in {self.results} are {match.group(1)}: run again with --format {match.group(1)}")
+            if match and match.group(2) != self.format:
+                raise InputError(f"the results in {self.results} are {match.group(2)}: run again with --format {match.group(2)}")
         for name in names:
             if not (name in allowed or _TEMPORARY.match(name) or _PART.match(name)):
                 raise InputError(f"refusing to write results into {self.results}: it holds other things ({name})")
@@ -134,38 +136,54 @@ class ResultsStore:
         if checkpoint.type == pafs.FileType.File:
             raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it is a file")
         for entry in storage.entries(self.checkpoint_filesystem, self.checkpoint_root):
-            if not entry.base_name.endswith(".done.json"):
+            if not _CHECKPOINT_ENTRY.match(entry.base_name):
                 raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it holds other things ({entry.base_name})")
 
-    def done(self):
-        """The photos committed parts hold. Parts a killed run left without a checkpoint entry, and its
-        temporary files, are removed first: their photos are done again."""
+    def reconcile(self):
+        """The photo locations that committed parts hold. What a killed run of this checkpoint left half done (a
+        part without its checkpoint entry, temporary files) is removed first: its photos are done again. Parts
+        of runs this checkpoint never saw are refused, never removed."""
+        runs, entries = set(), {}
+        for entry in storage.entries(self.checkpoint_filesystem, self.checkpoint_root):
+            name = entry.base_name
+            if _TEMPORARY.match(name):
+                self.checkpoint_filesystem.delete_file(entry.path)
+            elif name.startswith("run-"):
+                runs.add(name[4:-len(".started")])
+            else:
+                entries[name[: -len(".done.json")]] = entry.path
         parts = {}
         for entry in storage.entries(self.filesystem, self.root):
             if _TEMPORARY.match(entry.base_name):
                 self.filesystem.delete_file(entry.path)
             elif _PART.match(entry.base_name):
                 parts[entry.base_name] = entry.path
-        done, committed = set(), set()
-        for entry in storage.entries(self.checkpoint_filesystem, self.checkpoint_root):
-            part = entry.base_name[: -len(".done.json")]
-            if part not in parts:
-                self.checkpoint_filesystem.delete_file(entry.path)
-                continue
-            done.update(json.loads(storage.read_bytes(self.checkpoint_filesystem, entry.path)))
-            committed.add(part)
+        strangers = sorted(name for name in parts if name not in entries and _PART.match(name).group(2) not in runs)
+        if strangers:
+            raise InputError(f"the checkpoint {self.checkpoint} does not know the parts in {self.results} ({strangers[0]}, "
+                             f"...): give the --checkpoint of the run that wrote them")
+        done = set()
+        for part, path in entries.items():
+            if part in parts:
+                done.update(json.loads(storage.read_bytes(self.checkpoint_filesystem, path)))
+            else:
+                self.checkpoint_filesystem.delete_file(path)
         for name, path in parts.items():
-            if name not in committed:
+            if name not in entries:
                 logger.info("removing %s: a killed run wrote it but did not commit it", name)
                 self.filesystem.delete_file(path)
         return done
 
-    def commit(self, records):
-        """Write one part of ``records``, then note its photos in the checkpoint; returns the part's name."""
+    def start(self):
+        """Note this run in the checkpoint before it writes any part (so that a resume knows its parts)."""
+        storage.write_bytes(self.checkpoint_filesystem, storage.join(self.checkpoint_root, f"run-{self.run}.started"), b"")
+
+    def commit(self, records, locations):
+        """Write one part of ``records``, then note their photos' ``locations`` in the checkpoint."""
         name = f"part-{self.run}-{self.parts_written:06d}.{self.format}"
         storage.write_bytes(self.filesystem, storage.join(self.root, name), encode_part(records, self.format))
-        done = json.dumps([record["image"] for record in records]).encode()
-        storage.write_bytes(self.checkpoint_filesystem, storage.join(self.checkpoint_root, name + ".done.json"), done)
+        storage.write_bytes(self.checkpoint_filesystem, storage.join(self.checkpoint_root, name + ".done.json"),
+                            json.dumps(locations).encode())
         self.parts_written += 1
         return name
 
@@ -204,15 +222,22 @@ def read_results(results):
         if not match:
             continue
         data = storage.read_bytes(filesystem, entry.path)
-        if match.group(1) == "jsonl":
+        if match.group(2) == "jsonl":
             records.extend(json.loads(line) for line in data.decode().splitlines() if line)
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             rows = pq.read_table(pa.BufferReader(data)).to_pylist()
-            records.extend({key: value for key, value in row.items() if value is not None or key == "error"} for row in rows)
+            records.extend(_without_empty_columns(row) for row in rows)
     return records
+
+
+def _without_empty_columns(row):
+    """A Parquet row as the JSON-lines record: a readable photo has no error; an unreadable one, no size or faces."""
+    unreadable = row.get("error") is not None
+    return {key: value for key, value in row.items()
+            if not (key == "error" and not unreadable) and not (unreadable and key in ("width", "height", "faces"))}
 
 
 class ArchiveWorker:
@@ -252,6 +277,7 @@ class ArchiveWorker:
                 self._write_annotated(photo["location"], image, photo["faces"])
             records.append(record)
         return {"record": np.array([json.dumps(record) for record in records], dtype=object),
+                "location": np.array([photo["location"] for photo in photos], dtype=object),
                 "node": np.array([self.node] * len(records), dtype=object)}
 
     def _read(self, path, location):
@@ -262,30 +288,36 @@ class ArchiveWorker:
             photo["sha256"] = hashlib.sha256(data).hexdigest()
             photo["pixels"] = decode_image(data, path)
             photo["faces"] = self.detector.find(photo["pixels"])
-        except (ValueError, OSError, InputError, cv2.error) as error:
+        except Exception as error:  # noqa: BLE001 - one photo that fails in any way is its record's error, not the run's
             photo.pop("pixels", None)
-            photo["error"] = str(error).splitlines()[0] if str(error) else f"cannot read {path}"
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            photo["error"] = message if path in message else f"cannot read {path}: {message}"
         return photo
 
     def _write_annotated(self, location, image, faces):
+        """The annotated copy, named as the photo is inside the archive; a failure is logged, the record kept."""
         from maskdetect.draw import draw_faces
 
         relative = relative_name(location, self.source)
-        suffix = PurePosixPath(relative).suffix.lower()
-        ok, data = cv2.imencode(suffix, draw_faces(image, faces, self.colours))
+        drawn = draw_faces(image, faces, self.colours)
+        ok, data = cv2.imencode(PurePosixPath(relative).suffix.lower(), drawn)
         if not ok:
-            ok, data = cv2.imencode(".png", image)
+            ok, data = cv2.imencode(".png", drawn)
             relative += ".png"
-        filesystem, root = storage.filesystem(self.annotated)
-        storage.write_bytes(filesystem, storage.join(root, *PurePosixPath(relative).parts), data.tobytes())
+        try:
+            filesystem, root = storage.filesystem(self.annotated)
+            storage.write_bytes(filesystem, storage.join(root, *PurePosixPath(relative).parts), data.tobytes())
+        except (OSError, InputError) as error:
+            logger.error("cannot write the annotated copy of %s: %s", location, error)
 
 
 def relative_name(location, source):
-    """``location`` inside the archive at ``source`` (its name alone when it is not inside)."""
+    """``location`` inside the archive at ``source``; outside it (a listing's photo from elsewhere), its whole path,
+    so that no two copies share a name."""
     location, source = str(location).replace("\\", "/"), str(source or "").replace("\\", "/").rstrip("/")
     if source and location.startswith(source + "/"):
         return location[len(source) + 1:]
-    return PurePosixPath(location).name
+    return "/".join(part for part in location.split("://")[-1].split("/") if part not in ("", ".", ".."))
 
 
 @dataclass
@@ -318,11 +350,15 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
     detector actors (default: one per CPU). Returns an ArchiveSummary."""
     started = time.perf_counter()
     photos = list_archive(source)
-    done = store.done()
-    todo = [photo for photo in photos if photo.path not in done]
+    done = store.reconcile()
+    todo = [photo for photo in photos if photo.location not in done]
     summary = ArchiveSummary(listed=len(photos), done_before=len(photos) - len(todo))
     if todo:
-        workers = workers or cluster_cpus(ray)
+        room = int(cluster_cpus(ray) / WORKER_CPUS)
+        if workers and workers > room:
+            raise InputError(f"the cluster has room for {room} detector actors of {WORKER_CPUS} CPU, not --workers {workers}")
+        workers = workers or room
+        store.start()
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
@@ -352,6 +388,10 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
         except ray.exceptions.GetTimeoutError:
             raise InputError(f"the cluster found no room for {min(workers, blocks)} detector actors of {WORKER_CPUS} CPU "
                              f"within {ACTOR_START_SECONDS} s: give fewer --workers or add nodes") from None
+        except ray.exceptions.RayError as error:
+            cause = getattr(error, "cause", None)
+            reason = str(cause if cause is not None else error).strip().splitlines()[-1]
+            raise InputError(f"the run on the cluster failed: {reason}") from None
     summary.parts = store.parts_written
     summary.seconds = time.perf_counter() - started
     return summary
@@ -359,23 +399,24 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
 
 def _drain(records, store, summary, seen, part_size, total, progress):
     """Take the records as the actors finish them; commit a part every ``part_size`` records and at the end."""
-    pending = []
+    pending, locations = [], []
     with tqdm(total=total, initial=summary.done_before, unit="photo", disable=None if progress else True,
               leave=False) as bar:
         for batch in records.iter_batches(batch_size=None, batch_format="numpy"):
-            for text, node in zip(batch["record"], batch["node"]):
-                record = json.loads(text)
-                if record["image"] in seen:  # a retried batch: its photos are recorded already
+            for text, location, node in zip(batch["record"], batch["location"], batch["node"]):
+                if location in seen:  # a retried batch: its photos are recorded already
                     continue
-                seen.add(record["image"])
+                seen.add(location)
+                record = json.loads(text)
                 _count(summary, record, node)
                 pending.append(record)
+                locations.append(str(location))
                 bar.update()
             while len(pending) >= part_size:
-                store.commit(pending[:part_size])
-                pending = pending[part_size:]
+                store.commit(pending[:part_size], locations[:part_size])
+                pending, locations = pending[part_size:], locations[part_size:]
         if pending:
-            store.commit(pending)
+            store.commit(pending, locations)
 
 
 def _count(summary, record, node):

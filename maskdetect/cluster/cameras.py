@@ -67,7 +67,8 @@ class _Source:
     picture: bytes | None = None
     picture_sent: bool = True
     summary: dict | None = None
-    started: float | None = None
+    # The monotonic time of the source's time 0 (a live source's times run on across reconnections).
+    origin: float = 0.0
     thread: threading.Thread | None = field(default=None, repr=False)
 
 
@@ -88,13 +89,15 @@ class CameraWatcher:
         self._lock, self._stop = threading.Lock(), threading.Event()
         cv2.setNumThreads(1)
 
-    def watch(self, camera, source, skip_frames=0):
-        """Start watching ``source`` as camera number ``camera`` (unless it is watched already)."""
+    def watch(self, camera, source, start_frame=0, start_seconds=0.0):
+        """Start watching ``source`` as camera number ``camera`` (unless it is watched already), numbering its
+        frames from ``start_frame`` and its times from ``start_seconds`` (a file resumes at that frame)."""
         with self._lock:
             if camera in self._sources:
                 return self.pid
-            watched = self._sources[camera] = _Source(camera, source)
-        watched.thread = threading.Thread(target=self._watch, args=(watched, skip_frames), daemon=True)
+            watched = self._sources[camera] = _Source(camera, source, frames=start_frame)
+            watched.origin = time.monotonic() - start_seconds
+        watched.thread = threading.Thread(target=self._watch, args=(watched, start_frame), daemon=True)
         watched.thread.start()
         return self.pid
 
@@ -178,24 +181,21 @@ class CameraWatcher:
         frames = itertools.islice(reader.frames(self._stop), skip_frames, None)
         if settings.max_frames is not None:
             frames = itertools.islice(frames, max(0, settings.max_frames - watched.frames))
-        # Times run on across reconnections and restarts: a file's from the frame it resumes at, a live source's
-        # from its first connection.
-        if reader.is_file:
-            offset = skip_frames / frame_rate
-        else:
-            watched.started = watched.started or time.monotonic()
-            offset = time.monotonic() - watched.started
+        # Frame numbers and times run on across reconnections and restarts: a file's from the frame it resumes
+        # at, a live source's from its first connection.
+        first_index = watched.frames
+        offset = skip_frames / frame_rate if reader.is_file else time.monotonic() - watched.origin
         pictured = counted = seconds = None
         results = analyse_frames(self.detector, frames, tracker, alerts, frame_rate if reader.is_file else None,
                                  find_ahead=False)
         for result in results:
-            index, seconds = skip_frames + result.index, offset + result.time
+            index, seconds = first_index + result.index, offset + result.time
             if settings.blur:
                 blur_faces(result.frame, result.faces)
             draw_faces(result.frame, result.faces, self.colours)
             summary.write(result)
-            watched.frames, watched.fps = watched.frames + 1, round(summary.median_fps, 1)
             self._emit({**frame_record(index, seconds, result.faces), "camera": watched.camera})
+            watched.frames, watched.fps = index + 1, round(summary.median_fps, 1)
             now = time.monotonic()
             for person in result.alerts:
                 snapshot = _jpeg(result.frame)
@@ -245,9 +245,9 @@ class CameraState:
 
     camera: int
     source: str
-    watcher: int
     state: str = "starting"
     frames: int = 0
+    seconds: float = 0.0
     fps: float = 0.0
     restarts: int = 0
     alerts: int = 0
@@ -268,72 +268,91 @@ def run_cameras(ray, sources, detector_settings, settings, json_path=None, snaps
               for start in range(0, len(sources), streams_per_watcher)]
     Watcher = ray.remote(CameraWatcher).options(num_cpus=WATCHER_CPUS, max_restarts=-1, max_task_retries=0)
     watchers = [Watcher.remote(detector_settings, asdict(settings)) for _ in groups]
-    cameras = [CameraState(camera, str(source), watcher) for watcher, group in enumerate(groups)
-               for camera, source in zip(group, (sources[index] for index in group))]
-    pids = [None] * len(watchers)
-    log = EventLog(json_path) if json_path else None
+    cameras = [CameraState(camera, str(sources[camera])) for camera in range(len(sources))]
+    link = _Link(ray, watchers, groups, cameras, sources, EventLog(json_path) if json_path else None, snapshots,
+                 dashboard)
     try:
-        for number, group in enumerate(groups):
-            for camera in group:
-                watchers[number].watch.remote(camera, str(sources[camera]))
         while not stop.is_set() and not all(camera.finished for camera in cameras):
-            replies = [watcher.poll.remote() for watcher in watchers]
-            for number, (group, reply) in enumerate(zip(groups, replies)):
-                _take_reply(ray, reply, number, group, watchers[number], cameras, pids, log, snapshots, dashboard,
-                            sources)
+            link.poll(POLL_SECONDS)
             if dashboard is not None:
                 dashboard.update_cameras(cameras)
-            stop.wait(POLL_SECONDS)
         finals = {}
         for watcher in watchers:
             try:
                 finals.update(ray.get(watcher.finish.remote(), timeout=60))
-            except Exception as error:  # noqa: BLE001 - a watcher lost at the very end: its sources go unsummed
+            except ray.exceptions.RayError as error:
                 logger.warning("a camera watcher did not answer at the end: %s", str(error).splitlines()[0])
+        # What the watchers saw between the last poll and their end.
+        link.poll(POLL_SECONDS, until_all=True)
         summaries = [finals.get(camera.camera) or {"camera": camera.camera, "source": camera.source, "frames": camera.frames}
                      for camera in cameras]
         for summary, camera in zip(summaries, cameras):
-            summary.update(restarts=camera.restarts, interrupted=stop.is_set())
-            if log is not None:
-                log.write(summary_record(summary))
+            # The counts of a restarted watcher's sources cover its frames since the restart.
+            summary.update(frames_in_all=camera.frames, restarts=camera.restarts, interrupted=stop.is_set())
+            if link.log is not None:
+                link.log.write(summary_record(summary))
     finally:
-        if log is not None:
-            log.close()
+        if link.log is not None:
+            link.log.close()
         for watcher in watchers:
             ray.kill(watcher)
     return summaries, cameras
 
 
-def _take_reply(ray, reply, number, group, watcher, cameras, pids, log, snapshots, dashboard, sources):
-    """One watcher's answer to a poll: its events to the outputs, its sources' states to the cameras."""
-    try:
-        news = ray.get(reply, timeout=POLL_TIMEOUT_S)
-    except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError, ray.exceptions.ActorUnavailableError):
-        for camera in group:
-            if not cameras[camera].finished:
-                cameras[camera].state = "restarting"
-        return
-    if pids[number] is not None and news["pid"] != pids[number]:
-        for camera in group:
-            cameras[camera].restarts += 1
-            logger.warning("the watcher of camera %d was restarted (process %d is gone)", camera, pids[number])
-            if log is not None:
-                log.write({"type": "restart", "camera": camera, "frames_before": cameras[camera].frames})
-            if dashboard is not None:
-                dashboard.note(camera, "watcher restarted")
-    pids[number] = news["pid"]
-    for camera in group:
-        if camera not in news["sources"] and not cameras[camera].finished:
-            # A new or restarted watcher: set the source going (a file from the frame it had reached).
-            watcher.watch.remote(camera, str(sources[camera]), cameras[camera].frames)
-    for camera, state in news["sources"].items():
-        known = cameras[camera]
-        known.state, known.fps, known.error = state["state"], state["fps"], state["error"]
-        known.frames = max(known.frames, state["frames"])
-        if state["picture"] is not None and dashboard is not None:
-            dashboard.picture(camera, state["picture"])
-    for event in news["events"]:
-        _take_event(event, cameras, log, snapshots, dashboard)
+class _Link:
+    """The driver's side of its watchers: one poll in flight per watcher, never dropped, so no event is lost."""
+
+    def __init__(self, ray, watchers, groups, cameras, sources, log, snapshots, dashboard):
+        self.ray, self.watchers, self.groups, self.cameras, self.sources = ray, watchers, groups, cameras, sources
+        self.log, self.snapshots, self.dashboard = log, snapshots, dashboard
+        self.pids = [None] * len(watchers)
+        self.pending = {}
+
+    def poll(self, seconds, until_all=False):
+        """Ask every watcher without a question in flight, then take the answers that come within ``seconds``."""
+        for number, watcher in enumerate(self.watchers):
+            if number not in self.pending:
+                self.pending[number] = watcher.poll.remote()
+        started = time.monotonic()
+        waiting = {reply: number for number, reply in self.pending.items()}
+        ready, _ = self.ray.wait(list(waiting), num_returns=len(waiting), timeout=POLL_TIMEOUT_S if until_all else seconds)
+        for reply in ready:
+            number = waiting[reply]
+            del self.pending[number]
+            try:
+                news = self.ray.get(reply)
+            except (self.ray.exceptions.RayActorError, self.ray.exceptions.ActorUnavailableError):
+                for camera in self.groups[number]:
+                    if not self.cameras[camera].finished:
+                        self.cameras[camera].state = "restarting"
+                continue
+            self._take(number, news)
+        time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+    def _take(self, number, news):
+        """One watcher's answer: its events to the outputs, its sources' states to the cameras."""
+        if self.pids[number] is not None and news["pid"] != self.pids[number]:
+            for camera in self.groups[number]:
+                self.cameras[camera].restarts += 1
+                logger.warning("the watcher of camera %d was restarted (process %d is gone)", camera, self.pids[number])
+                if self.log is not None:
+                    self.log.write({"type": "restart", "camera": camera, "frames_before": self.cameras[camera].frames})
+                if self.dashboard is not None:
+                    self.dashboard.note(camera, "watcher restarted")
+        self.pids[number] = news["pid"]
+        for event in news["events"]:
+            _take_event(event, self.cameras, self.log, self.snapshots, self.dashboard)
+        for camera, state in news["sources"].items():
+            known = self.cameras[camera]
+            known.state, known.fps, known.error = state["state"], state["fps"], state["error"]
+            if state["picture"] is not None and self.dashboard is not None:
+                self.dashboard.picture(camera, state["picture"])
+        for camera in self.groups[number]:
+            known = self.cameras[camera]
+            if camera not in news["sources"] and not known.finished:
+                # A new or restarted watcher: set the source going, numbering its frames and times on from the
+                # last ones taken here (a file resumes at that frame).
+                self.watchers[number].watch.remote(camera, str(self.sources[camera]), known.frames, known.seconds)
 
 
 def _take_event(event, cameras, log, snapshots, dashboard):
@@ -341,6 +360,8 @@ def _take_event(event, cameras, log, snapshots, dashboard):
     if event["type"] == "finished":
         camera.finished = True
         return
+    if event["type"] == "frame":
+        camera.frames, camera.seconds = event["frame"] + 1, event["time"]
     if event["type"] == "alert":
         camera.alerts += 1
         picture = event.pop("picture")
