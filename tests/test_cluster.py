@@ -184,6 +184,21 @@ def test_a_worker_killed_mid_run_costs_time_not_records(cluster, archive, tmp_pa
     assert len(_by_image(read_results(results))) == _photo_count(archive) == summary.recorded
 
 
+def test_a_node_lost_mid_run_costs_time_not_records(cluster, archive, tmp_path):
+    results = tmp_path / "results"
+    extra = cluster.add_node(num_cpus=1, object_store_memory=100 * 2**20)
+    cluster.wait_for_nodes()
+    runs = []
+    worker = threading.Thread(target=lambda: runs.append(run_archive(
+        ray, str(archive), ResultsStore(results), SETTINGS, part_size=4, workers=3, progress=False)))
+    worker.start()
+    _wait_for(lambda: any(results.glob("part-*.jsonl")))
+    cluster.remove_node(extra)  # from the main thread, as Ray requires
+    worker.join(timeout=150)
+    (summary,) = runs
+    assert len(_by_image(read_results(results))) == _photo_count(archive) == summary.recorded
+
+
 def test_a_killed_run_started_again_records_only_what_is_missing(cluster, archive, tmp_path):
     results = tmp_path / "results"
     command = [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(archive), "--ray", cluster.address,
