@@ -3,6 +3,7 @@
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import textwrap
@@ -105,6 +106,25 @@ def at_least(minimum):
     return parse
 
 
+def number(minimum=None, maximum=None, above=None, below=None):
+    """An argparse type: a finite number within the bounds given (nan, inf and words are refused)."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        for bound, fails, words in ((minimum, lambda b: value < b, "at least"), (maximum, lambda b: value > b, "at most"),
+                                    (above, lambda b: value <= b, "more than"), (below, lambda b: value >= b, "less than")):
+            if bound is not None and fails(bound):
+                raise argparse.ArgumentTypeError(f"must be {words} {bound:g}, got {text}")
+        return value
+
+    return parse
+
+
 def has_display():
     """False on a Linux or BSD machine with no X or Wayland display, where a window cannot open."""
     if sys.platform.startswith(("linux", "freebsd", "openbsd")):
@@ -149,12 +169,12 @@ def add_detection_options(parser, detect_size, upscale=1.0):
         "smaller is faster and misses more small faces (docs/benchmarks.md)",
     )
     parser.add_argument(
-        "--upscale", type=float, default=upscale,
+        "--upscale", type=number(minimum=1.0, maximum=4.0), default=upscale,
         help="YuNet searches each image enlarged this many times (within --detect-size): masked faces are found "
         "more often in enlarged photos, at about the square of this in time (docs/benchmarks.md)",
     )
     parser.add_argument(
-        "-c", "--confidence", type=float, default=DEFAULT_CONFIDENCE, help="face detection threshold"
+        "-c", "--confidence", type=number(above=0.0, maximum=1.0), default=DEFAULT_CONFIDENCE, help="face detection threshold"
     )
     parser.add_argument(
         "--min-face-size", type=at_least(0), default=DEFAULT_MIN_FACE_SIZE,

@@ -7,6 +7,7 @@ from maskdetect.cli.common import (
     apply_verbosity,
     detector_from_args,
     new_parser,
+    number,
     print_report,
     run_main,
 )
@@ -32,7 +33,7 @@ def parse_args(argv=None):
         "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
     )
     add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
-    parser.add_argument("--iou", type=float, default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
+    parser.add_argument("--iou", type=number(above=0.0, maximum=1.0), default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 

@@ -21,7 +21,7 @@ from maskdetect.cli.status import EXIT_OK, EXIT_SOME_INPUTS_FAILED
 from maskdetect.cluster import DEFAULT_PART_SIZE, FORMATS
 from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.errors import InputError
-from maskdetect.io.images import expand_inputs
+from maskdetect.io.images import DEFAULT_MAX_PIXELS, expand_inputs, limit_pixels
 from maskdetect.io.outputs import (
     check_distinct,
     check_file_output,
@@ -58,6 +58,11 @@ def parse_args(argv=None):
     parser.add_argument("--json", metavar="PATH", help="write results as JSON to PATH, or '-' for stdout")
     parser.add_argument("--whole-image", action="store_true", help="no face detection: each image is one face")
     parser.add_argument("--show", action="store_true", help="show each annotated image in a window")
+    parser.add_argument(
+        "--max-pixels", type=at_least(1), default=DEFAULT_MAX_PIXELS,
+        help="refuse (skip, with one line) any image above this many pixels, told from its header before it is "
+        "decoded: a small file can hold a huge image",
+    )
     cluster = parser.add_argument_group("a photo archive on a Ray cluster (pip install 'maskdetect[ray]')")
     cluster.add_argument(
         "--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -87,6 +92,7 @@ def main(argv=None):
     apply_verbosity(args)
     if args.show and not has_display():
         raise InputError("cannot open a window here (no display); run without --show")
+    limit_pixels(args.max_pixels)
     if args.ray is not None:
         return run_on_ray(args)
     args.output = args.output or "output"
@@ -149,7 +155,7 @@ def run_on_ray(args):
                 raise InputError(f"refusing to write annotated copies into {args.output}: it is inside the archive")
         ray = connect(args.ray, verbose=args.verbose)
         summary = run_archive(ray, args.image[0], store, settings, annotated, args.part_size, args.workers,
-                              progress=not args.quiet)
+                              progress=not args.quiet, max_pixels=args.max_pixels)
     except OSError as error:
         # pyarrow's filesystems: a permission, a credential or a network failure of the storage.
         raise InputError(f"storage: {str(error).splitlines()[0]}") from None

@@ -4,7 +4,7 @@ import csv
 import io
 import sys
 
-from maskdetect.cli.common import apply_verbosity, new_parser, run_main
+from maskdetect.cli.common import apply_verbosity, new_parser, number, run_main
 from maskdetect.cli.status import EXIT_OK
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output
@@ -22,7 +22,7 @@ def main(argv=None):
     )
     parser.add_argument("datasets", nargs="+", help="dataset folders (one subfolder of images per class)")
     parser.add_argument(
-        "--max-probability", type=float, default=DEFAULT_MAX_PROBABILITY,
+        "--max-probability", type=number(above=0.0, below=1.0), default=DEFAULT_MAX_PROBABILITY,
         help="list the faces whose own label gets a probability under this",
     )
     parser.add_argument("--csv", default="-", metavar="PATH", help="where to write the list ('-': stdout)")
@@ -31,7 +31,7 @@ def main(argv=None):
     if not 0.0 < args.max_probability < 1.0:
         raise InputError(f"--max-probability must be between 0 and 1, got {args.max_probability}")
     if not is_stdout(args.csv):
-        check_file_output(args.csv, inputs=args.datasets, kind="text")
+        check_file_output(args.csv, inputs=args.datasets, kind="review_csv")
     rows = suspects(args.datasets, args.max_probability, verbose=not args.quiet)
     text = io.StringIO()
     writer = csv.writer(text)

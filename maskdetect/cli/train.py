@@ -1,6 +1,6 @@
 """Train the face-mask classifier: MobileNetV2 (ImageNet weights) with a new head, its top blocks fine-tuned."""
 
-from maskdetect.cli.common import apply_verbosity, new_parser, run_main
+from maskdetect.cli.common import apply_verbosity, new_parser, number, run_main
 from maskdetect.errors import InputError
 
 EXAMPLES_TEXT = """
@@ -54,29 +54,29 @@ def parse_args(argv=None):
         "results that depend less on the seed",
     )
     parser.add_argument(
-        "--third-class-cost", type=float, default=defaults.third_class_cost,
+        "--third-class-cost", type=number(minimum=0.0, below=0.5), default=defaults.third_class_cost,
         help="with a mask_weared_incorrect class: how much validation recall each other class may lose to it "
         "(its weight in the decision is lowered until then)",
     )
     parser.add_argument(
-        "--judged-accuracy", type=float, default=defaults.judged_accuracy,
+        "--judged-accuracy", type=number(minimum=0.5, below=1.0), default=defaults.judged_accuracy,
         help="per face size, the probability under which a face gets no label ('uncertain', or 'too_small' where "
         "no face can be) is set on validation faces so that the judged ones of each class, and of each source of 100 "
         "or more, are right this often",
     )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per training step")
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="stage 1 learning rate")
+    parser.add_argument("--learning-rate", type=number(above=0.0, maximum=10.0), default=defaults.learning_rate, help="stage 1 learning rate")
     parser.add_argument(
-        "--fine-tune-learning-rate", type=float, default=defaults.fine_tune_learning_rate, help="stage 2 learning rate"
+        "--fine-tune-learning-rate", type=number(above=0.0, maximum=10.0), default=defaults.fine_tune_learning_rate, help="stage 2 learning rate"
     )
-    parser.add_argument("--val-split", type=float, default=defaults.val_split, help="share of images held out for validation")
+    parser.add_argument("--val-split", type=number(above=0.0, below=0.5), default=defaults.val_split, help="share of images held out for validation")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the split, the views and the training")
     parser.add_argument(
         "--views", type=int, default=defaults.views,
         help="augmented views per training image whose features are computed (epochs cycle through them)",
     )
     parser.add_argument(
-        "--degrade", type=float, default=defaults.degrade,
+        "--degrade", type=number(minimum=0.0, maximum=1.0), default=defaults.degrade,
         help="share of views degraded like a poor webcam or a crowd photo (small, dark, colour cast, JPEG)",
     )
     parser.add_argument(

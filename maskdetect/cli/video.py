@@ -13,6 +13,7 @@ from maskdetect.cli.common import (
     detector_settings,
     has_display,
     new_parser,
+    number,
     run_main,
 )
 from maskdetect.cli.status import EXIT_INTERRUPTED, EXIT_OK
@@ -61,7 +62,7 @@ def parse_args(argv=None):
     parser.add_argument("--json", metavar="PATH", help="JSON lines per frame and alert, to PATH or '-' for stdout")
     parser.add_argument("--alert-frames", type=at_least(1), default=DEFAULTS.alert_frames,
                         help="a person raises one alert once their voted label has been unmasked for this many of their frames in a row")
-    parser.add_argument("--realert-after", type=float, default=DEFAULTS.realert_s, metavar="SECONDS",
+    parser.add_argument("--realert-after", type=number(minimum=0.0), default=DEFAULTS.realert_s, metavar="SECONDS",
                         help="alert again for a person still unmasked after this many seconds (0: one alert per person)")
     parser.add_argument("--snapshots", metavar="DIR", help="save the annotated frame of each alert here as a JPEG")
     parser.add_argument("--blur", action="store_true",
@@ -92,7 +93,7 @@ def parse_args(argv=None):
     )
     cluster.add_argument("--streams-per-watcher", type=at_least(1), default=DEFAULT_STREAMS_PER_WATCHER,
                          help="with --ray: sources per actor, sharing its detector")
-    cluster.add_argument("--stats-every", type=float, default=CameraSettings.statistics_every_s, metavar="SECONDS",
+    cluster.add_argument("--stats-every", type=number(above=0.0), default=CameraSettings.statistics_every_s, metavar="SECONDS",
                          help="with --ray: how often each camera's people counts and masked share are sent (the chart)")
     return parser.parse_args(argv)
 

@@ -28,7 +28,12 @@ from tqdm import tqdm
 from maskdetect.cluster import DEFAULT_PART_SIZE, FORMATS, storage
 from maskdetect.cluster.connect import cluster_cpus
 from maskdetect.errors import InputError
-from maskdetect.io.images import IMAGE_SUFFIXES, decode_image
+from maskdetect.io.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_SUFFIXES,
+    decode_image,
+    limit_pixels,
+)
 from maskdetect.io.records import image_record
 
 logger = logging.getLogger(__name__)
@@ -243,15 +248,16 @@ def _without_empty_columns(row):
 class ArchiveWorker:
     """A Ray Data actor: one detector, loaded once; labels batches of photos into records."""
 
-    def __init__(self, detector_settings, annotated=None, source=None):
+    def __init__(self, detector_settings, annotated=None, source=None, max_pixels=DEFAULT_MAX_PIXELS):
         """``annotated``: where annotated copies go (None: nowhere), named as inside the archive ``source``
-        (both absolute paths or URIs)."""
+        (both absolute paths or URIs); photos above ``max_pixels`` are refused unread."""
         from maskdetect import api
         from maskdetect.draw import class_colours
 
         self.detector = api.load_detector(**detector_settings, classifier_threads=1, face_detector_threads=1)
         self.colours = class_colours(self.detector.class_names)
         self.annotated, self.source = annotated, source
+        limit_pixels(max_pixels)
         self.node = socket.gethostname()
         try:
             import ray
@@ -345,7 +351,7 @@ class ArchiveSummary:
 
 
 def run_archive(ray, source, store, detector_settings, annotated=None, part_size=DEFAULT_PART_SIZE, workers=None,
-                progress=True):
+                progress=True, max_pixels=DEFAULT_MAX_PIXELS):
     """Label every photo of ``source`` not yet in ``store`` on the cluster ``ray`` is connected to; ``workers``
     detector actors (default: one per CPU). Returns an ArchiveSummary."""
     started = time.perf_counter()
@@ -378,7 +384,7 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
                                       override_num_blocks=blocks)
         records = dataset.map_batches(
             ArchiveWorker, fn_constructor_kwargs={"detector_settings": detector_settings, "annotated": annotated,
-                                                  "source": archive_location(source)},
+                                                  "source": archive_location(source), "max_pixels": max_pixels},
             batch_size=BATCH_PHOTOS, num_cpus=WORKER_CPUS,
             # Each actor holds its batch and the next one: its reads overlap its work, and no actor hoards blocks.
             compute=ray.data.ActorPoolStrategy(size=min(workers, blocks), max_tasks_in_flight_per_actor=2),

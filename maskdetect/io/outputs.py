@@ -8,6 +8,7 @@ file. A refusal is an InputError (one line, exit status 2) and touches nothing.
 This module also names outputs: '-' for standard output, numbered copies.
 """
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -112,17 +113,51 @@ def content_kind(path):
 
 
 def check_file_output(path, inputs=(), kind=None):
-    """A file the run writes (JSON, plot, annotated image or video): refuse folders, other things and inputs,
-    and, given the ``kind`` it writes ("json", "png", "text", "video", "tflite"), a file that holds another
-    kind (see ``content_kind``)."""
+    """A file the run writes (JSON, plot, annotated image or video, CSV): refuse folders, other things and
+    inputs, and, given the ``kind`` it writes ("json", "png", "video", "tflite", or one of OUR_CSV_HEADERS), a
+    file that holds another kind (see ``content_kind``) or a JSON or CSV file this toolkit did not write."""
     path = Path(path)
     _check_replaceable(path, inputs)
     if kind and path.is_file():
         found = content_kind(path)
-        if found is not None and found != kind:
+        expected = "text" if kind in OUR_CSV_HEADERS else kind
+        if found is not None and found != expected:
             raise InputError(f"refusing to write {path}: it holds {found}, not {kind}")
+        if found is not None and not _written_by_us(path, kind):
+            raise InputError(f"refusing to write {path}: it holds {found} that this toolkit did not write "
+                             "(remove it, or give another path)")
     check_writable(path)
     return path
+
+
+# The CSV files the toolkit writes, each told by the start of its header.
+OUR_CSV_HEADERS = {"statistics_csv": "minute,", "review_csv": "file,label,predicted,"}
+# A key at the top of each JSON report the toolkit writes (training, evaluate, face-check); image JSON is a
+# list of objects with "image", video JSON lines are objects with "type".
+OUR_REPORT_KEYS = {"class_names", "annotated_faces", "degraded copies"}
+_READ_AT_MOST = 1 << 20
+
+
+def _written_by_us(path, kind):
+    with open(path, "rb") as handle:
+        text = handle.read(_READ_AT_MOST).decode("utf-8", errors="ignore").lstrip()
+    if kind in OUR_CSV_HEADERS:
+        return not text or text.startswith(OUR_CSV_HEADERS[kind])
+    if kind != "json" or not text:
+        return True
+    decoder = json.JSONDecoder()
+    try:
+        if text.startswith("["):
+            rest = text[1:].lstrip()
+            if rest.startswith("]"):
+                return True
+            first, _ = decoder.raw_decode(rest)
+            return isinstance(first, dict) and "image" in first
+        first, _ = decoder.raw_decode(text)
+    except ValueError:
+        # A report longer than what was read: its first key is still in the text read.
+        return any(f'"{key}"' in text[:4096] for key in OUR_REPORT_KEYS)
+    return isinstance(first, dict) and ("type" in first or bool(OUR_REPORT_KEYS & set(first)))
 
 
 def check_model_output(path, inputs=()):

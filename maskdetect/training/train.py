@@ -8,6 +8,7 @@ through the views. The result is one ordinary Keras model holding base and head.
 """
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -100,6 +101,12 @@ class TrainingConfig:
 def check_config(config):
     """Fail early, before any slow step, on settings and outputs that cannot work; returns the export paths,
     {format: path}."""
+    numbers = {"learning rate": config.learning_rate, "fine-tuning learning rate": config.fine_tune_learning_rate,
+               "validation split": config.val_split, "degraded share": config.degrade,
+               "third class cost": config.third_class_cost, "judged accuracy": config.judged_accuracy}
+    for name, value in numbers.items():
+        if not math.isfinite(value):
+            raise InputError(f"the {name} must be a finite number, got {value}")
     if config.head_epochs < 1 or config.fine_tune_epochs < 0 or config.batch_size < 1 or config.views < 1:
         raise InputError("head epochs, batch size and views must each be at least 1, fine-tuning epochs at least 0")
     if not 1 <= config.members <= MAX_MEMBERS:
@@ -128,6 +135,18 @@ def check_config(config):
     if weights.lower() not in ("imagenet", "none") and not Path(weights).is_file():
         raise InputError(f"weights file not found: {weights}")
     return exports
+
+
+def check_trained(probabilities, history, accuracy, class_count):
+    """Refuse to save a model that diverged: its validation probabilities or losses are not finite, or it is
+    right on fewer validation faces than chance. The previous model, if any, stays in place."""
+    losses = [value for name in ("loss", "val_loss") for value in history.get(name, [])]
+    if not np.all(np.isfinite(probabilities)) or not all(math.isfinite(value) for value in losses):
+        raise InputError("training diverged (its losses or probabilities are not finite): nothing was written; "
+                         "try a lower learning rate")
+    if accuracy < 1.0 / class_count:
+        raise InputError(f"training failed: validation accuracy {accuracy:.3f} is below chance ({1 / class_count:.3f}); "
+                         "nothing was written")
 
 
 def _log(config, message):
@@ -185,7 +204,8 @@ def train(config):
                      + ", ".join(f"{name} {value:.3f}" for name, value in third_class["validation_recall"].items()))
     upper = compiled(parts.upper, tf.float32)
     probabilities = run_batched(upper, val_features)
-    metrics = evaluate(val_labels, probabilities, dataset.class_names, sources[val_idx])
+    metrics = evaluate(val_labels, np.nan_to_num(probabilities, nan=-1.0), dataset.class_names, sources[val_idx])
+    check_trained(probabilities, history, metrics["accuracy"], len(dataset.class_names))
     text = metrics.pop("text")
     degraded = per_class_recall(val_labels, run_batched(upper, degraded_features), dataset.class_names)
     _log(config, text + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "

@@ -109,7 +109,7 @@ class VideoOptions:
 
     def file_outputs(self):
         """(path, kind) of each file this run writes (the snapshot folder aside); only the JSON may go to '-'."""
-        named = [(self.output, "video"), (self.json_path, "json"), (self.stats_csv, "text"), (self.stats_plot, "png")]
+        named = [(self.output, "video"), (self.json_path, "json"), (self.stats_csv, "statistics_csv"), (self.stats_plot, "png")]
         return [(path, kind) for path, kind in named if path in file_outputs(path)]
 
 

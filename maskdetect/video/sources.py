@@ -14,10 +14,20 @@ STREAM_READ_RETRIES = 20
 FILE_FRAMES_AHEAD = 4
 
 
+# OpenCV takes camera indexes below this (it adds its backends' codes in thousands to the index).
+MAX_CAMERA_INDEX = 9999
+
+
 def parse_source(source):
     """A webcam index ('0') as an int; a file path, device, pipeline, image sequence or URL as given."""
     source = str(source)
-    return int(source) if source.isdigit() else source
+    if not source:
+        raise InputError("an empty video source: give a webcam index, a file or a stream URL")
+    if source.isascii() and source.isdigit():
+        if int(source) > MAX_CAMERA_INDEX:
+            raise InputError(f"a webcam index is 0 to {MAX_CAMERA_INDEX}, got {source}")
+        return int(source)
+    return source
 
 
 def is_file_source(source):
