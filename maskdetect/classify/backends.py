@@ -60,14 +60,23 @@ def load_classifier(model, backend=None, threads=None):
     if backend == "keras":
         from maskdetect.classify.keras_backend import KerasClassifier
 
-        return KerasClassifier.load(path)
+        return check_finite(KerasClassifier.load(path), path)
     if not path.is_file():
         if path == Path(model) or not Path(model).exists():
             raise InputError(f"model not found: {model}")
         if not is_keras_model(model):
             raise InputError(f"not a mask detector model: {model}")
         raise InputError(f"{model} has no {backend} export {path}; make it with: python -m maskdetect export {model}")
-    return RUNNERS[backend](path, threads)
+    return check_finite(RUNNERS[backend](path, threads), path)
+
+
+def check_finite(classifier, path):
+    """Refuse a classifier whose probabilities on a plain grey face are not finite numbers in [0, 1]."""
+    grey = np.full((classifier.input_size, classifier.input_size, 3), 128, np.uint8)
+    probabilities = np.asarray(classifier.probabilities([grey]))
+    if not (np.all(np.isfinite(probabilities)) and np.all((probabilities >= 0) & (probabilities <= 1))):
+        raise InputError(f"the model {path} gives probabilities that are not numbers from 0 to 1: it is broken")
+    return classifier
 
 
 def metadata_json(class_names, input_size, judging_rule=None):

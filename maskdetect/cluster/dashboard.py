@@ -12,10 +12,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from maskdetect.errors import InputError
-from maskdetect.video.live_page import DEFAULT_HOST
+from maskdetect.video.live_page import DEFAULT_HOST, QuietHTTPServer, page_number
 
 logger = logging.getLogger(__name__)
 LATEST_ALERTS = 12
@@ -85,10 +85,9 @@ class DashboardServer:
     def __init__(self, dashboard, host=DEFAULT_HOST, port=8000):
         handler = type("DashboardHandler", (_Handler,), {"dashboard": dashboard})
         try:
-            self._server = ThreadingHTTPServer((host, port), handler)
+            self._server = QuietHTTPServer((host, port), handler)
         except OSError as error:
             raise InputError(f"cannot serve the dashboard on {host}:{port}: {error.strerror or error}") from None
-        self._server.daemon_threads = True
         self.url = f"http://{host}:{self._server.server_address[1]}/"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         logger.info("dashboard: %s", self.url)
@@ -107,10 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html; charset=utf-8", _page(self.dashboard.sources).encode())
         elif path == "/state":
             self._send(200, "application/json", json.dumps(self.dashboard.state()).encode())
-        elif path.startswith("/camera/") and path[8:-4].isdigit() and path.endswith(".jpg"):
-            self._picture(self.dashboard.camera_picture(int(path[8:-4])))
-        elif path.startswith("/alert/") and path[7:-4].isdigit() and path.endswith(".jpg"):
-            self._picture(self.dashboard.alert_picture(int(path[7:-4])))
+        elif path.startswith("/camera/") and path.endswith(".jpg") and page_number(path[8:-4]) is not None:
+            self._picture(self.dashboard.camera_picture(page_number(path[8:-4])))
+        elif path.startswith("/alert/") and path.endswith(".jpg") and page_number(path[7:-4]) is not None:
+            self._picture(self.dashboard.alert_picture(page_number(path[7:-4])))
         else:
             self._send(404, "text/plain", b"not found")
 
@@ -128,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the page went away
 
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature

@@ -1,11 +1,15 @@
 """Reading PASCAL VOC annotations: one xml file per photo, one object per face."""
 
+import logging
+import math
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from maskdetect.errors import InputError
 from maskdetect.face import Face
 from maskdetect.io.images import list_images
+
+logger = logging.getLogger(__name__)
 
 
 def read_annotation(path):
@@ -24,6 +28,12 @@ def read_annotation(path):
             x1, y1, x2, y2 = (float(box.findtext(key)) for key in ("xmin", "ymin", "xmax", "ymax"))
         except (TypeError, ValueError):
             raise InputError(f"annotation {path} has a bndbox without numeric xmin, ymin, xmax, ymax") from None
+        if not all(math.isfinite(value) for value in (x1, y1, x2, y2)):
+            raise InputError(f"annotation {path}: the box of {name.strip()!r} at ({x1}, {y1}, {x2}, {y2}) is not finite")
+        if x2 < x1 or y2 < y1 or min(x1, y1) < 0:
+            logger.warning("annotation %s: skipped the box of %r at (%g, %g, %g, %g): its corners are swapped or "
+                           "negative", path, name.strip(), x1, y1, x2, y2)
+            continue
         # VOC boxes are inclusive pixel ranges.
         faces.append(Face(round(x1), round(y1), round(x2) + 1, round(y2) + 1, label=name.strip()))
     return faces

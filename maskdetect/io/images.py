@@ -134,7 +134,9 @@ def expand_inputs(inputs):
     paths, problems = [], []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
+        if not str(item).strip():
+            problems.append("an empty path: give a file or folder")
+        elif path.is_dir():
             paths.extend(list_images(path))
         elif path.is_file():
             paths.append(path)

@@ -1,6 +1,7 @@
 """The JSON the toolkit writes: one place for the public contract (docs/json.md), built from Face records."""
 
 import json
+import math
 
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output
@@ -9,7 +10,8 @@ DECIMALS = 6
 
 
 def _rounded(value):
-    return None if value is None else round(float(value), DECIMALS)
+    """A number for JSON: None for none, and for NaN and infinities, which JSON cannot hold."""
+    return None if value is None or not math.isfinite(value) else round(float(value), DECIMALS)
 
 
 def face_record(face, tracked=False):
@@ -56,6 +58,6 @@ def write_json(data, path):
     """Write ``data`` as indented JSON, atomically; a failure is one InputError line."""
     try:
         with atomic_output(path) as temporary:
-            temporary.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            temporary.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None

@@ -7,6 +7,7 @@ newest frame to each open page and the counts as JSON, which the page polls ever
 import html
 import json
 import logging
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -73,16 +74,30 @@ class LiveFeed:
             self._changed.notify_all()
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server for which a client that goes away, or sends garbage, is routine: logged at debug
+    level, never a traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        logger.debug("page client %s: %s", client_address, sys.exc_info()[1])
+
+
+def page_number(text):
+    """The number in a page path (/stream/3), or None: ASCII digits only ('²' is a digit to str.isdigit)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
+
+
 class LivePageServer:
     """Serves the page at http://HOST:PORT/ on a background thread until closed."""
 
     def __init__(self, feed, host=DEFAULT_HOST, port=8000):
         handler = type("LivePageHandler", (_Handler,), {"feed": feed})
         try:
-            self._server = ThreadingHTTPServer((host, port), handler)
+            self._server = QuietHTTPServer((host, port), handler)
         except OSError as error:
             raise InputError(f"cannot serve the live page on {host}:{port}: {error.strerror or error}") from None
-        self._server.daemon_threads = True
         self.feed = feed
         self.url = f"http://{host}:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -103,18 +118,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "text/html; charset=utf-8", _page(self.feed.names).encode())
         elif self.path == "/counts":
             self._send(200, "application/json", json.dumps(self.feed.counts()).encode())
-        elif self.path.startswith("/stream/") and self.path[8:].isdigit() and int(self.path[8:]) < len(self.feed.names):
-            self._stream(int(self.path[8:]))
+        elif self.path.startswith("/stream/") and page_number(self.path[8:]) is not None \
+                and page_number(self.path[8:]) < len(self.feed.names):
+            self._stream(page_number(self.path[8:]))
         else:
             self._send(404, "text/plain", b"not found")
 
     def _send(self, status, content_type, body):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass  # the page went away
 
     def _stream(self, source):
         self.send_response(200)
@@ -127,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
                 version, jpeg = update
                 self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg))
                 self.wfile.write(jpeg + b"\r\n")
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:
             pass  # the page was closed
 
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
