@@ -180,7 +180,8 @@ def run_video(detector, source, options, checked=False):
         if options.display:
             sinks.append(Window())
         for sink in sinks:
-            outputs.enter_context(contextlib.closing(sink))
+            # Closed at the end (or Ctrl+C): outputs finished and moved in place; after a failure, discarded.
+            outputs.enter_context(sink)
         alerts = PersonAlerts(alert_classes, options.alert_frames, options.realert_s)
         results = outputs.enter_context(contextlib.closing(
             analyse_frames(detector, frames, tracker, alerts, frame_rate if reader.is_file else None)))

@@ -35,13 +35,20 @@ class Sink:
         raise NotImplementedError
 
     def close(self):
-        """Finish the output (also after an error or Ctrl+C)."""
+        """Finish the output (also after Ctrl+C)."""
+
+    def discard(self):
+        """After a failure: leave the previous output as it was (by default, finish as usual)."""
+        self.close()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, kind, error, trace):
+        if kind is None or issubclass(kind, KeyboardInterrupt):
+            self.close()
+        else:
+            self.discard()
 
 
 class Annotator(Sink):
@@ -73,7 +80,10 @@ class AlertSink(Sink):
                 sys.stderr.flush()
             if self.snapshots:
                 snapshot = Path(self.snapshots) / f"alert-{result.index:06d}-person{person.track_id}.jpg"
-                write_image(result.frame, snapshot)
+                try:
+                    write_image(result.frame, snapshot)
+                except OSError as error:
+                    raise InputError(f"cannot write the snapshot {snapshot}: {error.strerror or error}") from None
                 result.snapshots[person.track_id] = snapshot
 
 
@@ -97,17 +107,32 @@ class JsonLinesSink(Sink):
                                     result.snapshots.get(person.track_id)))
 
     def _line(self, record):
-        self._file.write(json.dumps(record) + "\n")
-        if self._temporary is None:
-            self._file.flush()  # a reader of stdout sees each line as it happens
+        try:
+            self._file.write(json.dumps(record, allow_nan=False) + "\n")
+            if self._temporary is None:
+                self._file.flush()  # a reader of stdout sees each line as it happens
+        except OSError as error:
+            raise InputError(f"cannot write {self.path}: {error.strerror or error}; the previous one is kept") from None
 
     def close(self):
         self._line(self.summary.as_record())
         if self._temporary is None:
             self._file.flush()
             return
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as error:
+            self.discard()
+            raise InputError(f"cannot write {self.path}: {error.strerror or error}; the previous one is kept") from None
         commit(self._temporary, self.path)
+
+    def discard(self):
+        if self._temporary is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            remove_temporary(self._temporary)
 
 
 class VideoSink(Sink):
@@ -124,6 +149,7 @@ class VideoSink(Sink):
         self._temporary = temporary_sibling(self.path, self.path.suffix)
         self._writer = None
         self._pending = []
+        self._size, self._resized = None, False
 
     def write(self, result):
         frame, now = result.frame, result.time
@@ -134,21 +160,29 @@ class VideoSink(Sink):
                 return
             self._open()
         else:
-            self._writer.write(frame)
-            self.frames += 1
+            self._write(frame)
+
+    def _write(self, frame):
+        if frame.shape[:2] != self._size:
+            if not self._resized:
+                logger.warning("the frames of the source changed size from %dx%d to %dx%d: recorded at the first size",
+                               self._size[1], self._size[0], frame.shape[1], frame.shape[0])
+                self._resized = True
+            frame = cv2.resize(frame, (self._size[1], self._size[0]), interpolation=cv2.INTER_AREA)
+        self._writer.write(frame)
+        self.frames += 1
 
     def _open(self):
         if self.fps is None:
             span = self._pending[-1][1] - self._pending[0][1]
             self.fps = (len(self._pending) - 1) / span if span > 0 and len(self._pending) > 1 else 10.0
-        height, width = self._pending[0][0].shape[:2]
+        height, width = self._size = self._pending[0][0].shape[:2]
         codec = CODECS[self.path.suffix.lower()]
         self._writer = cv2.VideoWriter(str(self._temporary), cv2.VideoWriter_fourcc(*codec), self.fps, (width, height))
         if not self._writer.isOpened():
             raise InputError(f"cannot write video {self.path} with codec {codec}")
         for frame, _ in self._pending:
-            self._writer.write(frame)
-            self.frames += 1
+            self._write(frame)
         self._pending = []
 
     def close(self):
@@ -157,8 +191,27 @@ class VideoSink(Sink):
         if self._writer is not None:
             self._writer.release()
         if self.frames:
+            # OpenCV's writer fails silently (a full disk): the file must hold every frame before it replaces one.
+            written = _frame_count(self._temporary)
+            if written < self.frames:
+                remove_temporary(self._temporary)
+                raise InputError(f"cannot write {self.path}: {written} of {self.frames} frames reached the disk "
+                                 "(is it full?); the previous one is kept")
             commit(self._temporary, self.path)
         remove_temporary(self._temporary)
+
+    def discard(self):
+        if self._writer is not None:
+            self._writer.release()
+        remove_temporary(self._temporary)
+
+
+def _frame_count(path):
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    finally:
+        capture.release()
 
 
 class LiveSink(Sink):

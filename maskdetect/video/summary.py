@@ -38,6 +38,12 @@ class VideoSummary:
     def close(self):
         """Nothing to finish: the summary is read after the run."""
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     @property
     def median_fps(self):
         return 1.0 / statistics.median(self.frame_seconds) if self.frame_seconds else 0.0
