@@ -85,6 +85,11 @@ def parse_args(argv=None):
         help="serve a live page with the annotated stream and the counts at http://HOST:PORT/ (host 127.0.0.1 unless given)",
     )
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames (of each source)")
+    parser.add_argument(
+        "--open-timeout", type=number(above=0.0, maximum=3600.0), default=DEFAULTS.open_timeout, metavar="SECONDS",
+        help="give up on a source that does not open within this time (a FIFO nobody writes to, a server that "
+        "never answers); a stream also gives up a read that waits this long",
+    )
     cluster = parser.add_argument_group("many cameras on a Ray cluster (pip install 'maskdetect[ray]')")
     cluster.add_argument(
         "--ray", nargs="?", const="local", metavar="ADDRESS",
@@ -108,7 +113,7 @@ def main(argv=None):
         realert_s=args.realert_after, alert_classes=args.alert_on,
         compliant_classes=args.compliant, beep=args.beep, max_frames=args.max_frames,
         progress=not args.quiet, snapshots=args.snapshots, blur=args.blur, stats_csv=args.stats_csv,
-        stats_plot=args.stats_plot,
+        stats_plot=args.stats_plot, open_timeout=args.open_timeout,
     )
     sources = args.source or ["0"]
     if options.display and not has_display():

@@ -37,7 +37,7 @@ from maskdetect.video.sinks import (
     VideoSink,
     Window,
 )
-from maskdetect.video.sources import FrameReader, is_file_source
+from maskdetect.video.sources import DEFAULT_OPEN_TIMEOUT_S, FrameReader, is_file_source
 from maskdetect.video.statistics import (
     compliant_classes,
     non_compliant_classes,
@@ -106,6 +106,7 @@ class VideoOptions:
     live: object = None
     live_source: int = 0
     stop: threading.Event | None = None
+    open_timeout: float = DEFAULT_OPEN_TIMEOUT_S
 
     def file_outputs(self):
         """(path, kind) of each file this run writes (the snapshot folder aside); only the JSON may go to '-'."""
@@ -158,7 +159,7 @@ def run_video(detector, source, options, checked=False):
     compliant, alert_classes = alert_rule(detector.class_names, options)
     stop = options.stop or threading.Event()
     with contextlib.ExitStack() as outputs:
-        reader = outputs.enter_context(contextlib.closing(FrameReader(source)))
+        reader = outputs.enter_context(contextlib.closing(FrameReader(source, options.open_timeout)))
         frame_rate = reader.fps or ASSUMED_FPS
         tracker = FaceTracker(frame_rate)
         summary = VideoSummary(alert_classes)

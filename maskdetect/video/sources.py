@@ -1,5 +1,6 @@
 """Video sources: webcams, files, devices, image sequences, pipelines and streams, read on a background thread."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,44 @@ def is_file_source(source):
     return isinstance(parse_source(source), str) and Path(source).is_file()
 
 
+# How long opening a source may take: a FIFO nobody writes to, or a server that never answers, would
+# otherwise hold the run forever. Streams also give up a read that waits this long.
+DEFAULT_OPEN_TIMEOUT_S = 10.0
+STREAM_GRACE_S = 5.0
+
+
+def open_capture(source, timeout=DEFAULT_OPEN_TIMEOUT_S):
+    """An opened cv2.VideoCapture of ``source``, or InputError after ``timeout`` seconds. The open runs on a
+    background thread, so that Ctrl+C stops the wait at once."""
+    parsed = parse_source(source)
+    opened, done = [], threading.Event()
+
+    def open_it():
+        try:
+            if isinstance(parsed, str) and "://" in parsed:
+                milliseconds = int(timeout * 1000)
+                capture = cv2.VideoCapture(parsed, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds,
+                                                                cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds])
+            else:
+                capture = cv2.VideoCapture(parsed)
+            opened.append(capture)
+        except cv2.error as error:
+            opened.append(error)
+        finally:
+            done.set()
+
+    threading.Thread(target=open_it, daemon=True, name=f"open {source}").start()
+    # A stream's own timeout ends its open first (a thread left inside FFmpeg at exit aborts the process).
+    deadline = time.monotonic() + timeout + (STREAM_GRACE_S if isinstance(parsed, str) and "://" in parsed else 0.0)
+    while not done.wait(0.1):
+        if time.monotonic() > deadline:
+            raise InputError(f"cannot open video source {source!r}: nothing came within {timeout:g} s (--open-timeout)")
+    capture = opened[0]
+    if isinstance(capture, cv2.error) or not capture.isOpened():
+        raise InputError(f"cannot open video source {source!r}")
+    return capture
+
+
 class FrameReader:
     """Reads frames on a background thread so that capture overlaps inference.
 
@@ -41,12 +80,10 @@ class FrameReader:
     frame, so latency does not build up when inference is slower than the camera.
     """
 
-    def __init__(self, source):
+    def __init__(self, source, open_timeout=DEFAULT_OPEN_TIMEOUT_S):
         self.source = source
         self.is_file = is_file_source(source)
-        self._capture = cv2.VideoCapture(parse_source(source))
-        if not self._capture.isOpened():
-            raise InputError(f"cannot open video source {source!r}")
+        self._capture = open_capture(source, open_timeout)
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else None
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)) if self.is_file else 0
