@@ -7,8 +7,10 @@ exports existed; training exports its model itself.
 import contextlib
 import io
 import logging
+import signal
 import sys
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -56,8 +58,10 @@ def write_exports(classifier, targets, probe_faces=None, judging_rule=None):
     metadata = metadata_json(class_names, size, judging_rule)
     keras_model(np.zeros((1, size, size, 3), np.float32))  # an export needs a model that has been called
     writers = {"onnx": _write_onnx, "litert": _write_litert}
-    for name, path in targets.items():
-        writers[name](keras_model, Path(path), metadata)
+    with _CtrlC() as ctrl_c:
+        for name, path in targets.items():
+            writers[name](keras_model, Path(path), metadata)
+            ctrl_c.check()
     faces = list(probe_faces) if probe_faces is not None else _synthetic_faces(size)
     expected = np.asarray(keras_model(rgb_batch(faces), training=False))
     for name, path in targets.items():
@@ -65,6 +69,34 @@ def write_exports(classifier, targets, probe_faces=None, judging_rule=None):
         difference = float(np.abs(runner.probabilities(faces) - expected).max())
         if difference > TOLERANCE or runner.class_names != list(class_names):
             raise InputError(f"the {name} export does not match the Keras model (probabilities differ by {difference:.2g})")
+
+
+class _CtrlC:
+    """Ctrl+C interrupts as usual and is also noted: TensorFlow's import and tracing catch the interrupt, or put
+    their own handler in place, so ``check()`` after each step stops the export all the same."""
+
+    def __init__(self):
+        self.pressed = threading.Event()
+        self._active = threading.current_thread() is threading.main_thread()
+        self._previous = signal.getsignal(signal.SIGINT) if self._active else None
+
+    def _note(self, signum, frame):
+        self.pressed.set()
+        signal.default_int_handler(signum, frame)
+
+    def __enter__(self):
+        self.check()
+        return self
+
+    def check(self):
+        if self.pressed.is_set():
+            raise KeyboardInterrupt
+        if self._active and signal.getsignal(signal.SIGINT) != self._note:
+            signal.signal(signal.SIGINT, self._note)
+
+    def __exit__(self, *exc):
+        if self._active:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 @contextlib.contextmanager
@@ -128,14 +160,18 @@ def _synthetic_faces(size, count=8, seed=0):
 
 def export_model(model, formats=FORMATS):
     """Export a saved Keras model beside itself, atomically; returns {format: path}."""
-    from maskdetect.classify.keras_backend import KerasClassifier
-
     paths = check_export_outputs(model, formats, inputs=[model])
-    classifier = KerasClassifier.load(model)
     suffixes = [(path, path.suffix) for path in paths.values()]
     try:
-        with atomic_outputs(*suffixes) as temporaries:
-            write_exports(classifier.model, dict(zip(paths, temporaries)), judging_rule=classifier.judging_rule)
+        with _CtrlC() as ctrl_c:
+            from maskdetect.classify.keras_backend import KerasClassifier
+
+            ctrl_c.check()
+            classifier = KerasClassifier.load(model)
+            ctrl_c.check()
+            with atomic_outputs(*suffixes) as temporaries:
+                write_exports(classifier.model, dict(zip(paths, temporaries)), judging_rule=classifier.judging_rule)
+                ctrl_c.check()
     except OSError as error:
         raise InputError(f"cannot write the exports of {model}: {error}") from None
     return paths

@@ -131,9 +131,15 @@ def check_config(config):
     check_file_output(config.report, inputs=config.datasets, kind="json")
     exports = check_export_outputs(config.model, config.exports, inputs=config.datasets)
     check_distinct([config.model, config.plot, config.report, *exports.values()])
+    if not 0 <= config.top_blocks <= 3:
+        raise InputError(f"the top blocks to fine-tune must be 0 to 3, got {config.top_blocks}")
     weights = str(config.weights)
-    if weights.lower() not in ("imagenet", "none") and not Path(weights).is_file():
-        raise InputError(f"weights file not found: {weights}")
+    if weights.lower() not in ("imagenet", "none"):
+        if not Path(weights).is_file():
+            raise InputError(f"weights file not found: {weights}")
+        with open(weights, "rb") as handle:
+            if handle.read(8) != b"\x89HDF\r\n\x1a\n":
+                raise InputError(f"{weights} is not a Keras weights file (.h5): MobileNetV2's ImageNet weights are")
     return exports
 
 
