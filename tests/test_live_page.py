@@ -1,5 +1,6 @@
 """The live page in a real headless browser: it loads, frames arrive, counts update."""
 
+import json
 import os
 import shutil
 import socket
@@ -80,3 +81,66 @@ def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tm
         assert rows[-1].startswith(f"all,{2 * repeats},{3 * repeats},"), rows[-1]
         assert (tmp_path / f"events-{number}.jsonl").is_file()
     assert "== " in result.stdout and result.stdout.count("people seen:") == 2
+
+
+def _rss_mb():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _hostile_clients(port, stop, counts):
+    """50 viewers that read a little of the stream and vanish (half with a reset), and garbage requests."""
+    import struct
+
+    garbage = [b"GARBAGE\r\n\r\n", b"GET /stream/\xb2 HTTP/1.1\r\n\r\n", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+               b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(300)) + b"\r\n", b"\x16\x03\x01\x00\xa5"]
+    number = 0
+    while not stop.is_set() and counts["clients"] < 50:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+                if number % 5 == 4:
+                    client.sendall(garbage[(number // 5) % len(garbage)])
+                    counts["garbage"] += 1
+                else:
+                    client.sendall(b"GET /stream/0 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    client.recv(4096)
+                    counts["clients"] += 1
+                if number % 2:
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
+        except OSError:
+            pass
+        number += 1
+        time.sleep(0.05)
+
+
+def test_the_live_page_shrugs_off_viewers_that_vanish_and_garbage_requests(tmp_path):
+    door = tmp_path / "door.avi"
+    make_crossing_video(door, repeats=8)
+
+    def run(serve):
+        port = free_port()
+        arguments = ["detect_mask_video.py", "-s", door, "--no-display", "--json", tmp_path / f"events-{serve}.jsonl"]
+        runs, stop, counts = [], threading.Event(), {"clients": 0, "garbage": 0}
+        worker = threading.Thread(target=lambda: runs.append(run_script(*arguments, *(["--serve", port] if serve else []))))
+        rss_before = _rss_mb()
+        worker.start()
+        if serve:
+            wait_until_served(f"http://127.0.0.1:{port}/")
+            _hostile_clients(port, stop, counts)
+        worker.join(timeout=300)
+        stop.set()
+        (result,) = runs
+        summary = [json.loads(line) for line in (tmp_path / f"events-{serve}.jsonl").read_text().splitlines()][-1]
+        return result, summary["median_fps"], counts, _rss_mb() - rss_before
+
+    quiet, quiet_fps, _, _ = run(serve=False)
+    loaded, loaded_fps, counts, grown = run(serve=True)
+    print(f"median FPS without viewers {quiet_fps}, with 50 vanishing viewers and {counts['garbage']} garbage requests "
+          f"{loaded_fps} ({loaded_fps / quiet_fps:.2f}x); memory grew {grown:.0f} MB")
+    assert quiet.returncode == loaded.returncode == 0, loaded.stderr
+    assert counts["clients"] == 50 and counts["garbage"] >= 5
+    assert "Traceback" not in loaded.stderr and "Error" not in loaded.stderr, loaded.stderr
+    assert loaded_fps >= 0.8 * quiet_fps
+    assert grown < 200

@@ -26,7 +26,7 @@ def parse_source(source):
         raise InputError("an empty video source: give a webcam index, a file or a stream URL")
     if source.isascii() and source.isdigit():
         if int(source) > MAX_CAMERA_INDEX:
-            raise InputError(f"a webcam index is 0 to {MAX_CAMERA_INDEX}, got {source}")
+            raise InputError(f"video source {source}: a webcam index is 0 to {MAX_CAMERA_INDEX}")
         return int(source)
     return source
 
