@@ -330,16 +330,16 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
     server = DashboardServer(dashboard, "127.0.0.1", 0)
     settings = CameraSettings(alert_frames=5, statistics_every_s=1.0)
     settings_of_detector = {**SETTINGS, "upright": False}
-    runs, killed = [], []
+    runs, killed, stop = [], [], threading.Event()
     worker = threading.Thread(target=lambda: runs.append(run_cameras(
         ray, [str(video) for video in videos], settings_of_detector, settings, json_path=str(tmp_path / "events.jsonl"),
-        snapshots=str(tmp_path / "alerts"), dashboard=dashboard, streams_per_watcher=1)))
+        snapshots=str(tmp_path / "alerts"), dashboard=dashboard, streams_per_watcher=1, stop=stop)))
     worker.start()
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            page.goto(server.url)
+            page = browser.new_page(bypass_csp=True, viewport={"width": 1300, "height": 900})
+            page.goto(f"{server.url}?token={server.token}")
             # Both cameras online, pictures arriving; then the first watcher's process is killed.
             for camera in (0, 1):
                 page.wait_for_function(f"document.getElementById('picture-{camera}').naturalWidth > 0", timeout=60_000)
@@ -358,6 +358,8 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
             browser.close()
         worker.join(timeout=180)
     finally:
+        stop.set()
+        worker.join(timeout=60)
         server.close()
     (summaries, cameras), = runs
     assert screenshot.stat().st_size > 20_000

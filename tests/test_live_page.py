@@ -29,14 +29,25 @@ def free_port():
 
 
 def wait_until_served(url, seconds=60):
+    """The page at ``url`` (with its ?token=...), opened as a browser would: the token exchanged for a cookie."""
+    import http.cookiejar
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with opener.open(url, timeout=2) as response:
                 return response.read().decode()
         except OSError:
             time.sleep(0.2)
     raise AssertionError(f"nothing served at {url}")
+
+
+def token_file(folder, token="a-test-token-of-thirty-two-chars"):
+    path = Path(folder) / "page.token"
+    path.write_text(token)
+    path.chmod(0o600)
+    return path, token
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Chromium is not installed")
@@ -48,16 +59,17 @@ def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tm
     make_crossing_video(doors[1], repeats=3)
     port = free_port()
     runs = []
+    secret, token = token_file(tmp_path)
     worker = threading.Thread(target=lambda: runs.append(run_script(
         "detect_mask_video.py", "-s", doors[0], "-s", doors[1], "--no-display", "--serve", port,
-        "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv",
+        "--serve-token-file", secret, "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv",
     )))
     worker.start()
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}/?token={token}"
     assert "Mask detector: live" in wait_until_served(url)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 640})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1400, "height": 640})
         page.goto(url)
         for source in (0, 1):
             page.wait_for_function(f"document.getElementById('stream-{source}').naturalWidth === 640", timeout=30_000)
@@ -90,7 +102,7 @@ def _rss_mb():
     return 0.0
 
 
-def _hostile_clients(port, stop, counts):
+def _hostile_clients(port, stop, counts, cookie):
     """50 viewers that read a little of the stream and vanish (half with a reset), and garbage requests."""
     import struct
 
@@ -104,7 +116,8 @@ def _hostile_clients(port, stop, counts):
                     client.sendall(garbage[(number // 5) % len(garbage)])
                     counts["garbage"] += 1
                 else:
-                    client.sendall(b"GET /stream/0 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    client.sendall(b"GET /stream/0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: maskdetect_session=%s\r\n\r\n"
+                                   % cookie.encode())
                     client.recv(4096)
                     counts["clients"] += 1
                 if number % 2:
@@ -121,14 +134,18 @@ def test_the_live_page_shrugs_off_viewers_that_vanish_and_garbage_requests(tmp_p
 
     def run(serve):
         port = free_port()
+        from maskdetect.io.web import Access
+
+        secret, token = token_file(tmp_path)
         arguments = ["detect_mask_video.py", "-s", door, "--no-display", "--json", tmp_path / f"events-{serve}.jsonl"]
+        serving = ["--serve", port, "--serve-token-file", secret, "--serve-max-clients", 64] if serve else []
         runs, stop, counts = [], threading.Event(), {"clients": 0, "garbage": 0}
-        worker = threading.Thread(target=lambda: runs.append(run_script(*arguments, *(["--serve", port] if serve else []))))
+        worker = threading.Thread(target=lambda: runs.append(run_script(*arguments, *serving)))
         rss_before = _rss_mb()
         worker.start()
         if serve:
-            wait_until_served(f"http://127.0.0.1:{port}/")
-            _hostile_clients(port, stop, counts)
+            wait_until_served(f"http://127.0.0.1:{port}/?token={token}")
+            _hostile_clients(port, stop, counts, Access(token).cookie_value)
         worker.join(timeout=300)
         stop.set()
         (result,) = runs

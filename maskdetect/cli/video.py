@@ -21,6 +21,8 @@ from maskdetect.cluster.cameras import DEFAULT_STREAMS_PER_WATCHER, CameraSettin
 from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
 from maskdetect.errors import InputError
 from maskdetect.io.outputs import is_stdout
+from maskdetect.io.redact import redacted
+from maskdetect.io.web import DEFAULT_MAX_CLIENTS, access_for
 from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS
 from maskdetect.video.live_page import LiveFeed, LivePageServer, parse_address
 from maskdetect.video.loop import (
@@ -82,8 +84,21 @@ def parse_args(argv=None):
     parser.add_argument("--beep", action="store_true", help="ring the terminal bell on each alert")
     parser.add_argument(
         "--serve", metavar="[HOST:]PORT",
-        help="serve a live page with the annotated stream and the counts at http://HOST:PORT/ (host 127.0.0.1 unless given)",
+        help="serve a live page with the annotated stream and the counts at http://HOST:PORT/ (host 127.0.0.1 unless "
+        "given); opened with the token the run prints (docs/entrance.md#watching-from-another-machine)",
     )
+    serving = parser.add_argument_group("who may open the live page")
+    serving.add_argument("--serve-token-file", metavar="PATH",
+                         help="the page's token, from a file only you can read (default: a new random token each run)")
+    serving.add_argument("--serve-no-auth", action="store_true",
+                         help="no token: only for a page on this machine (127.0.0.1)")
+    serving.add_argument("--serve-cert", metavar="FILE", help="serve over HTTPS with this certificate (PEM)")
+    serving.add_argument("--serve-key", metavar="FILE", help="the private key of --serve-cert (PEM)")
+    serving.add_argument("--serve-allow-host", action="append", default=[], metavar="NAME",
+                         help="also answer requests for this host name (a reverse proxy's, the machine's DNS name); "
+                         "others are refused against DNS rebinding")
+    serving.add_argument("--serve-max-clients", type=at_least(1), default=DEFAULT_MAX_CLIENTS,
+                         help="streams served at once; more viewers get 503")
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames (of each source)")
     parser.add_argument(
         "--open-timeout", type=number(above=0.0, maximum=3600.0), default=DEFAULTS.open_timeout, metavar="SECONDS",
@@ -126,10 +141,11 @@ def main(argv=None):
     server = None
     if args.serve:
         host, port = parse_address(args.serve)
+        access = serve_access(args, host)
         feed = LiveFeed(sources)
         for settings in per_source:
             settings.live = feed
-        server = LivePageServer(feed, host, port)
+        server = LivePageServer(feed, host, port, access)
     try:
         # Frames are not searched again for faces lying on their side: people at a camera stand upright.
         detectors = [detector_from_args(args, VIDEO_CLASSIFIER_THREADS, FACE_FINDING_THREADS, upright=False) for _ in sources]
@@ -142,9 +158,15 @@ def main(argv=None):
     out = sys.stderr if is_stdout(args.json) else sys.stdout
     for source, summary in zip(sources, summaries):
         if len(sources) > 1:
-            print(f"== {source} ==", file=out)
+            print(f"== {redacted(source)} ==", file=out)
         print(summary.text(), file=out)
     return EXIT_INTERRUPTED if any(summary.interrupted for summary in summaries) else EXIT_OK
+
+
+def serve_access(args, host):
+    """Who may open the page, from the --serve-* options."""
+    return access_for(host, args.serve_token_file, args.serve_no_auth, args.serve_cert, args.serve_key,
+                      args.serve_allow_host, args.serve_max_clients)
 
 
 def run_on_ray(args):
@@ -178,7 +200,7 @@ def run_on_ray(args):
     if args.serve:
         host, port = parse_address(args.serve)
         dashboard = Dashboard(sources)
-        server = DashboardServer(dashboard, host, port)
+        server = DashboardServer(dashboard, host, port, serve_access(args, host))
     stop = threading.Event()
     try:
         ray = connect(args.ray, verbose=args.verbose)

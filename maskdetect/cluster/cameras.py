@@ -24,6 +24,7 @@ from maskdetect.io.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.io.images import write_image
 from maskdetect.io.outputs import is_stdout
 from maskdetect.io.records import alert_record, frame_record, summary_record
+from maskdetect.io.redact import redacted
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class CameraWatcher:
             try:
                 tracker = self._run(watched, reader, summary, skip_frames if reader.is_file else 0)
             except Exception as error:  # noqa: BLE001 - one source failing must not end the others
-                watched.error = f"{type(error).__name__}: {error}"
+                watched.error = redacted(f"{type(error).__name__}: {error}")
                 logger.exception("camera %d failed", watched.camera)
                 break
             finally:
@@ -157,7 +158,7 @@ class CameraWatcher:
             self._stop.wait(wait)
         watched.state = "finished"
         summary.statistics = people_statistics(people, self.detector.class_names, self.compliant)
-        watched.summary = {"camera": watched.camera, "source": watched.source, **summary.as_record()}
+        watched.summary = {"camera": watched.camera, "source": redacted(watched.source), **summary.as_record()}
         self._emit({"type": "finished", "camera": watched.camera})
 
     def _statistics(self, watched, tracker, seconds):
@@ -268,7 +269,8 @@ def run_cameras(ray, sources, detector_settings, settings, json_path=None, snaps
               for start in range(0, len(sources), streams_per_watcher)]
     Watcher = ray.remote(CameraWatcher).options(num_cpus=WATCHER_CPUS, max_restarts=-1, max_task_retries=0)
     watchers = [Watcher.remote(detector_settings, asdict(settings)) for _ in groups]
-    cameras = [CameraState(camera, str(sources[camera])) for camera in range(len(sources))]
+    # What is shown, written and logged of a camera: its address without credentials.
+    cameras = [CameraState(camera, redacted(sources[camera])) for camera in range(len(sources))]
     link = _Link(ray, watchers, groups, cameras, sources, EventLog(json_path) if json_path else None, snapshots,
                  dashboard)
     try:

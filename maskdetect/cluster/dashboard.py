@@ -12,10 +12,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict
-from http.server import BaseHTTPRequestHandler
 
-from maskdetect.errors import InputError
-from maskdetect.video.live_page import DEFAULT_HOST, QuietHTTPServer, page_number
+from maskdetect.io.redact import redacted
+from maskdetect.io.web import DEFAULT_HOST, GuardedHandler, GuardedServer, access_for
+from maskdetect.video.live_page import page_number
 
 logger = logging.getLogger(__name__)
 LATEST_ALERTS = 12
@@ -27,7 +27,7 @@ class Dashboard:
     """What the page shows, handed over from the driver's thread to the server's."""
 
     def __init__(self, sources):
-        self.sources = [str(source) for source in sources]
+        self.sources = [redacted(source) for source in sources]
         self._cameras = [{"camera": number, "source": source, "state": "starting"} for number, source in enumerate(self.sources)]
         self._pictures = [None] * len(self.sources)
         self._shares = [deque(maxlen=CHART_POINTS) for _ in self.sources]
@@ -39,7 +39,7 @@ class Dashboard:
 
     def update_cameras(self, cameras):
         with self._lock:
-            self._cameras = [asdict(camera) for camera in cameras]
+            self._cameras = [{**asdict(camera), "source": redacted(camera.source)} for camera in cameras]
 
     def picture(self, camera, jpeg):
         with self._lock:
@@ -80,58 +80,38 @@ class Dashboard:
 
 
 class DashboardServer:
-    """Serves the dashboard at http://HOST:PORT/ on a background thread until closed."""
+    """Serves the dashboard at http(s)://HOST:PORT/ on a background thread until closed, to those ``access`` lets in."""
 
-    def __init__(self, dashboard, host=DEFAULT_HOST, port=8000):
+    def __init__(self, dashboard, host=DEFAULT_HOST, port=8000, access=None):
         handler = type("DashboardHandler", (_Handler,), {"dashboard": dashboard})
-        try:
-            self._server = QuietHTTPServer((host, port), handler)
-        except OSError as error:
-            raise InputError(f"cannot serve the dashboard on {host}:{port}: {error.strerror or error}") from None
-        self.url = f"http://{host}:{self._server.server_address[1]}/"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        logger.info("dashboard: %s", self.url)
+        self._server = GuardedServer((host, port), handler, access or access_for(host), "dashboard")
+        self.url = self._server.url
+        self.token = self._server.access.token
 
     def close(self):
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedHandler):
     dashboard = None
 
-    def do_GET(self):  # noqa: N802 - the name http.server calls
-        path = self.path.split("?")[0]
+    def route(self, path):
         if path == "/":
-            self._send(200, "text/html; charset=utf-8", _page(self.dashboard.sources).encode())
+            self.send(200, "text/html; charset=utf-8", _page(self.dashboard.sources).encode())
         elif path == "/state":
-            self._send(200, "application/json", json.dumps(self.dashboard.state()).encode())
+            self.send(200, "application/json", json.dumps(self.dashboard.state()).encode())
         elif path.startswith("/camera/") and path.endswith(".jpg") and page_number(path[8:-4]) is not None:
             self._picture(self.dashboard.camera_picture(page_number(path[8:-4])))
         elif path.startswith("/alert/") and path.endswith(".jpg") and page_number(path[7:-4]) is not None:
             self._picture(self.dashboard.alert_picture(page_number(path[7:-4])))
         else:
-            self._send(404, "text/plain", b"not found")
+            self.send(404, "text/plain", b"not found\n")
 
     def _picture(self, jpeg):
         if jpeg is None:
-            self._send(404, "text/plain", b"no picture yet")
+            self.send(404, "text/plain", b"no picture yet\n")
         else:
-            self._send(200, "image/jpeg", jpeg)
-
-    def _send(self, status, content_type, body):
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the page went away
-
-    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
-        logger.debug("dashboard: " + format, *args)
+            self.send(200, "image/jpeg", jpeg)
 
 
 def _page(sources):

@@ -7,16 +7,15 @@ newest frame to each open page and the counts as JSON, which the page polls ever
 import html
 import json
 import logging
-import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 
 from maskdetect.errors import InputError
+from maskdetect.io.redact import redacted
+from maskdetect.io.web import DEFAULT_HOST, GuardedHandler, GuardedServer, access_for
 
 logger = logging.getLogger(__name__)
-DEFAULT_HOST = "127.0.0.1"
 JPEG_QUALITY = 80
 # How long a stream waits for a new frame before it checks whether the run has ended.
 FRAME_WAIT_S = 1.0
@@ -38,7 +37,7 @@ class LiveFeed:
     """The newest annotated frame and counts of each source, handed from the video loops to the server."""
 
     def __init__(self, names):
-        self.names = list(names)
+        self.names = [redacted(name) for name in names]
         self._frames = [None] * len(self.names)
         self._versions = [0] * len(self.names)
         self._counts = [{} for _ in self.names]
@@ -56,12 +55,15 @@ class LiveFeed:
             self._changed.notify_all()
 
     def next_frame(self, source, seen_version):
-        """(version, JPEG bytes) newer than ``seen_version``, or None once the feed is closed."""
+        """(version, JPEG bytes) newer than ``seen_version``; (seen_version, None) when none came within
+        FRAME_WAIT_S; None once the feed is closed."""
         with self._changed:
-            while self._versions[source] == seen_version and not self.closed:
+            if self._versions[source] == seen_version and not self.closed:
                 self._changed.wait(FRAME_WAIT_S)
             if self.closed:
                 return None
+            if self._versions[source] == seen_version:
+                return seen_version, None
             return self._versions[source], self._frames[source]
 
     def counts(self):
@@ -74,83 +76,55 @@ class LiveFeed:
             self._changed.notify_all()
 
 
-class QuietHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server for which a client that goes away, or sends garbage, is routine: logged at debug
-    level, never a traceback on stderr."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        logger.debug("page client %s: %s", client_address, sys.exc_info()[1])
-
-
 def page_number(text):
     """The number in a page path (/stream/3), or None: ASCII digits only ('²' is a digit to str.isdigit)."""
     return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
 
 
 class LivePageServer:
-    """Serves the page at http://HOST:PORT/ on a background thread until closed."""
+    """Serves the page at http(s)://HOST:PORT/ on a background thread until closed, to those ``access`` lets in."""
 
-    def __init__(self, feed, host=DEFAULT_HOST, port=8000):
+    def __init__(self, feed, host=DEFAULT_HOST, port=8000, access=None):
         handler = type("LivePageHandler", (_Handler,), {"feed": feed})
-        try:
-            self._server = QuietHTTPServer((host, port), handler)
-        except OSError as error:
-            raise InputError(f"cannot serve the live page on {host}:{port}: {error.strerror or error}") from None
+        self._server = GuardedServer((host, port), handler, access or access_for(host), "live page")
         self.feed = feed
-        self.url = f"http://{host}:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        logger.info("live page: %s", self.url)
+        self.url = self._server.url
+        self.token = self._server.access.token
 
     def close(self):
         self.feed.close()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedHandler):
     feed = None
 
-    def do_GET(self):  # noqa: N802 - the name http.server calls
-        if self.path == "/":
-            self._send(200, "text/html; charset=utf-8", _page(self.feed.names).encode())
-        elif self.path == "/counts":
-            self._send(200, "application/json", json.dumps(self.feed.counts()).encode())
-        elif self.path.startswith("/stream/") and page_number(self.path[8:]) is not None \
-                and page_number(self.path[8:]) < len(self.feed.names):
-            self._stream(page_number(self.path[8:]))
+    def route(self, path):
+        if path == "/":
+            self.send(200, "text/html; charset=utf-8", _page(self.feed.names).encode())
+        elif path == "/counts":
+            self.send(200, "application/json", json.dumps(self.feed.counts()).encode())
+        elif path.startswith("/stream/") and page_number(path[8:]) is not None and page_number(path[8:]) < len(self.feed.names):
+            with self.stream_slot() as slot:
+                if slot:
+                    self._stream(page_number(path[8:]))
         else:
-            self._send(404, "text/plain", b"not found")
-
-    def _send(self, status, content_type, body):
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the page went away
+            self.send(404, "text/plain", b"not found\n")
 
     def _stream(self, source):
-        self.send_response(200)
-        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
+        self.start_stream("multipart/x-mixed-replace; boundary=frame")
         version = 0
         try:
             while (update := self.feed.next_frame(source, version)) is not None:
                 version, jpeg = update
+                if jpeg is None:
+                    if self.client_gone():
+                        return
+                    continue
                 self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg))
                 self.wfile.write(jpeg + b"\r\n")
         except OSError:
-            pass  # the page was closed
-
-    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
-        logger.debug("live page: " + format, *args)
+            pass  # the page was closed, or stopped reading for CLIENT_TIMEOUT_S
 
 
 def _page(names):

@@ -25,6 +25,7 @@ from maskdetect.io.outputs import (
     is_stdout,
 )
 from maskdetect.io.prefetch import Prefetch
+from maskdetect.io.redact import redacted
 from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.video.alerts import PersonAlerts
 from maskdetect.video.sinks import (
@@ -207,7 +208,7 @@ def run_video(detector, source, options, checked=False):
     if options.stats_plot:
         save_statistics_plot(summary.statistics, options.stats_plot)
     if reader.error is not None:
-        logger.warning("reading %s failed (%s); the run ended there", source, reader.error)
+        logger.warning("reading %s failed (%s); the run ended there", redacted(source), redacted(reader.error))
     return summary
 
 

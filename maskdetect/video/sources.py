@@ -8,6 +8,7 @@ import cv2
 
 from maskdetect.errors import InputError
 from maskdetect.io.prefetch import Prefetch
+from maskdetect.io.redact import redacted
 
 # A camera or stream may miss a few reads before it truly ends.
 STREAM_READ_RETRIES = 20
@@ -61,15 +62,16 @@ def open_capture(source, timeout=DEFAULT_OPEN_TIMEOUT_S):
         finally:
             done.set()
 
-    threading.Thread(target=open_it, daemon=True, name=f"open {source}").start()
+    threading.Thread(target=open_it, daemon=True, name=f"open {redacted(source)}").start()
     # A stream's own timeout ends its open first (a thread left inside FFmpeg at exit aborts the process).
     deadline = time.monotonic() + timeout + (STREAM_GRACE_S if isinstance(parsed, str) and "://" in parsed else 0.0)
     while not done.wait(0.1):
         if time.monotonic() > deadline:
-            raise InputError(f"cannot open video source {source!r}: nothing came within {timeout:g} s (--open-timeout)")
+            raise InputError(f"cannot open video source {redacted(source)!r}: nothing came within {timeout:g} s "
+                             "(--open-timeout)")
     capture = opened[0]
     if isinstance(capture, cv2.error) or not capture.isOpened():
-        raise InputError(f"cannot open video source {source!r}")
+        raise InputError(f"cannot open video source {redacted(source)!r}")
     return capture
 
 
