@@ -166,6 +166,9 @@ class GuardedHandler(BaseHTTPRequestHandler):
     timeout = CLIENT_TIMEOUT_S
     protocol_version = "HTTP/1.0"
 
+    def version_string(self):
+        return self.server_version
+
     def do_GET(self):  # noqa: N802 - the name http.server calls
         parts = urlsplit(self.path)
         if not self._host_allowed():
