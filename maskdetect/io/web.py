@@ -131,6 +131,8 @@ class GuardedServer(ThreadingHTTPServer):
         opening = self.url + (f"?token={access.token}" if access.token else "")
         # Said even with -q: without it nobody can open the page.
         print(f"{what}: {opening}", file=sys.stderr, flush=True)
+        if access.token is None:
+            logger.warning("the %s needs no token (--serve-no-auth): anyone with an account on this machine can open it", what)
         if not is_loopback(address[0]):
             logger.warning("the %s is open to the network at %s: anyone with its address and token can watch%s", what,
                            self.url, "" if access.tls else "; without --serve-cert the pictures and the token cross "
