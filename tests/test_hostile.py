@@ -255,5 +255,6 @@ def test_ctrl_c_stops_the_export_in_every_phase(tmp_path):
                                    stderr=subprocess.PIPE, text=True)
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130, process.stdout.read()
+        status = process.wait(timeout=60)
+        assert status == 130, (delay, process.stdout.read(), process.stderr.read())
         assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.tflite").exists()

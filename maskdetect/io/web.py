@@ -90,17 +90,22 @@ def access_for(host, token_file=None, no_auth=False, cert=None, key=None, allowe
 
 
 def read_token_file(path):
-    """A token from a file only its owner can read (at least 16 characters)."""
+    """The page's token, from a file only its owner can read (at least 16 characters)."""
+    return read_secret_file(path, "token", minimum=16)
+
+
+def read_secret_file(path, what, minimum=16):
+    """A secret (a token, a password) from a file that only its owner can read."""
     try:
         mode = os.stat(path).st_mode
-        token = Path(path).read_text(encoding="utf-8").strip()
+        secret = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read the token file {path}: {getattr(error, 'strerror', None) or error}") from None
+        raise InputError(f"cannot read the {what} file {path}: {getattr(error, 'strerror', None) or error}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise InputError(f"the token file {path} can be read by others (mode {stat.S_IMODE(mode):o}): chmod 600 it")
-    if len(token) < 16:
-        raise InputError(f"the token in {path} is too short: at least 16 characters")
-    return token
+        raise InputError(f"the {what} file {path} can be read by others (mode {stat.S_IMODE(mode):o}): chmod 600 it")
+    if len(secret) < minimum:
+        raise InputError(f"the {what} in {path} is too short: at least {minimum} characters")
+    return secret
 
 
 def _own_names():

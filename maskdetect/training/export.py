@@ -94,9 +94,12 @@ class _CtrlC:
         if self._active and signal.getsignal(signal.SIGINT) != self._note:
             signal.signal(signal.SIGINT, self._note)
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, error, trace):
         if self._active:
             signal.signal(signal.SIGINT, self._previous)
+        if self.pressed.is_set() and kind is not None and not issubclass(kind, KeyboardInterrupt):
+            # The interrupt surfaced as another error (a library wrapped it): it was Ctrl+C all the same.
+            raise KeyboardInterrupt from None
 
 
 @contextlib.contextmanager
