@@ -146,7 +146,7 @@ def _declared():
         return {re.split(r"[<>=!~\[ ;]", requirement)[0].lower().replace("_", "-") for requirement in requirements}
 
     extras = project["optional-dependencies"]
-    return names(project["dependencies"]), names(extras["train"]), names(extras["ray"])
+    return names(project["dependencies"]), names(extras["train"]), names(extras["ray"]) | names(extras["mqtt"])
 
 
 def test_each_command_imports_only_what_its_extra_declares():
@@ -169,7 +169,7 @@ def test_each_command_imports_only_what_its_extra_declares():
             todo.extend(graph[module])
         for module in reached:
             # --ray runs maskdetect.cluster, the one part that needs the ray extra (it says so when missing).
-            extra = allowed | cluster if module.startswith("maskdetect.cluster") else allowed
+            extra = allowed | cluster if module.startswith(("maskdetect.cluster", "maskdetect.video.mqtt")) else allowed
             for name in _third_party(module):
                 assert distributions.get(name, set()) & extra, f"{command} imports {name}, which its extra does not declare"
     outside = {module for module in graph if not module.startswith("maskdetect.cluster")}

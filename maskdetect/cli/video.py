@@ -87,6 +87,17 @@ def parse_args(argv=None):
         help="serve a live page with the annotated stream and the counts at http://HOST:PORT/ (host 127.0.0.1 unless "
         "given); opened with the token the run prints (docs/entrance.md#watching-from-another-machine)",
     )
+    events = parser.add_argument_group("MQTT events for a building's systems (pip install 'maskdetect[mqtt]')")
+    events.add_argument("--mqtt", metavar="URL",
+                        help="publish alerts, per-minute statistics, state and summary to mqtt://[USER@]HOST[:PORT][/PREFIX] "
+                        "(mqtts:// for TLS), under PREFIX/CAMERA/... (docs/json.md#mqtt-events)")
+    events.add_argument("--mqtt-password-file", metavar="PATH",
+                        help="the broker password, from a file only you can read (or the MASKDETECT_MQTT_PASSWORD variable)")
+    events.add_argument("--mqtt-ca-file", metavar="PATH", help="the certificate authority of an mqtts:// broker")
+    events.add_argument("--mqtt-discovery", action="store_true",
+                        help="announce each camera's sensors to Home Assistant (MQTT discovery)")
+    events.add_argument("--camera-name", action="append", default=[], metavar="NAME",
+                        help="each source's name in the topics, in -s order (default: from its address)")
     serving = parser.add_argument_group("who may open the live page")
     serving.add_argument("--serve-token-file", metavar="PATH",
                          help="the page's token, from a file only you can read (default: a new random token each run)")
@@ -138,6 +149,8 @@ def main(argv=None):
                          "add --no-display, and give --json a file")
     per_source = source_options(options, len(sources))
     check_sources(sources, per_source)
+    for settings, events in zip(per_source, mqtt_events(args, sources)):
+        settings.mqtt = events
     server = None
     if args.serve:
         host, port = parse_address(args.serve)
@@ -161,6 +174,29 @@ def main(argv=None):
             print(f"== {redacted(source)} ==", file=out)
         print(summary.text(), file=out)
     return EXIT_INTERRUPTED if any(summary.interrupted for summary in summaries) else EXIT_OK
+
+
+def mqtt_events(args, sources):
+    """One connected MQTT publisher per source (None each without --mqtt); refused credentials are one line."""
+    if not args.mqtt:
+        return [None] * len(sources)
+    if len(args.camera_name) not in (0, len(sources)):
+        raise InputError(f"give --camera-name once per source ({len(sources)}), or not at all")
+    from maskdetect.video.mqtt import (
+        Broker,
+        CameraEvents,
+        broker_password,
+        camera_name,
+        import_paho,
+    )
+
+    import_paho()
+
+    broker, password = Broker.parse(args.mqtt), broker_password(args.mqtt_password_file)
+    names = [camera_name(source, given) for source, given in zip(sources, args.camera_name or [None] * len(sources))]
+    if len(set(names)) < len(names):
+        raise InputError(f"two sources would publish under one camera name ({', '.join(names)}): give --camera-name")
+    return [CameraEvents(broker, name, password, args.mqtt_ca_file, args.mqtt_discovery).start() for name in names]
 
 
 def serve_access(args, host):

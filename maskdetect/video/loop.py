@@ -108,6 +108,8 @@ class VideoOptions:
     live_source: int = 0
     stop: threading.Event | None = None
     open_timeout: float = DEFAULT_OPEN_TIMEOUT_S
+    # A connected maskdetect.video.mqtt.CameraEvents, or None.
+    mqtt: object = None
 
     def file_outputs(self):
         """(path, kind) of each file this run writes (the snapshot folder aside); only the JSON may go to '-'."""
@@ -174,6 +176,11 @@ def run_video(detector, source, options, checked=False):
                               **people_counts(tracker.people.values(), detector.class_names, compliant)}
             sinks.append(LiveSink(options.live, options.live_source, counts))
         sinks.append(AlertSink(options.snapshots, options.beep))
+        if options.mqtt is not None:
+            from maskdetect.video.mqtt import MqttSink
+
+            sinks.append(MqttSink(options.mqtt, lambda: people_statistics(tracker.people.values(), detector.class_names,
+                                                                          compliant), summary.as_record))
         if options.json_path:
             sinks.append(JsonLinesSink(options.json_path, summary))
         sinks.append(ProgressBar(total, options.progress))

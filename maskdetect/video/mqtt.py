@@ -30,6 +30,15 @@ STATISTICS_EVERY_S = 60.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+def import_paho():
+    """paho-mqtt's client module, or one clear line when the extra is not installed."""
+    try:
+        import paho.mqtt.client as client
+    except ImportError:
+        raise InputError("--mqtt needs paho-mqtt: pip install 'maskdetect[mqtt]' (or -r requirements-mqtt.txt)") from None
+    return client
+
+
 @dataclass
 class Broker:
     """Where events go: ``mqtt://[USER@]HOST[:PORT][/PREFIX]`` or ``mqtts://`` (TLS)."""
@@ -76,8 +85,7 @@ class CameraEvents:
     """The MQTT client of one camera: publishes its alerts, statistics, state and summary under PREFIX/CAMERA."""
 
     def __init__(self, broker, camera, password=None, ca_file=None, discovery=False):
-        import paho.mqtt.client as mqtt
-
+        mqtt = import_paho()
         self.broker, self.camera, self.discovery = broker, camera, discovery
         self.topic = f"{broker.prefix}/{camera}"
         self.dropped, self._said_dropped = 0, False
@@ -136,9 +144,10 @@ class CameraEvents:
             if not self._said_dropped:
                 logger.warning("MQTT: the broker is not taking messages; dropping them (counted in the summary)")
                 self._said_dropped = True
+        return info
 
     def state(self, state):
-        self._client.publish(f"{self.topic}/state", state, qos=1, retain=True)
+        return self._client.publish(f"{self.topic}/state", state, qos=1, retain=True)
 
     def _announce(self):
         """Home Assistant's MQTT discovery: the masked share, the people counts, "unmasked person present"."""
@@ -164,8 +173,12 @@ class CameraEvents:
         self._client.publish(f"{self.topic}/unmasked", "ON", qos=1)
 
     def close(self, summary):
-        self.publish("summary", {**summary, "mqtt_messages_dropped": self.dropped}, qos=1)
-        self.state("offline")
+        """The summary and the offline state, delivered if the broker is there (waiting at most CONNECT_SECONDS)."""
+        sent = [self.publish("summary", {**summary, "mqtt_messages_dropped": self.dropped}, qos=1), self.state("offline")]
+        deadline = time.monotonic() + CONNECT_SECONDS
+        for info in sent:
+            while not info.is_published() and time.monotonic() < deadline and self._connected.is_set():
+                time.sleep(0.02)
         self._client.disconnect()
         self._client.loop_stop()
 
