@@ -12,6 +12,7 @@ COMMANDS = {
     "face-check": ("maskdetect.cli.face_check", "measure a model on folders of hard cases"),
     "export": ("maskdetect.cli.export", "export a Keras model to ONNX and LiteRT"),
     "label-review": ("maskdetect.cli.label_review", "list training labels a cross-validated model contradicts"),
+    "health": ("maskdetect.cli.health", "is a video run alive? (its --heartbeat file; for health checks)"),
 }
 
 

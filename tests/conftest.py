@@ -45,6 +45,7 @@ COMMANDS = {
     "face-check": "maskdetect.cli.face_check",
     "export": "maskdetect.cli.export",
     "label-review": "maskdetect.cli.label_review",
+    "health": "maskdetect.cli.health",
 }
 
 

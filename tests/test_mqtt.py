@@ -146,7 +146,7 @@ def test_a_wrong_password_is_one_line_before_any_slow_step(broker, tmp_path):
 @pytest.mark.slow
 def test_a_broker_that_goes_away_never_stalls_the_video(broker, tmp_path):
     door = tmp_path / "door.avi"
-    make_crossing_video(door, repeats=10)
+    make_crossing_video(door, repeats=5)
     quiet = run_script("detect_mask_video.py", "-s", door, "--no-display", "--json", tmp_path / "quiet.jsonl")
     quiet_fps = json.loads((tmp_path / "quiet.jsonl").read_text().splitlines()[-1])["median_fps"]
     listener = Subscriber(broker["port"])

@@ -111,6 +111,9 @@ def parse_args(argv=None):
     serving.add_argument("--serve-max-clients", type=at_least(1), default=DEFAULT_MAX_CLIENTS,
                          help="streams served at once; more viewers get 503")
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames (of each source)")
+    parser.add_argument("--heartbeat", metavar="PATH",
+                        help="rewrite PATH every 2 s while frames come, for 'python -m maskdetect health PATH' "
+                        "(a container's HEALTHCHECK, a monitor)")
     parser.add_argument(
         "--open-timeout", type=number(above=0.0, maximum=3600.0), default=DEFAULTS.open_timeout, metavar="SECONDS",
         help="give up on a source that does not open within this time (a FIFO nobody writes to, a server that "
@@ -139,7 +142,7 @@ def main(argv=None):
         realert_s=args.realert_after, alert_classes=args.alert_on,
         compliant_classes=args.compliant, beep=args.beep, max_frames=args.max_frames,
         progress=not args.quiet, snapshots=args.snapshots, blur=args.blur, stats_csv=args.stats_csv,
-        stats_plot=args.stats_plot, open_timeout=args.open_timeout,
+        stats_plot=args.stats_plot, open_timeout=args.open_timeout, heartbeat=args.heartbeat,
     )
     sources = args.source or ["0"]
     if options.display and not has_display():

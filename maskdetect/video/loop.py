@@ -32,6 +32,7 @@ from maskdetect.video.sinks import (
     CODECS,
     AlertSink,
     Annotator,
+    HeartbeatSink,
     JsonLinesSink,
     LiveSink,
     ProgressBar,
@@ -110,10 +111,12 @@ class VideoOptions:
     open_timeout: float = DEFAULT_OPEN_TIMEOUT_S
     # A connected maskdetect.video.mqtt.CameraEvents, or None.
     mqtt: object = None
+    heartbeat: str | None = None
 
     def file_outputs(self):
         """(path, kind) of each file this run writes (the snapshot folder aside); only the JSON may go to '-'."""
-        named = [(self.output, "video"), (self.json_path, "json"), (self.stats_csv, "statistics_csv"), (self.stats_plot, "png")]
+        named = [(self.output, "video"), (self.json_path, "json"), (self.stats_csv, "statistics_csv"), (self.stats_plot, "png"),
+                 (self.heartbeat, "json")]
         return [(path, kind) for path, kind in named if path in file_outputs(path)]
 
 
@@ -127,7 +130,7 @@ def check_video_outputs(source, options):
     if options.output and Path(options.output).suffix.lower() not in CODECS:
         raise InputError(f"cannot write {options.output}: use one of {', '.join(sorted(CODECS))}")
     for setting, path in (("annotated video", options.output), ("statistics table", options.stats_csv),
-                          ("statistics plot", options.stats_plot)):
+                          ("statistics plot", options.stats_plot), ("heartbeat", options.heartbeat)):
         if is_stdout(path):
             raise InputError(f"the {setting} cannot go to standard output ('-'): give a file")
     outputs = [check_file_output(path, inputs, kind) for path, kind in options.file_outputs()]
@@ -184,6 +187,8 @@ def run_video(detector, source, options, checked=False):
         if options.json_path:
             sinks.append(JsonLinesSink(options.json_path, summary))
         sinks.append(ProgressBar(total, options.progress))
+        if options.heartbeat:
+            sinks.append(HeartbeatSink(options.heartbeat))
         if options.output:
             sinks.append(VideoSink(options.output, frame_rate if reader.is_file else None))
         if options.display:

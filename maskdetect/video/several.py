@@ -6,7 +6,7 @@ import threading
 from maskdetect.io.outputs import check_distinct, numbered
 from maskdetect.video.loop import check_video_outputs, run_video, stop_on_ctrl_c
 
-_NUMBERED = ("output", "json_path", "snapshots", "stats_csv", "stats_plot")
+_NUMBERED = ("output", "json_path", "snapshots", "stats_csv", "stats_plot", "heartbeat")
 
 
 def source_options(options, count):

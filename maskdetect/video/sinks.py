@@ -15,7 +15,12 @@ from tqdm import tqdm
 
 from maskdetect.draw import blur_faces, draw_faces
 from maskdetect.errors import InputError
-from maskdetect.io.atomic import commit, remove_temporary, temporary_sibling
+from maskdetect.io.atomic import (
+    atomic_output,
+    commit,
+    remove_temporary,
+    temporary_sibling,
+)
 from maskdetect.io.images import write_image
 from maskdetect.io.outputs import is_stdout
 from maskdetect.io.records import alert_record, frame_record
@@ -26,6 +31,8 @@ CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
 RATE_FRAMES, RATE_SECONDS = 30, 2.0
 # The live page's counts go over every person seen: recounted at most this often (seconds), not every frame.
 LIVE_COUNTS_S = 0.5
+# How often the heartbeat file is rewritten while frames come (seconds).
+HEARTBEAT_EVERY_S = 2.0
 
 
 class Sink:
@@ -228,6 +235,33 @@ class LiveSink(Sink):
             self._latest = self._counts()
             self._counted_at = time.perf_counter()
         self.feed.publish(self.source_number, result.frame, self._latest)
+
+
+class HeartbeatSink(Sink):
+    """Writes the time and frame count to ``path`` every HEARTBEAT_EVERY_S while frames come: a health check
+    (``python -m maskdetect health PATH``) tells a running loop from one that has stalled."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._beaten = None
+        self.frames = 0
+
+    def write(self, result):
+        self.frames += 1
+        now = time.time()
+        if self._beaten is None or now - self._beaten >= HEARTBEAT_EVERY_S:
+            self._beat(now, "running")
+            self._beaten = now
+
+    def _beat(self, now, state):
+        try:
+            with atomic_output(self.path, ".json") as temporary:
+                temporary.write_text(json.dumps({"type": "heartbeat", "time": round(now, 3), "frames": self.frames, "state": state}) + "\n")
+        except OSError as error:
+            raise InputError(f"cannot write the heartbeat {self.path}: {error.strerror or error}") from None
+
+    def close(self):
+        self._beat(time.time(), "finished")
 
 
 class ProgressBar(Sink):
