@@ -173,3 +173,24 @@ def test_a_broker_that_goes_away_never_stalls_the_video(broker, tmp_path):
     assert restarted.of("/summary"), "messages did not resume after the broker came back"
     listener.close()
     restarted.close()
+
+
+@pytest.mark.slow
+def test_cameras_on_ray_publish_their_events_too(broker, tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed: pip install 'maskdetect[ray]'")
+    from conftest import run_process
+
+    door = tmp_path / "door.avi"
+    make_crossing_video(door)
+    listener = Subscriber(broker["port"])
+    result = run_process("detect_mask_video.py", "--ray", "-s", door, "--alert-frames", "5", "--stats-every", "1",
+                         "--camera-name", "door2", "--mqtt", f"mqtt://door@127.0.0.1:{broker['port']}/building",
+                         "--mqtt-password-file", _password_file(tmp_path), "-q")
+    time.sleep(1)
+    assert result.returncode == 0, result.stderr
+    assert len(listener.of("building/door2/alert")) == 3
+    assert listener.of("building/door2/stats") and listener.of("building/door2/summary")
+    states = [payload for topic, payload, _ in listener.messages if topic == "building/door2/state"]
+    assert states[0] == "online" and states[-1] == "offline"
+    assert PASSWORD not in result.stderr
+    listener.close()

@@ -235,6 +235,7 @@ def run_on_ray(args):
     # The watchers run in other folders, maybe on other machines: local paths made absolute.
     detector.update(model=str(Path(detector["model"]).resolve()), face_detector_dir=str(Path(detector["face_detector_dir"]).resolve()))
     sources = [str(Path(source).resolve()) if is_file_source(source) else source for source in sources]
+    mqtt = mqtt_events(args, sources) if args.mqtt else None
     dashboard = server = None
     if args.serve:
         host, port = parse_address(args.serve)
@@ -245,7 +246,7 @@ def run_on_ray(args):
         ray = connect(args.ray, verbose=args.verbose)
         with stop_on_ctrl_c(stop):
             summaries, _ = run_cameras(ray, sources, detector, settings, args.json, args.snapshots, dashboard,
-                                       args.streams_per_watcher, stop)
+                                       args.streams_per_watcher, stop, mqtt)
     finally:
         if server is not None:
             server.close()

@@ -259,10 +259,11 @@ class CameraState:
 
 
 def run_cameras(ray, sources, detector_settings, settings, json_path=None, snapshots=None, dashboard=None,
-                streams_per_watcher=DEFAULT_STREAMS_PER_WATCHER, stop=None):
+                streams_per_watcher=DEFAULT_STREAMS_PER_WATCHER, stop=None, mqtt=None):
     """Watch ``sources`` on Ray watchers, ``streams_per_watcher`` each, until every source ends or ``stop`` is set.
 
-    Returns each camera's summary record (in source order) and the CameraStates.
+    ``mqtt``: a connected maskdetect.video.mqtt.CameraEvents per source, or None. Returns each camera's summary
+    record (in source order) and the CameraStates.
     """
     stop = stop or threading.Event()
     groups = [list(range(start, min(start + streams_per_watcher, len(sources))))
@@ -272,7 +273,7 @@ def run_cameras(ray, sources, detector_settings, settings, json_path=None, snaps
     # What is shown, written and logged of a camera: its address without credentials.
     cameras = [CameraState(camera, redacted(sources[camera])) for camera in range(len(sources))]
     link = _Link(ray, watchers, groups, cameras, sources, EventLog(json_path) if json_path else None, snapshots,
-                 dashboard)
+                 dashboard, mqtt or [None] * len(sources))
     try:
         while not stop.is_set() and not all(camera.finished for camera in cameras):
             link.poll(POLL_SECONDS)
@@ -293,20 +294,30 @@ def run_cameras(ray, sources, detector_settings, settings, json_path=None, snaps
             summary.update(frames_in_all=camera.frames, restarts=camera.restarts, interrupted=stop.is_set())
             if link.log is not None:
                 link.log.write(summary_record(summary))
+            if link.mqtt[camera.camera] is not None:
+                link.mqtt[camera.camera].close(summary)
+                link.mqtt[camera.camera] = None
     finally:
         if link.log is not None:
             link.log.close()
+        for events in link.mqtt:
+            if events is not None:
+                events.close({"camera": events.camera, "interrupted": True})
         for watcher in watchers:
             ray.kill(watcher)
     return summaries, cameras
 
 
+# What a camera's state is on MQTT (a retained topic: online, reconnecting or offline).
+_MQTT_STATES = {"online": "online", "reconnecting": "reconnecting", "restarting": "reconnecting", "finished": "offline"}
+
+
 class _Link:
     """The driver's side of its watchers: one poll in flight per watcher, never dropped, so no event is lost."""
 
-    def __init__(self, ray, watchers, groups, cameras, sources, log, snapshots, dashboard):
+    def __init__(self, ray, watchers, groups, cameras, sources, log, snapshots, dashboard, mqtt):
         self.ray, self.watchers, self.groups, self.cameras, self.sources = ray, watchers, groups, cameras, sources
-        self.log, self.snapshots, self.dashboard = log, snapshots, dashboard
+        self.log, self.snapshots, self.dashboard, self.mqtt = log, snapshots, dashboard, mqtt
         self.pids = [None] * len(watchers)
         self.pending = {}
 
@@ -326,10 +337,16 @@ class _Link:
             except (self.ray.exceptions.RayActorError, self.ray.exceptions.ActorUnavailableError):
                 for camera in self.groups[number]:
                     if not self.cameras[camera].finished:
-                        self.cameras[camera].state = "restarting"
+                        self._set_state(camera, "restarting")
                 continue
             self._take(number, news)
         time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+
+    def _set_state(self, camera, state):
+        known = self.cameras[camera]
+        if state != known.state and self.mqtt[camera] is not None and state in _MQTT_STATES:
+            self.mqtt[camera].state(_MQTT_STATES[state])
+        known.state = state
 
     def _take(self, number, news):
         """One watcher's answer: its events to the outputs, its sources' states to the cameras."""
@@ -343,10 +360,11 @@ class _Link:
                     self.dashboard.note(camera, "watcher restarted")
         self.pids[number] = news["pid"]
         for event in news["events"]:
-            _take_event(event, self.cameras, self.log, self.snapshots, self.dashboard)
+            _take_event(event, self.cameras, self.log, self.snapshots, self.dashboard, self.mqtt[event["camera"]])
         for camera, state in news["sources"].items():
             known = self.cameras[camera]
-            known.state, known.fps, known.error = state["state"], state["fps"], state["error"]
+            self._set_state(camera, state["state"])
+            known.fps, known.error = state["fps"], state["error"]
             if state["picture"] is not None and self.dashboard is not None:
                 self.dashboard.picture(camera, state["picture"])
         for camera in self.groups[number]:
@@ -357,7 +375,7 @@ class _Link:
                 self.watchers[number].watch.remote(camera, str(self.sources[camera]), known.frames, known.seconds)
 
 
-def _take_event(event, cameras, log, snapshots, dashboard):
+def _take_event(event, cameras, log, snapshots, dashboard, mqtt=None):
     camera = cameras[event["camera"]]
     if event["type"] == "finished":
         camera.finished = True
@@ -376,10 +394,14 @@ def _take_event(event, cameras, log, snapshots, dashboard):
                        event["time"])
         if dashboard is not None:
             dashboard.alert(event, picture)
+        if mqtt is not None:
+            mqtt.alert({key: event.get(key) for key in ("frame", "time", "track_id", "label", "unmasked_frames", "snapshot")})
     elif event["type"] == "statistics":
         camera.people, camera.masked_share = event["people"], event["masked_share"]
         if dashboard is not None:
             dashboard.share(camera.camera, event["time"], event["masked_share"])
+        if mqtt is not None:
+            mqtt.publish("stats", {"time": event["time"], "people": event["people"], "masked_share": event["masked_share"]})
     if log is not None:
         log.write(event)
 
