@@ -27,6 +27,7 @@ def _stalling_camera(frames=40, stall_s=12):
             time.sleep(0.03)
         time.sleep(stall_s)
         client.close()
+        server.close()
 
     threading.Thread(target=serve, daemon=True).start()
     return f"http://127.0.0.1:{server.getsockname()[1]}/live.mjpg"

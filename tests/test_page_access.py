@@ -139,6 +139,9 @@ class _MjpegCamera:
         self.port = self.server.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
 
+    def close(self):
+        self.server.close()
+
     def _serve(self):
         while True:
             try:
@@ -175,6 +178,7 @@ def test_camera_passwords_appear_nowhere(tmp_path):
     page = wait_until_served(f"http://127.0.0.1:{port}/?token={token}")
     counts = _wait_counts(port, Access(token).cookie_value)
     worker.join(timeout=120)
+    camera.close()
     (result,) = runs
     assert result.returncode == 0, result.stderr
     unreachable = run_script("detect_mask_video.py", "-s", "rtsp://user:secret@127.0.0.1:9/x", "--no-display",
@@ -253,8 +257,8 @@ def test_the_page_over_https_after_the_token_exchange(tmp_path):
                       st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=20).map(lambda t: "/" + t)),
        headers=st.dictionaries(st.sampled_from(["X-A", "Cookie", "Range", "Accept", "Authorization", "Host"]),
                                st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30), max_size=4))
-def test_only_the_known_routes_ever_answer(path, headers):
-    page = _shared_page()
+def test_only_the_known_routes_ever_answer(shared_page, path, headers):
+    page = shared_page
     port = int(page.url.rsplit(":", 1)[1].strip("/"))
     with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
         lines = [f"GET {path} HTTP/1.1"] + [f"{name}: {value}" for name, value in headers.items()]
@@ -264,12 +268,11 @@ def test_only_the_known_routes_ever_answer(path, headers):
         assert path.split("?")[0] in ROUTES and headers.get("Cookie", "").endswith(Access(TOKEN).cookie_value)
 
 
-_PAGES = []
-
-
-def _shared_page():
-    if not _PAGES:
-        feed = LiveFeed(["door"])
-        feed.publish(0, cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), {"frames": 1})
-        _PAGES.append(LivePageServer(feed, "127.0.0.1", 0, Access(TOKEN, {"127.0.0.1", "localhost"}, max_clients=200)))
-    return _PAGES[0]
+@pytest.fixture(scope="module")
+def shared_page():
+    """One page for every Hypothesis example, closed after them."""
+    feed = LiveFeed(["door"])
+    feed.publish(0, cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), {"frames": 1})
+    server = LivePageServer(feed, "127.0.0.1", 0, Access(TOKEN, {"127.0.0.1", "localhost"}, max_clients=200))
+    yield server
+    server.close()

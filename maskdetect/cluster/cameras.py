@@ -8,10 +8,8 @@ where it is now) and the dashboard counts the restart.
 """
 
 import itertools
-import json
 import logging
 import os
-import sys
 import threading
 import time
 from collections import deque
@@ -20,10 +18,13 @@ from dataclasses import asdict, dataclass, field
 import cv2
 
 from maskdetect.errors import InputError
-from maskdetect.io.atomic import commit, remove_temporary, temporary_sibling
 from maskdetect.io.images import write_image
-from maskdetect.io.outputs import is_stdout
-from maskdetect.io.records import alert_record, frame_record, summary_record
+from maskdetect.io.records import (
+    JsonLinesWriter,
+    alert_record,
+    frame_record,
+    summary_record,
+)
 from maskdetect.io.redact import redacted
 
 logger = logging.getLogger(__name__)
@@ -217,29 +218,6 @@ def _jpeg(frame):
     return data.tobytes() if ok else None
 
 
-class EventLog:
-    """The JSON lines of every camera in one place: to stdout ('-'), or a file moved in place when closed."""
-
-    def __init__(self, path):
-        self.path = path
-        if is_stdout(path):
-            self._file, self._temporary = sys.stdout, None
-        else:
-            self._temporary = temporary_sibling(path, ".jsonl")
-            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
-
-    def write(self, record):
-        self._file.write(json.dumps(record) + "\n")
-
-    def close(self):
-        if self._temporary is None:
-            self._file.flush()
-            return
-        self._file.close()
-        commit(self._temporary, self.path)
-        remove_temporary(self._temporary)
-
-
 @dataclass
 class CameraState:
     """What the driver knows of one camera."""
@@ -272,7 +250,7 @@ def run_cameras(ray, sources, detector_settings, settings, json_path=None, snaps
     watchers = [Watcher.remote(detector_settings, asdict(settings)) for _ in groups]
     # What is shown, written and logged of a camera: its address without credentials.
     cameras = [CameraState(camera, redacted(sources[camera])) for camera in range(len(sources))]
-    link = _Link(ray, watchers, groups, cameras, sources, EventLog(json_path) if json_path else None, snapshots,
+    link = _Link(ray, watchers, groups, cameras, sources, JsonLinesWriter(json_path) if json_path else None, snapshots,
                  dashboard, mqtt or [None] * len(sources))
     try:
         while not stop.is_set() and not all(camera.finished for camera in cameras):

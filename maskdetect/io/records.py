@@ -2,9 +2,16 @@
 
 import json
 import math
+import sys
 
 from maskdetect.errors import InputError
-from maskdetect.io.atomic import atomic_output
+from maskdetect.io.atomic import (
+    atomic_output,
+    commit,
+    remove_temporary,
+    temporary_sibling,
+)
+from maskdetect.io.outputs import is_stdout
 
 DECIMALS = 6
 
@@ -52,6 +59,46 @@ def alert_record(index, seconds, label, unmasked_frames, track_id, snapshot=None
 def summary_record(summary):
     """The last line of a video run."""
     return {"type": "summary", **summary}
+
+
+class JsonLinesWriter:
+    """JSON lines to stdout ('-'), or to a file written beside ``path`` and moved in place when closed; a write
+    that fails (a full disk) is one InputError, and ``discard`` leaves the previous file as it was."""
+
+    def __init__(self, path):
+        self.path = path
+        if is_stdout(path):
+            self._file, self._temporary = sys.stdout, None
+        else:
+            self._temporary = temporary_sibling(path, ".jsonl")
+            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
+
+    def write(self, record):
+        try:
+            self._file.write(json.dumps(record, allow_nan=False) + "\n")
+            if self._temporary is None:
+                self._file.flush()  # a reader of stdout sees each line as it happens
+        except OSError as error:
+            raise InputError(f"cannot write {self.path}: {error.strerror or error}; the previous one is kept") from None
+
+    def close(self):
+        if self._temporary is None:
+            self._file.flush()
+            return
+        try:
+            self._file.close()
+        except OSError as error:
+            self.discard()
+            raise InputError(f"cannot write {self.path}: {error.strerror or error}; the previous one is kept") from None
+        commit(self._temporary, self.path)
+
+    def discard(self):
+        if self._temporary is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            remove_temporary(self._temporary)
 
 
 def write_json(data, path):

@@ -22,8 +22,7 @@ from maskdetect.io.atomic import (
     temporary_sibling,
 )
 from maskdetect.io.images import write_image
-from maskdetect.io.outputs import is_stdout
-from maskdetect.io.records import alert_record, frame_record
+from maskdetect.io.records import JsonLinesWriter, alert_record, frame_record
 
 logger = logging.getLogger(__name__)
 CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mkv": "MJPG"}
@@ -101,45 +100,20 @@ class JsonLinesSink(Sink):
     def __init__(self, path, summary):
         self.path = path
         self.summary = summary
-        if is_stdout(path):
-            self._file, self._temporary = sys.stdout, None
-        else:
-            self._temporary = temporary_sibling(path, ".jsonl")
-            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
+        self._lines = JsonLinesWriter(path)
 
     def write(self, result):
-        self._line(frame_record(result.index, result.time, result.faces))
+        self._lines.write(frame_record(result.index, result.time, result.faces))
         for person in result.alerts:
-            self._line(alert_record(result.index, result.time, person.label, person.alerting_frames, person.track_id,
-                                    result.snapshots.get(person.track_id)))
-
-    def _line(self, record):
-        try:
-            self._file.write(json.dumps(record, allow_nan=False) + "\n")
-            if self._temporary is None:
-                self._file.flush()  # a reader of stdout sees each line as it happens
-        except OSError as error:
-            raise InputError(f"cannot write {self.path}: {error.strerror or error}; the previous one is kept") from None
+            self._lines.write(alert_record(result.index, result.time, person.label, person.alerting_frames,
+                                           person.track_id, result.snapshots.get(person.track_id)))
 
     def close(self):
-        self._line(self.summary.as_record())
-        if self._temporary is None:
-            self._file.flush()
-            return
-        try:
-            self._file.close()
-        except OSError as error:
-            self.discard()
-            raise InputError(f"cannot write {self.path}: {error.strerror or error}; the previous one is kept") from None
-        commit(self._temporary, self.path)
+        self._lines.write(self.summary.as_record())
+        self._lines.close()
 
     def discard(self):
-        if self._temporary is not None:
-            try:
-                self._file.close()
-            except OSError:
-                pass
-            remove_temporary(self._temporary)
+        self._lines.discard()
 
 
 class VideoSink(Sink):
