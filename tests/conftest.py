@@ -5,10 +5,14 @@ import importlib
 import io
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
+import cv2
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +88,28 @@ def assert_one_line_error(result, *words):
     assert len(errors) == 1, result.stderr
     for word in words:
         assert word in errors[0], errors[0]
+
+
+def stalling_camera(frames=40, stall_s=12):
+    """An MJPEG camera over HTTP that sends ``frames`` frames, then keeps the connection open and sends nothing."""
+    jpeg = cv2.imencode(".jpg", cv2.resize(cv2.imread(str(ROOT / "maskdetect" / "examples" / "fmd_2c7408b330.jpg")), (320, 240)))[1].tobytes()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(2)
+
+    def serve():
+        client, _ = server.accept()
+        client.recv(4096)
+        client.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=f\r\n\r\n")
+        for _ in range(frames):
+            client.sendall(b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg) + jpeg + b"\r\n")
+            time.sleep(0.03)
+        time.sleep(stall_s)
+        client.close()
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}/live.mjpg"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -147,8 +147,10 @@ def test_alert_json_names_the_class(headless_run):
     assert alert["track_id"] == frame["faces"][0]["track_id"] is not None
 
 
-def test_ctrl_c_mid_run_finishes_every_output(tmp_path):
-    """SIGINT while frames are being classified: exit 130, a playable video, a summary line, no temporary file."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_ctrl_c_or_docker_stop_mid_run_finishes_every_output(tmp_path, stop):
+    """SIGINT or SIGTERM (docker stop) while frames are being classified: exit 130, a playable video, a summary
+    line, no temporary file."""
     long_video = tmp_path / "long.avi"
     writer = cv2.VideoWriter(str(long_video), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
     for index in range(400):
@@ -166,7 +168,7 @@ def test_ctrl_c_mid_run_finishes_every_output(tmp_path):
         line = process.stdout.readline()
         assert line, process.stderr.read()
         lines.append(json.loads(line))
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     rest, stderr = process.communicate(timeout=120)
     lines += [json.loads(line) for line in rest.splitlines()]
     assert process.returncode == 130, stderr

@@ -1,10 +1,12 @@
 """Who may watch: the live page behind a token, TLS, the Host check, a cap on streams; camera passwords never leak."""
 
 import http.client
+import json
 import os
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -190,6 +192,29 @@ def test_camera_passwords_appear_nowhere(tmp_path):
         assert "secret" not in text
     assert "user:***@" in page and "user:***@" in unreachable.stderr
 
+
+
+@pytest.mark.slow
+def test_a_camera_address_from_the_environment_stays_out_of_the_process_list(tmp_path):
+    camera = _MjpegCamera(frames=200)
+    secret_address = f"http://user:secret@127.0.0.1:{camera.port}/live.mjpg"
+    heartbeat = tmp_path / "heartbeat.json"
+    run = subprocess.Popen(
+        [sys.executable, str(ROOT / "detect_mask_video.py"), "-s", "env:DOOR_CAMERA", "--no-display", "--heartbeat",
+         heartbeat, "--max-frames", "150"],
+        env={**os.environ, "DOOR_CAMERA": secret_address}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not heartbeat.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    command_line = Path(f"/proc/{run.pid}/cmdline").read_bytes().decode()  # what ps and top show
+    _, stderr = run.communicate(timeout=120)
+    camera.close()
+    assert run.returncode == 0, stderr
+    assert "env:DOOR_CAMERA" in command_line and "secret" not in command_line + stderr
+    assert json.loads(heartbeat.read_text())["frames"] == 150
+    unset = run_script("detect_mask_video.py", "-s", "env:NO_SUCH_CAMERA_VARIABLE", "--no-display")
+    assert_one_line_error(unset, "NO_SUCH_CAMERA_VARIABLE", "not set")
+    assert unset.returncode == 2
 
 def _wait_counts(port, cookie, seconds=30):
     deadline = time.monotonic() + seconds

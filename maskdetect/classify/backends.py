@@ -6,6 +6,7 @@ Each export carries its class names in its metadata; its graph takes RGB faces,
 0-255 float32, NHWC at the size of its input, and scales them itself.
 """
 
+import importlib.util
 import json
 import logging
 import os
@@ -61,6 +62,9 @@ def load_classifier(model, backend=None, threads=None):
         from maskdetect.classify.keras_backend import KerasClassifier
 
         return check_finite(KerasClassifier.load(path), path)
+    if backend == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
+        raise InputError("the litert backend needs ai-edge-litert (pip install ai-edge-litert), which this install "
+                         "leaves out; use --backend onnx")
     if not path.is_file():
         if path == Path(model) or not Path(model).exists():
             raise InputError(f"model not found: {model}")

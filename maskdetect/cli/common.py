@@ -5,21 +5,28 @@ import json
 import logging
 import math
 import os
+import signal
 import sys
 import textwrap
+import threading
 
 from maskdetect import __version__
 from maskdetect.cli.status import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK
-from maskdetect.errors import InputError
+from maskdetect.errors import InputError, interrupt
 from maskdetect.io.outputs import is_stdout
 from maskdetect.io.records import write_json
 
 logger = logging.getLogger("maskdetect")
 
+# The heartbeat file of a video run when --heartbeat is not given, and the health check's default (the image sets it).
+HEARTBEAT_VARIABLE = "MASKDETECT_HEARTBEAT"
+
 
 def run_main(main):
-    """Run a command's main(); bad input and Ctrl+C become one line on stderr and their exit status."""
+    """Run a command's main(); bad input and Ctrl+C (or SIGTERM) become one line on stderr and their exit status."""
     setup_logging()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, interrupt) if in_main_thread else None
     try:
         return main()
     except InputError as error:
@@ -32,6 +39,9 @@ def run_main(main):
         # The reader of stdout went away (as `| head` does): nothing left to say to it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 class _LineFormatter(logging.Formatter):

@@ -1,11 +1,13 @@
 """Live mask detection on a webcam, a video file or a stream."""
 
 import dataclasses
+import os
 import sys
 import threading
 from pathlib import Path
 
 from maskdetect.cli.common import (
+    HEARTBEAT_VARIABLE,
     add_detection_options,
     apply_verbosity,
     at_least,
@@ -51,12 +53,29 @@ EXAMPLES_TEXT = """
 """
 
 
+# -s env:NAME: the source's address is in the environment variable NAME.
+SOURCE_VARIABLE_PREFIX = "env:"
+
+def source_addresses(sources):
+    """The -s values, with each env:NAME read from the environment (default: webcam 0)."""
+    addresses = []
+    for source in sources or ["0"]:
+        if source.startswith(SOURCE_VARIABLE_PREFIX):
+            name = source.removeprefix(SOURCE_VARIABLE_PREFIX)
+            if not os.environ.get(name):
+                raise InputError(f"-s {source}: the environment variable {name} is not set")
+            source = os.environ[name]
+        addresses.append(source)
+    return addresses
+
+
 def parse_args(argv=None):
     parser = new_parser("mask-detect-video", __doc__, EXAMPLES_TEXT)
     parser.add_argument(
         "-s", "--source", action="append",
         help="webcam index, video file, device (/dev/video0), image sequence (img_%%04d.jpg), GStreamer pipeline or "
-        "stream URL; repeat to watch several at once, each with numbered outputs (out-1.avi, ...) (default: 0)",
+        "stream URL; env:NAME reads it from the environment variable NAME, keeping a camera's password out of the "
+        "process list; repeat to watch several at once, each with numbered outputs (out-1.avi, ...) (default: 0)",
     )
     add_detection_options(parser, VIDEO_DETECT_SIZE)
     parser.add_argument("--no-display", action="store_true", help="run headless: no window")
@@ -111,9 +130,9 @@ def parse_args(argv=None):
     serving.add_argument("--serve-max-clients", type=at_least(1), default=DEFAULT_MAX_CLIENTS,
                          help="streams served at once; more viewers get 503")
     parser.add_argument("--max-frames", type=at_least(1), help="stop after this many frames (of each source)")
-    parser.add_argument("--heartbeat", metavar="PATH",
+    parser.add_argument("--heartbeat", metavar="PATH", default=os.environ.get(HEARTBEAT_VARIABLE) or None,
                         help="rewrite PATH every 2 s while frames come, for 'python -m maskdetect health PATH' "
-                        "(a container's HEALTHCHECK, a monitor)")
+                        f"(a container's HEALTHCHECK, a monitor; default: ${HEARTBEAT_VARIABLE}, which the image sets)")
     parser.add_argument(
         "--open-timeout", type=number(above=0.0, maximum=3600.0), default=DEFAULTS.open_timeout, metavar="SECONDS",
         help="give up on a source that does not open within this time (a FIFO nobody writes to, a server that "
@@ -144,7 +163,7 @@ def main(argv=None):
         progress=not args.quiet, snapshots=args.snapshots, blur=args.blur, stats_csv=args.stats_csv,
         stats_plot=args.stats_plot, open_timeout=args.open_timeout, heartbeat=args.heartbeat,
     )
-    sources = args.source or ["0"]
+    sources = source_addresses(args.source)
     if options.display and not has_display():
         raise InputError("cannot open a window here (no display); run with --no-display")
     if len(sources) > 1 and (options.display or is_stdout(args.json)):
@@ -220,7 +239,7 @@ def run_on_ray(args):
         raise InputError("-o records one machine's video; with --ray use --snapshots, --json and the --serve dashboard")
     if args.stats_every <= 0:
         raise InputError(f"--stats-every must be more than 0 seconds, got {args.stats_every}")
-    sources = args.source or ["0"]
+    sources = source_addresses(args.source)
     options = VideoOptions(display=False, json_path=args.json, alert_frames=args.alert_frames, realert_s=args.realert_after,
                            alert_classes=args.alert_on, compliant_classes=args.compliant, max_frames=args.max_frames,
                            snapshots=args.snapshots, stats_csv=args.stats_csv, stats_plot=args.stats_plot)

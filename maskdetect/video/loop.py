@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from maskdetect.draw import class_colours
-from maskdetect.errors import InputError
+from maskdetect.errors import InputError, interrupt
 from maskdetect.io.outputs import (
     check_distinct,
     check_file_output,
@@ -226,7 +226,8 @@ def run_video(detector, source, options, checked=False):
 
 @contextlib.contextmanager
 def stop_on_ctrl_c(stop):
-    """While inside, the first Ctrl+C sets ``stop`` (the loop ends after the frame in hand); the next one interrupts."""
+    """While inside, the first Ctrl+C or SIGTERM (``docker stop``, ``systemctl stop``) sets ``stop``: the loop ends
+    after the frame in hand and finishes every output. The next one interrupts."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -234,9 +235,11 @@ def stop_on_ctrl_c(stop):
     def request_stop(signum, frame):
         stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, interrupt)
 
-    previous = signal.signal(signal.SIGINT, request_stop)
+    previous = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
