@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import jinja2
 import pytest
 from conftest import assert_one_line_error, run_script
 from crossing import make_crossing_video
@@ -112,6 +113,11 @@ def test_alerts_statistics_state_summary_and_discovery_reach_a_subscriber(broker
     for config in configs.values():
         assert config["unique_id"].startswith("maskdetect_door1_") and config["state_topic"].startswith("building/door1/")
         assert config["availability_topic"] == "building/door1/state"
+    # The masked share as Home Assistant renders it (Jinja, as HA does): percent, and "None" (unknown) for nobody.
+    share = next(config for topic, config in configs.items() if topic.endswith("masked_share/config"))
+    template = jinja2.Environment().from_string(share["value_template"])
+    assert template.render(value_json=stats) == "40.0" and share["unit_of_measurement"] == "%"
+    assert template.render(value_json={**stats, "masked_share": None}) == "None"
     listener.close()
     # The state stays retained for whoever subscribes later.
     later = Subscriber(broker["port"], "building/door1/state")

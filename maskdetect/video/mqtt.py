@@ -28,6 +28,10 @@ QUEUED_MOST = 1000
 CONNECT_SECONDS = 5.0
 STATISTICS_EVERY_S = 60.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# Home Assistant shows the masked share in percent; a minute with nobody judged renders "None", its "unknown".
+MASKED_PERCENT_TEMPLATE = (
+    "{{ (value_json.masked_share * 100) | round(1) if value_json.masked_share is not none else none }}"
+)
 
 
 def import_paho():
@@ -157,7 +161,7 @@ class CameraEvents:
                   "payload_not_available": "offline", "device": device}
         sensors = [
             ("sensor", "masked_share", {"name": "Masked share", "state_topic": f"{self.topic}/stats",
-                                        "value_template": "{{ value_json.masked_share }}", "unit_of_measurement": "%"}),
+                                        "value_template": MASKED_PERCENT_TEMPLATE, "unit_of_measurement": "%"}),
             ("sensor", "people", {"name": "People seen", "state_topic": f"{self.topic}/stats",
                                   "value_template": "{{ value_json.people.values() | sum }}"}),
             ("binary_sensor", "unmasked", {"name": "Unmasked person present", "state_topic": f"{self.topic}/unmasked",
