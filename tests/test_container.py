@@ -5,10 +5,12 @@ its id. The route is the one docs/container.md gives for machines with no regist
 ``podman run``: ``buildah run --isolation chroot`` runs commands in a container of the image.
 """
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,6 +42,7 @@ class Storage:
     def __init__(self, folder):
         self.folder = folder
         self.options = ["--root", str(folder / "root"), "--runroot", str(folder / "run"), "--storage-driver", "vfs"]
+        self.started, self.roots = [], set()
 
     def run(self, tool, *args, timeout=900, check=True, **options):
         result = subprocess.run([tool, *self.options, *map(str, args)], capture_output=True, text=True,
@@ -76,19 +79,54 @@ class Storage:
 
     def popen_inside(self, container, *command, env=None):
         options = [item for name, value in (env or {}).items() for item in ("--env", f"{name}={value}")]
-        return subprocess.Popen(["buildah", *self.options, "run", "--isolation", "chroot", *options, container, "--",
-                                 *map(str, command)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                start_new_session=True)
+        run = subprocess.Popen(["buildah", *self.options, "run", "--isolation", "chroot", *options, container, "--",
+                                *map(str, command)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+        self.started.append(run)
+        return run
+
+    def processes(self, named=""):
+        """The processes of the ``buildah run`` commands started with ``popen_inside`` whose command line has
+        ``named`` in it: their descendants, and whatever else runs in the folder each run chrooted into (where
+        Ray's daemons go on after the command that started them)."""
+        table = {}
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if entry.name.isdigit():
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                    table[int(entry.name)] = (parent, os.readlink(entry / "root"),
+                                              (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        ours = {run.pid for run in self.started}
+        grew = True
+        while grew:
+            grew = False
+            for pid, (parent, root, _) in table.items():
+                if pid not in ours and (parent in ours or root in self.roots):
+                    ours.add(pid)
+                    grew = True
+        self.roots |= {table[pid][1] for pid in ours if pid in table and table[pid][1] != "/"}
+        return [pid for pid in ours - {run.pid for run in self.started} if pid in table and named in table[pid][2]
+                and not (named and table[pid][2].startswith("buildah"))]
 
     def stop_processes(self):
-        """End the processes still running in this storage's containers (their root is one of its folders)."""
-        root = (self.folder / "root").resolve()
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit() and Path(os.readlink(entry / "root")).is_relative_to(root):
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ValueError):
-                continue
+        """Kill what still runs of ``popen_inside``'s commands, and remove the folders their runs worked in
+        (``buildah run`` leaves them behind when it is killed)."""
+        for pid in self.processes():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for root in self.roots:
+            work = Path(root).parents[1]  # /var/tmp/buildahNNN/mnt/rootfs
+            if work.name.startswith("buildah"):
+                shutil.rmtree(work, ignore_errors=True)
+
+
+def _finish(process, timeout=60):
+    """Wait for a process the test started; killed (its whole group) if it does not end in time."""
+    try:
+        return process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.communicate()
 
 
 def _revision():
@@ -141,7 +179,7 @@ def test_the_image_checks_a_bundled_photo_as_a_user_without_tensorflow(images, t
     assert labels["org.opencontainers.image.version"] == __version__
     assert labels["org.opencontainers.image.revision"] == _revision()
     assert labels["org.opencontainers.image.licenses"] and "org.opencontainers.image.source" in labels
-    assert config["Entrypoint"] == ["python3", "-m", "maskdetect"] and config["User"] == "maskdetect"
+    assert config["Entrypoint"] == ["python3", "-m", "maskdetect"] and config["User"] == "10001:10001"
     size = storage.size(made["detect"])
     print(f"\ndetection image: {size / 1e6:.0f} MB, built in {made['detect_seconds']:.0f} s; "
           f"Ray image: {storage.size(made['ray']) / 1e6:.0f} MB, {made['ray_seconds']:.0f} s more")
@@ -187,9 +225,17 @@ def test_the_health_check_passes_while_the_video_runs_and_fails_when_it_stalls(i
         assert video.poll() is None
         stalled = storage.inside(container, *command, check=False)
         assert stalled.returncode == 1 and "stalled" in stalled.stderr
+        # docker stop: SIGTERM to the run; it stops as on Ctrl+C and says so in its heartbeat.
+        (pid,) = storage.processes("mask-detect-video")
+        os.kill(pid, signal.SIGTERM)
+        _, stderr = _finish(video)
+        assert video.returncode == 130 and "Traceback" not in stderr, stderr
+        ended = storage.inside(container, *command, check=False)
+        assert ended.returncode == 1 and "finished" in ended.stderr
     finally:
-        os.killpg(video.pid, signal.SIGTERM)
-        video.communicate(timeout=60)
+        if video.poll() is None:
+            os.killpg(video.pid, signal.SIGTERM)
+        _finish(video)
 
 
 def test_the_ray_image_joins_a_cluster_as_a_worker_and_runs_the_toolkit(images, monkeypatch):
@@ -202,31 +248,54 @@ def test_the_ray_image_joins_a_cluster_as_a_worker_and_runs_the_toolkit(images, 
     for name, value in SAME_MINOR_PYTHON.items():
         monkeypatch.setenv(name, value)
     head = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20})
-    container = _container(storage, made, "ray")
-    worker = storage.popen_inside(
-        container, "ray", "start", "--address", head.address, "--num-cpus", "1", "--object-store-memory", 100 * 2**20,
-        "--resources", json.dumps({"maskdetect_image": 1}), "--block", env=SAME_MINOR_PYTHON)
     try:
-        ray.init(address=head.address)
-        deadline = time.monotonic() + 120
-        while not any(node["Alive"] and "maskdetect_image" in node["Resources"] for node in ray.nodes()):
-            assert time.monotonic() < deadline and worker.poll() is None, worker.communicate()
-            time.sleep(1)
-
-        @ray.remote(resources={"maskdetect_image": 1})
-        def check_a_bundled_photo():
-            import sys
-
-            from maskdetect import api
-
-            faces = api.load_detector().detect(api.read_image(api.EXAMPLES / "fmd_4d175c5964.jpg"))
-            return sys.prefix, [face.label for face in faces]
-
-        prefix, labels = ray.get(check_a_bundled_photo.remote(), timeout=300)
-        assert prefix == "/opt/maskdetect" and sys.prefix != prefix  # it ran in the image
-        assert labels == ["with_mask"]
+        container = _container(storage, made, "ray")
+        agent_port = _free_port()
+        # As KubeRay starts it: a login shell (whose profile resets PATH) running ray start.
+        worker = storage.popen_inside(
+            container, "bash", "-lc", f"ray start --address {head.address} --num-cpus 1 --object-store-memory "
+            f"{100 * 2**20} --dashboard-agent-listen-port {agent_port} --resources "
+            f"'{json.dumps({'maskdetect_image': 1})}' --block", env=SAME_MINOR_PYTHON)
+        try:
+            _run_a_task_on_the_image_worker(ray, head, worker, storage, container, agent_port)
+        finally:
+            ray.shutdown()
+            for pid in storage.processes("ray start"):
+                os.kill(pid, signal.SIGTERM)
+            _finish(worker)
     finally:
-        ray.shutdown()
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.communicate(timeout=60)
+        storage.stop_processes()
         head.shutdown()
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _run_a_task_on_the_image_worker(ray, head, worker, storage, container, agent_port):
+    ray.init(address=head.address)
+    deadline = time.monotonic() + 120
+    while not any(node["Alive"] and "maskdetect_image" in node["Resources"] for node in ray.nodes()):
+        assert time.monotonic() < deadline and worker.poll() is None, _finish(worker)
+        time.sleep(1)
+    # KubeRay's probe of a worker pod: wget on the dashboard agent's health route.
+    probe = f"wget -T 2 -q -O- http://localhost:{agent_port}/api/local_raylet_healthz | grep success"
+    deadline = time.monotonic() + 60
+    while storage.inside(container, "bash", "-c", probe, check=False).returncode:
+        assert time.monotonic() < deadline, "the worker's agent never answered KubeRay's probe"
+        time.sleep(1)
+
+    @ray.remote(resources={"maskdetect_image": 1})
+    def check_a_bundled_photo():
+        import sys
+
+        from maskdetect import api
+
+        faces = api.load_detector().detect(api.read_image(api.EXAMPLES / "fmd_4d175c5964.jpg"))
+        return sys.prefix, [face.label for face in faces]
+
+    prefix, labels = ray.get(check_a_bundled_photo.remote(), timeout=300)
+    assert prefix == "/opt/maskdetect" and sys.prefix != prefix  # it ran in the image
+    assert labels == ["with_mask"]

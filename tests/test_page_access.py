@@ -203,12 +203,16 @@ def test_a_camera_address_from_the_environment_stays_out_of_the_process_list(tmp
         [sys.executable, str(ROOT / "detect_mask_video.py"), "-s", "env:DOOR_CAMERA", "--no-display", "--heartbeat",
          heartbeat, "--max-frames", "150"],
         env={**os.environ, "DOOR_CAMERA": secret_address}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not heartbeat.exists() and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    command_line = Path(f"/proc/{run.pid}/cmdline").read_bytes().decode()  # what ps and top show
-    _, stderr = run.communicate(timeout=120)
-    camera.close()
+    try:
+        deadline = time.monotonic() + 60
+        while not heartbeat.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert run.poll() is None, run.communicate()[1]
+        command_line = Path(f"/proc/{run.pid}/cmdline").read_bytes().decode()  # what ps and top show
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        run.kill()
+        camera.close()
     assert run.returncode == 0, stderr
     assert "env:DOOR_CAMERA" in command_line and "secret" not in command_line + stderr
     assert json.loads(heartbeat.read_text())["frames"] == 150
