@@ -187,6 +187,7 @@ def test_camera_passwords_appear_nowhere(tmp_path):
                              "--open-timeout", "2", "-v")
     assert unreachable.returncode == 2
     written = [path.read_text(errors="replace") + path.name for path in tmp_path.rglob("*") if path.is_file()]
+    assert token not in result.stderr and "?token=... (the token in" in result.stderr  # logs keep no token
     for text in [page, counts, result.stdout, result.stderr, unreachable.stderr, *written,
                  *(path.name for path in (tmp_path / "alerts").iterdir())]:
         assert "secret" not in text

@@ -10,6 +10,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import re
 import secrets
 import select
 import socket
@@ -51,11 +52,17 @@ class Access:
     allowed_hosts: set = field(default_factory=set)
     max_clients: int = DEFAULT_MAX_CLIENTS
     tls: ssl.SSLContext | None = None
+    # Where a token given by the user lives: the opening address then names the file instead of showing the token,
+    # which would otherwise go into logs (journald, docker logs).
+    token_file: str | None = None
 
     @property
     def cookie_value(self):
         return hashlib.sha256(f"maskdetect session {self.token}".encode()).hexdigest()
 
+
+# A token in a request line, kept out of the access log.
+_TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s\"]*")
 
 def is_loopback(host):
     if host == "localhost":
@@ -86,7 +93,7 @@ def access_for(host, token_file=None, no_auth=False, cert=None, key=None, allowe
     names = {host, "localhost", "127.0.0.1", "::1", *allowed_hosts}
     if host in ("0.0.0.0", "::", ""):
         names |= _own_names()
-    return Access(token, {name.lower() for name in names}, max_clients, tls)
+    return Access(token, {name.lower() for name in names}, max_clients, tls, str(token_file) if token_file and token else None)
 
 
 def read_token_file(path):
@@ -133,7 +140,10 @@ class GuardedServer(ThreadingHTTPServer):
         scheme = "https" if access.tls else "http"
         self.url = f"{scheme}://{address[0]}:{self.server_address[1]}/"
         threading.Thread(target=self.serve_forever, daemon=True).start()
-        opening = self.url + (f"?token={access.token}" if access.token else "")
+        if access.token_file:
+            opening = f"{self.url}?token=... (the token in {access.token_file})"
+        else:
+            opening = self.url + (f"?token={access.token}" if access.token else "")
         # Said even with -q: without it nobody can open the page.
         print(f"{what}: {opening}", file=sys.stderr, flush=True)
         if access.token is None:
@@ -269,4 +279,4 @@ class GuardedHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
-        logger.debug("page: " + format, *args)
+        logger.debug("page: %s", _TOKEN_IN_QUERY.sub(r"\1token=***", format % args))
