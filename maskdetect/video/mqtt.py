@@ -90,6 +90,7 @@ class CameraEvents:
 
     def __init__(self, broker, camera, password=None, ca_file=None, discovery=False):
         mqtt = import_paho()
+        self._mqtt = mqtt
         self.broker, self.camera, self.discovery = broker, camera, discovery
         self.topic = f"{broker.prefix}/{camera}"
         self.dropped, self._said_dropped = 0, False
@@ -143,7 +144,10 @@ class CameraEvents:
     def publish(self, kind, payload, qos=0, retain=False):
         message = json.dumps({"version": PAYLOAD_VERSION, "camera": self.camera, **payload}, allow_nan=False)
         info = self._client.publish(f"{self.topic}/{kind}", message, qos=qos, retain=retain)
-        if info.rc != 0:
+        # Without a connection paho keeps a QoS 1 message for the reconnection (while its queue has room) and
+        # says NO_CONN; a QoS 0 message is gone.
+        queued = info.rc == self._mqtt.MQTT_ERR_NO_CONN and qos > 0
+        if info.rc != self._mqtt.MQTT_ERR_SUCCESS and not queued:
             self.dropped += 1
             if not self._said_dropped:
                 logger.warning("MQTT: the broker is not taking messages; dropping them (counted in the summary)")
