@@ -33,12 +33,16 @@ TOKEN = "a-test-token-of-thirty-two-chars"
 ROUTES = ["/", "/counts", "/stream/0"]
 
 
+def _serve_one_frame(source, max_clients):
+    """A live page on a free loopback port, of one source with a frame in it, behind TOKEN."""
+    feed = LiveFeed([source])
+    feed.publish(0, cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), {"frames": 1})
+    return LivePageServer(feed, "127.0.0.1", 0, Access(TOKEN, {"127.0.0.1", "localhost"}, max_clients=max_clients))
+
+
 @pytest.fixture
 def page():
-    """A live page of one source with a frame in it, behind TOKEN."""
-    feed = LiveFeed(["rtsp://admin:secret@door/live"])
-    feed.publish(0, cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), {"frames": 1})
-    server = LivePageServer(feed, "127.0.0.1", 0, Access(TOKEN, {"127.0.0.1", "localhost"}, max_clients=2))
+    server = _serve_one_frame("rtsp://admin:secret@door/live", max_clients=2)
     yield server
     server.close()
 
@@ -301,8 +305,6 @@ def test_only_the_known_routes_ever_answer(shared_page, path, headers):
 @pytest.fixture(scope="module")
 def shared_page():
     """One page for every Hypothesis example, closed after them."""
-    feed = LiveFeed(["door"])
-    feed.publish(0, cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), {"frames": 1})
-    server = LivePageServer(feed, "127.0.0.1", 0, Access(TOKEN, {"127.0.0.1", "localhost"}, max_clients=200))
+    server = _serve_one_frame("door", max_clients=200)
     yield server
     server.close()
