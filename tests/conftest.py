@@ -90,6 +90,13 @@ def assert_one_line_error(result, *words):
         assert word in errors[0], errors[0]
 
 
+def free_port():
+    """A TCP port nothing listens on now, on loopback, for a server the test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def stalling_camera(frames=40, stall_s=12):
     """An MJPEG camera over HTTP that sends ``frames`` frames, then keeps the connection open and sends nothing."""
     jpeg = cv2.imencode(".jpg", cv2.resize(cv2.imread(str(ROOT / "maskdetect" / "examples" / "fmd_2c7408b330.jpg")), (320, 240)))[1].tobytes()

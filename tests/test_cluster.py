@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'maskdetect[ray]'")
-from conftest import ROOT, run_script  # noqa: E402
+from conftest import ROOT, free_port, run_script  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from maskdetect.bundled import EXAMPLES  # noqa: E402
@@ -34,7 +34,7 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def object_storage():
     """A real S3-compatible server (moto's) on a free port; every Ray process started after it uses it."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     settings = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
@@ -50,14 +50,6 @@ def object_storage():
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(port):

@@ -10,14 +10,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, stalling_camera
+from conftest import ROOT, free_port, stalling_camera
 
 from maskdetect import __version__
 
@@ -250,7 +249,7 @@ def test_the_ray_image_joins_a_cluster_as_a_worker_and_runs_the_toolkit(images, 
     head = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20})
     try:
         container = _container(storage, made, "ray")
-        agent_port = _free_port()
+        agent_port = free_port()
         # As KubeRay starts it: a login shell (whose profile resets PATH) running ray start.
         worker = storage.popen_inside(
             container, "bash", "-lc", f"ray start --address {head.address} --num-cpus 1 --object-store-memory "
@@ -266,12 +265,6 @@ def test_the_ray_image_joins_a_cluster_as_a_worker_and_runs_the_toolkit(images, 
     finally:
         storage.stop_processes()
         head.shutdown()
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _run_a_task_on_the_image_worker(ray, head, worker, storage, container, agent_port):

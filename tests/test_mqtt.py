@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from conftest import assert_one_line_error, run_script
+from conftest import assert_one_line_error, free_port, run_script
 from crossing import make_crossing_video
 
 paho = pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed: pip install 'maskdetect[mqtt]'")
@@ -20,16 +20,10 @@ pytestmark = pytest.mark.skipif(not Path(MOSQUITTO).exists(), reason="Mosquitto 
 PASSWORD = "door-password-9f3a"
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def broker(tmp_path):
     """Mosquitto on a free loopback port, user 'door' with PASSWORD, anonymous access off."""
-    port = _free_port()
+    port = free_port()
     passwords = tmp_path / "passwords"
     subprocess.run(["mosquitto_passwd", "-b", "-c", passwords, "door", PASSWORD], check=True, capture_output=True)
     passwords.chmod(0o644)

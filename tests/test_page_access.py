@@ -13,13 +13,12 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
+from conftest import ROOT, assert_one_line_error, free_port, run_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_live_page import (
     CHROMIUM,
     CHROMIUM_FLAGS,
-    free_port,
     token_file,
     wait_until_served,
 )

@@ -56,15 +56,19 @@ EXAMPLES_TEXT = """
 # -s env:NAME: the source's address is in the environment variable NAME.
 SOURCE_VARIABLE_PREFIX = "env:"
 
+
+
+
 def source_addresses(sources):
     """The -s values, with each env:NAME read from the environment (default: webcam 0)."""
     addresses = []
     for source in sources or ["0"]:
         if source.startswith(SOURCE_VARIABLE_PREFIX):
             name = source.removeprefix(SOURCE_VARIABLE_PREFIX)
-            if not os.environ.get(name):
+            address = os.environ.get(name)
+            if not address:
                 raise InputError(f"-s {source}: the environment variable {name} is not set")
-            source = os.environ[name]
+            source = address
         addresses.append(source)
     return addresses
 

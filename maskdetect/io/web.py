@@ -64,6 +64,9 @@ class Access:
 # A token in a request line, kept out of the access log.
 _TOKEN_IN_QUERY = re.compile(r"([?&])token=[^&\s\"]*")
 
+
+
+
 def is_loopback(host):
     if host == "localhost":
         return True
