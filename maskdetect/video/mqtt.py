@@ -141,13 +141,12 @@ class CameraEvents:
             self._announce()
         return self
 
-    def publish(self, kind, payload, qos=0, retain=False):
+    def publish(self, kind, payload):
+        """One JSON event under PREFIX/CAMERA/kind, at QoS 1: kept through a broker's absence while paho's queue has
+        room (and sent again after the reconnection, whatever the first send said); counted as dropped when full."""
         message = json.dumps({"version": PAYLOAD_VERSION, "camera": self.camera, **payload}, allow_nan=False)
-        info = self._client.publish(f"{self.topic}/{kind}", message, qos=qos, retain=retain)
-        # Without a connection paho keeps a QoS 1 message for the reconnection (while its queue has room) and
-        # says NO_CONN; a QoS 0 message is gone.
-        queued = info.rc == self._mqtt.MQTT_ERR_NO_CONN and qos > 0
-        if info.rc != self._mqtt.MQTT_ERR_SUCCESS and not queued:
+        info = self._client.publish(f"{self.topic}/{kind}", message, qos=1)
+        if info.rc == self._mqtt.MQTT_ERR_QUEUE_SIZE:
             self.dropped += 1
             if not self._said_dropped:
                 logger.warning("MQTT: the broker is not taking messages; dropping them (counted in the summary)")
@@ -177,12 +176,12 @@ class CameraEvents:
                                  json.dumps({**config, **common, "unique_id": unique}), qos=1, retain=True)
 
     def alert(self, payload):
-        self.publish("alert", payload, qos=1)
+        self.publish("alert", payload)
         self._client.publish(f"{self.topic}/unmasked", "ON", qos=1)
 
     def close(self, summary):
         """The summary and the offline state, delivered if the broker is there (waiting at most CONNECT_SECONDS)."""
-        sent = [self.publish("summary", {**summary, "mqtt_messages_dropped": self.dropped}, qos=1), self.state("offline")]
+        sent = [self.publish("summary", {**summary, "mqtt_messages_dropped": self.dropped}), self.state("offline")]
         deadline = time.monotonic() + CONNECT_SECONDS
         for info in sent:
             while not info.is_published() and time.monotonic() < deadline and self._connected.is_set():
