@@ -265,3 +265,26 @@ def test_ctrl_c_stops_the_export_in_every_phase(tmp_path):
         status = process.wait(timeout=60)
         assert status == 130, (delay, process.stdout.read(), process.stderr.read())
         assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.tflite").exists()
+
+
+def test_ctrl_c_inside_code_a_library_runs_as_a_string_still_exits_130(tmp_path):
+    """TensorFlow's import runs code through PyRun_String; a Ctrl+C caught after leaving it made CPython kill
+    a ``python -m`` run by SIGINT after it had exited (-2, not 130: the export test failed on it in CI)."""
+    (tmp_path / "slow_library").mkdir()
+    (tmp_path / "slow_library" / "__main__.py").write_text(
+        "import ctypes, sys\n"
+        "from maskdetect.cli.common import run_main\n"
+        "run_string = ctypes.pythonapi.PyRun_String\n"
+        "run_string.restype, run_string.argtypes = ctypes.py_object, [ctypes.c_char_p, ctypes.c_int,"
+        " ctypes.py_object, ctypes.py_object]\n"
+        "def main():\n"
+        "    print('ready', flush=True)\n"
+        "    run_string(b'import time\\ntime.sleep(30)\\n', 257, {}, {})\n"  # 257: Py_file_input
+        "sys.exit(run_main(main))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-m", "slow_library"], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert process.stdout.readline() == "ready\n"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=20) == 130
+    assert process.stderr.read().startswith("error: interrupted")

@@ -34,6 +34,7 @@ def run_main(main):
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         logger.error("interrupted; outputs written so far are complete, unfinished ones were discarded")
+        _forget_escaped_interrupt()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of stdout went away (as `| head` does): nothing left to say to it.
@@ -42,6 +43,19 @@ def run_main(main):
     finally:
         if in_main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _forget_escaped_interrupt():
+    """Let an interrupted run end with its status, 130.
+
+    CPython notes a KeyboardInterrupt that leaves code run through ``PyRun_String`` (TensorFlow's import runs
+    such code) and, under ``python -m``, kills the process with SIGINT once it has exited, whatever status
+    main returned. Running any string through the same call clears the note.
+    """
+    if sys.implementation.name == "cpython":
+        import ctypes
+
+        ctypes.pythonapi.PyRun_SimpleString(b"pass")
 
 
 class _LineFormatter(logging.Formatter):
