@@ -15,10 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import pytest
 from conftest import ROOT, free_port, stalling_camera
 
 from maskdetect import __version__
+from maskdetect.bundled import EXAMPLES
 
 pytestmark = pytest.mark.slow
 TOOLS = ("mmdebstrap", "buildah", "podman")
@@ -29,8 +31,8 @@ if MISSING:
         raise RuntimeError(f"the image tests cannot run in CI: {reason}")
     pytestmark = [pytestmark, pytest.mark.skip(reason=reason)]
 
-# A size well above today's (694 MB on this base) that a stray heavy dependency (TensorFlow) would break.
-MAX_DETECTION_IMAGE_BYTES = 800 * 10**6
+# The issue's goal for the detection image (579 MB on this 130 MB base); a stray heavy dependency breaks it.
+MAX_DETECTION_IMAGE_BYTES = 600 * 10**6
 # The Ray worker checks that its Python matches the head's to the patch level; the image's is Debian's.
 SAME_MINOR_PYTHON = {"RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL": "minor"}
 
@@ -140,7 +142,9 @@ def images(tmp_path_factory):
     storage = Storage(folder)
     base_tar = folder / "base.tar"
     subprocess.run(
+        # merged-usr as a hook, not the usrmerge package, which pulls in Perl (49 MB): like debian:bookworm-slim.
         ["mmdebstrap", "--quiet", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
+         "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
          "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/locale/*",
          "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-include=/usr/share/doc/*/copyright",
          "bookworm", base_tar],
@@ -196,10 +200,32 @@ def test_the_image_checks_a_bundled_photo_as_a_user_without_tensorflow(images, t
     assert [face["label"] for face in report[0]["faces"]] == ["without_mask"]
     assert (results / "faces.json").stat().st_uid == 10001  # written by the image's user, not root
 
-    python = "import importlib.util as u, os; print(os.getuid(), u.find_spec('tensorflow') is None, u.find_spec('paho') is not None)"
-    assert storage.inside(container, "python3", "-c", python).stdout.split() == ["10001", "True", "True"]
+    python = ("import importlib.util as u, os; print(os.getuid(), *(u.find_spec(name) is not None for name in "
+              "('tensorflow', 'pip', 'paho')))")
+    assert storage.inside(container, "python3", "-c", python).stdout.split() == ["10001", "False", "False", "True"]
     litert = storage.inside(container, "mask-detect-image", "-i", "/nothing.jpg", "--backend", "litert", check=False)
     assert litert.returncode == 2 and "leaves out" in litert.stderr and "Traceback" not in litert.stderr
+
+
+def test_the_image_runs_a_video_file_with_tracking_and_its_statistics_plot(images, tmp_path):
+    """What the image leaves out of its install (docs/container.md) is not what a video run needs: FFmpeg to
+    read and write, SciPy for the tracker, matplotlib for the plot."""
+    storage, made = images
+    container = _container(storage, made, "detect")
+    results = tmp_path / "results"
+    results.mkdir()
+    results.chmod(0o777)
+    photo = cv2.resize(cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), (320, 240))
+    writer = cv2.VideoWriter(str(results / "door.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for _ in range(30):
+        writer.write(photo)
+    writer.release()
+    watched = storage.inside(container, "mask-detect-video", "-s", "/results/door.avi", "--no-display",
+                             "-o", "/results/annotated.avi", "--stats-plot", "/results/people.png",
+                             volumes=[f"{results}:/results"], check=False)
+    assert watched.returncode == 0 and "Traceback" not in watched.stderr, watched.stderr
+    assert cv2.VideoCapture(str(results / "annotated.avi")).get(cv2.CAP_PROP_FRAME_COUNT) == 30
+    assert (results / "people.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_health_check_passes_while_the_video_runs_and_fails_when_it_stalls(images):
@@ -249,6 +275,7 @@ def test_the_ray_image_joins_a_cluster_as_a_worker_and_runs_the_toolkit(images, 
     head = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "object_store_memory": 100 * 2**20})
     try:
         container = _container(storage, made, "ray")
+        assert storage.inside(container, "python3", "-m", "pip", "--version").returncode == 0  # for runtime_env pip
         agent_port = free_port()
         # As KubeRay starts it: a login shell (whose profile resets PATH) running ray start.
         worker = storage.popen_inside(
