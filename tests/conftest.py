@@ -17,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "dataset"
+# A bundled photo with one unmasked face: the frames of the test videos and cameras.
+CAMERA_PHOTO = ROOT / "maskdetect" / "examples" / "fmd_2c7408b330.jpg"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -97,9 +99,19 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def photo_video(path, frames=20, size=(320, 240)):
+    """An MJPG video of ``frames`` copies of CAMERA_PHOTO at 10 frames per second; returns its path."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, size)
+    image = cv2.resize(cv2.imread(str(CAMERA_PHOTO)), size)
+    for _ in range(frames):
+        writer.write(image)
+    writer.release()
+    return path
+
+
 def stalling_camera(frames=40, stall_s=12):
     """An MJPEG camera over HTTP that sends ``frames`` frames, then keeps the connection open and sends nothing."""
-    jpeg = cv2.imencode(".jpg", cv2.resize(cv2.imread(str(ROOT / "maskdetect" / "examples" / "fmd_2c7408b330.jpg")), (320, 240)))[1].tobytes()
+    jpeg = cv2.imencode(".jpg", cv2.resize(cv2.imread(str(CAMERA_PHOTO)), (320, 240)))[1].tobytes()
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(2)

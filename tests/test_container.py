@@ -17,10 +17,9 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import ROOT, free_port, stalling_camera
+from conftest import ROOT, free_port, photo_video, stalling_camera
 
 from maskdetect import __version__
-from maskdetect.bundled import EXAMPLES
 
 pytestmark = pytest.mark.slow
 TOOLS = ("mmdebstrap", "buildah", "podman")
@@ -175,6 +174,14 @@ def _container(storage, made, image):
     return container
 
 
+def _folder_for_the_image(tmp_path):
+    """A folder to mount at /results that the image's user (uid 10001) can write in."""
+    results = tmp_path / "results"
+    results.mkdir()
+    results.chmod(0o777)
+    return results
+
+
 def test_the_image_checks_a_bundled_photo_as_a_user_without_tensorflow(images, tmp_path):
     storage, made = images
     config = storage.inspect(made["detect"])["Docker"]["config"]
@@ -189,9 +196,7 @@ def test_the_image_checks_a_bundled_photo_as_a_user_without_tensorflow(images, t
     assert size < MAX_DETECTION_IMAGE_BYTES
 
     container = _container(storage, made, "detect")
-    results = tmp_path / "results"
-    results.mkdir()
-    results.chmod(0o777)  # the image's user writes here
+    results = _folder_for_the_image(tmp_path)
     photo = "$(python3 -c 'from maskdetect.bundled import EXAMPLES; print(EXAMPLES)')/fmd_2c7408b330.jpg"
     checked = storage.inside(container, "sh", "-c", f"mask-detect-image -i {photo} --json /results/faces.json",
                              volumes=[f"{results}:/results"])
@@ -212,14 +217,8 @@ def test_the_image_runs_a_video_file_with_tracking_and_its_statistics_plot(image
     read and write, SciPy for the tracker, matplotlib for the plot."""
     storage, made = images
     container = _container(storage, made, "detect")
-    results = tmp_path / "results"
-    results.mkdir()
-    results.chmod(0o777)
-    photo = cv2.resize(cv2.imread(str(EXAMPLES / "fmd_2c7408b330.jpg")), (320, 240))
-    writer = cv2.VideoWriter(str(results / "door.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
-    for _ in range(30):
-        writer.write(photo)
-    writer.release()
+    results = _folder_for_the_image(tmp_path)
+    photo_video(results / "door.avi", frames=30)
     watched = storage.inside(container, "mask-detect-video", "-s", "/results/door.avi", "--no-display",
                              "-o", "/results/annotated.avi", "--stats-plot", "/results/people.png",
                              volumes=[f"{results}:/results"], check=False)

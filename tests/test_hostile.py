@@ -15,20 +15,11 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, assert_one_line_error, run_process, run_script
+from conftest import ROOT, assert_one_line_error, photo_video, run_process, run_script
 
 from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
 
 PHOTO = EXAMPLES / "fmd_2c7408b330.jpg"
-
-
-def _video(path, frames=20, size=(320, 240)):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, size)
-    image = cv2.resize(cv2.imread(str(PHOTO)), size)
-    for _ in range(frames):
-        writer.write(image)
-    writer.release()
-    return path
 
 
 def _bomb(path, side=20000):
@@ -54,7 +45,7 @@ def others(tmp_path):
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    shutil.copy(_video(tmp_path / "clip.avi"), folder / "clip.avi")
+    shutil.copy(photo_video(tmp_path / "clip.avi"), folder / "clip.avi")
     return folder
 
 
@@ -64,7 +55,7 @@ def _contents(folder):
 
 def test_outputs_replace_only_outputs_of_their_own_kind(others, tmp_path):
     before = _contents(others)
-    video = _video(tmp_path / "door.avi")
+    video = photo_video(tmp_path / "door.avi")
     cases = [
         ("detect_mask_image.py", "-i", PHOTO, "-o", tmp_path / "out", "--json", others / "photo.jpg"),
         ("detect_mask_image.py", "-i", PHOTO, "-o", tmp_path / "out", "--json", others / "config.json"),
@@ -237,10 +228,10 @@ def _small_disk(path, size):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small disk needs root")
 def test_a_full_disk_keeps_the_previous_outputs(tmp_path):
-    video = _video(tmp_path / "door.avi", frames=150, size=(640, 480))
+    video = photo_video(tmp_path / "door.avi", frames=150, size=(640, 480))
     disk = _small_disk(tmp_path / "disk", "64k")
     try:
-        old = _video(disk / "out.avi", frames=2, size=(64, 48)).read_bytes()  # the previous good recording
+        old = photo_video(disk / "out.avi", frames=2, size=(64, 48)).read_bytes()  # the previous good recording
         recorded = run_script("detect_mask_video.py", "-s", video, "--no-display", "-o", disk / "out.avi")
         assert_one_line_error(recorded, "out.avi", "the previous one is kept")
         assert (disk / "out.avi").read_bytes() == old
