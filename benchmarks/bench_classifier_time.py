@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The classifier's time per face: two exported models side by side, in ONNX Runtime and LiteRT.
+"""The classifier's time per face: two exported models side by side, in ONNX Runtime and LiteRT, each face cut
+from its photo as detection cuts it (the face view, and the lower face for a two-view model) and classified.
 
 Used to check what averaged members cost against a single model, e.g. the shipped model
 against the previous release's (``git show v1.2.0:maskdetect/models/mask_detector.onnx``).
@@ -18,19 +19,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
-from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.align import classifier_crop  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402
 from maskdetect.io.images import list_images, read_image  # noqa: E402
 
 
 def faces(count=3):
+    """(photo, face) pairs of real faces."""
     detector = load_face_detector("yunet")
-    crops = []
+    found = []
     for path in list_images(ROOT / "maskdetect" / "examples"):
         image = read_image(path)
-        crops += [aligned_face(image, box, IMAGE_SIZE) for box in detector.detect(image)]
-    return (crops * count)[:count]
+        found += [(image, box) for box in detector.detect(image)]
+    return (found * count)[:count]
+
+
+def judge(runner, found):
+    """What detection does per face once it is found: cut what the classifier judges, then classify."""
+    return runner.probabilities([classifier_crop(image, box, runner.input_size, runner.lower_face) for image, box in found])
 
 
 def main():
@@ -40,7 +46,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
-    crops = faces(3)
+    found = faces(3)
     results = {}
     for threads in args.threads:
         for suffix, backend in ((".onnx", "onnx"), (".tflite", "litert")):
@@ -49,11 +55,11 @@ def main():
             for batch in (1, 3):
                 times = {name: [] for name in runners}
                 for runner in runners.values():
-                    runner.probabilities(crops[:batch])
+                    judge(runner, found[:batch])
                 for _ in range(args.repeats):
                     for name, runner in runners.items():
                         start = time.perf_counter()
-                        runner.probabilities(crops[:batch])
+                        judge(runner, found[:batch])
                         times[name].append(time.perf_counter() - start)
                 medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
                 key = f"{backend}, {threads} thread(s), {batch} face(s)"

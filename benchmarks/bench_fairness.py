@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import load_classifier  # noqa: E402
 from maskdetect.classify.judging import JudgingRule  # noqa: E402
-from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.align import classifier_crop  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402
 from maskdetect.pipeline import UNCALIBRATED_MIN_FACE_SIZE  # noqa: E402
 from maskdetect.training.augment import degraded_copy  # noqa: E402
@@ -75,17 +75,19 @@ def main():
     config = TrainingConfig(verbose=False)
     dataset = load_dataset(config.datasets, load_face_detector("yunet"), verbose=False)
     labels = np.asarray(dataset.labels)
-    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
+    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config, dataset.class_names)
     groups = utk_groups()
     chosen = [i for i in val_idx if Path(dataset.paths[i]).name in groups]
-    crops = [aligned_face(dataset.images[i], dataset.boxes[i], 128) for i in chosen]
+    crops = {lower_face: [classifier_crop(dataset.images[i], dataset.boxes[i], 128, lower_face) for i in chosen]
+             for lower_face in (False, True)}
     heights = [dataset.boxes[i].height for i in chosen]
     faces_groups = [groups[Path(dataset.paths[i]).name] for i in chosen]
     truth = dataset.class_names[labels[chosen[0]]]
     models = {"model": args.model, **{f"baseline {n + 1}": path for n, path in enumerate(args.baselines)}}
     results = {"faces": len(chosen)}
     for key, path in models.items():
-        scored = score(load_classifier(path), crops, truth, heights)
+        classifier = load_classifier(path)
+        scored = score(classifier, crops[classifier.lower_face], truth, heights)
         table = {}
         for axis, names in ((0, RACES), (1, ("male", "female")), (2, [label for _, _, label in AGE_BANDS])):
             for name in names:

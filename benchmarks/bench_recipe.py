@@ -34,7 +34,7 @@ from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa:
 from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.training import train as training  # noqa: E402
 from maskdetect.training.augment import degraded_copy  # noqa: E402
-from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
 from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.model import build_classifier, set_top_trainable  # noqa: E402
 
@@ -91,11 +91,11 @@ def main():
     )
     started = time.perf_counter()
     detector = load_face_detector("yunet")
-    dataset = load_dataset(config.datasets, detector, verbose=False)
+    dataset = load_dataset(config.datasets, detector, verbose=False, classes=mask_classes(config.datasets))
     names = dataset.class_names
     labels, sources = np.asarray(dataset.labels), np.asarray(dataset.sources)
     train_idx, val_idx = training.validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
-    parts = build_classifier(names, config.weights, config.top_blocks)
+    parts = build_classifier(names, config.weights, config.top_blocks, lower_face=False)
     extract = compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)
     views = [
@@ -121,7 +121,7 @@ def main():
     for variant in args.variants:
         fine_tune, weighting = VARIANTS[variant]
         mark = time.perf_counter()
-        parts = build_classifier(names, config.weights, config.top_blocks)
+        parts = build_classifier(names, config.weights, config.top_blocks, lower_face=False)
         member = parts.members[0]
         pooled = compiled(member.top, tf.float32)
         weights = training.cell_weights(cells, train_labels, None if weighting == "none" else {})

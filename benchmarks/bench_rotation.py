@@ -22,13 +22,13 @@ from bench_seeds import rotated  # noqa: E402
 
 from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.detect.align import aligned_face  # noqa: E402
+from maskdetect.detect.align import classifier_crop  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402
 from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
 from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
 from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
-from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
 from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
@@ -45,9 +45,9 @@ def main():
     detectors = {"upright search": MaskDetector(classifier, face_detector, upright=True),
                  "landmarks only": MaskDetector(classifier, face_detector, upright=False)}
     config = TrainingConfig(verbose=False)
-    dataset = load_dataset(config.datasets, face_detector, verbose=False)
+    dataset = load_dataset(config.datasets, face_detector, verbose=False, classes=mask_classes(config.datasets))
     labels = np.asarray(dataset.labels)
-    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
+    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config, dataset.class_names)
     results = {}
     for angle in ANGLES:
         counts = {name: {"found": 0, "right": 0, "judged": 0, "right_judged": 0} for name in detectors}
@@ -85,7 +85,7 @@ def main():
             if not turned or truth[ti].label not in classifier.class_names:
                 continue
             for name, box in (("upright search", upright[fi]), ("landmarks only", boxes[fi])):
-                crop = aligned_face(image, box, classifier.input_size)
+                crop = classifier_crop(image, box, classifier.input_size, classifier.lower_face)
                 predicted = classifier.class_names[int(classifier.probabilities([crop])[0].argmax())]
                 turned_faces[name]["faces"] += 1
                 turned_faces[name]["right"] += predicted == truth[ti].label

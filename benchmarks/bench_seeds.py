@@ -42,7 +42,7 @@ from maskdetect.training.calibration import (  # noqa: E402
     calibrate,
     calibration_faces,
 )
-from maskdetect.training.dataset import load_dataset  # noqa: E402
+from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
 from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.model import build_classifier  # noqa: E402
 
@@ -114,13 +114,13 @@ def main():
     started = time.perf_counter()
     config = training.TrainingConfig(datasets=[args.dataset], verbose=False)
     detector = load_face_detector("yunet")
-    dataset = load_dataset(config.datasets, detector, verbose=False)
+    dataset = load_dataset(config.datasets, detector, verbose=False, classes=mask_classes(config.datasets))
     names = dataset.class_names
     labels, sources = np.asarray(dataset.labels), np.asarray(dataset.sources)
     train_idx, val_idx = training.validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
     print(f"{len(labels)} images, {len(train_idx)} training, {len(val_idx)} validation: {time.perf_counter() - started:.0f} s", flush=True)
 
-    lower = build_classifier(names, config.weights, config.top_blocks).lower
+    lower = build_classifier(names, config.weights, config.top_blocks, lower_face=False).lower
     extract = compiled(lower, tf.uint8)
 
     def features(crops):
@@ -253,10 +253,10 @@ def main():
             val_keep = np.isin(val_labels, list(remap))
             validation = (check_features["validation"][val_keep], np.array([remap[int(t)] for t in val_labels[val_keep]]))
             seeded = training.TrainingConfig(datasets=[args.dataset], seed=seed, members=args.members, verbose=False)
-            parts = build_classifier(class_names, config.weights, config.top_blocks, args.members)
+            parts = build_classifier(class_names, config.weights, config.top_blocks, args.members, lower_face=False)
             training.train_members(parts, [v[chosen] for v in views], member_labels, member_cells, validation, seeded)
             # The single model of the recipe gets the same decision weight for the third class, chosen on its own.
-            single = build_classifier(class_names, config.weights, config.top_blocks, 1)
+            single = build_classifier(class_names, config.weights, config.top_blocks, 1, lower_face=False)
             single.members[0].upper.set_weights(parts.members[0].upper.get_weights())
             third = {
                 "single": training.weigh_incorrect_class(single, *validation, class_names, seeded.third_class_cost),

@@ -52,14 +52,15 @@ def run_naive(epochs):
     from maskdetect.detect.align import aligned_face
     from maskdetect.detect.detectors import load_face_detector
     from maskdetect.training.augment import augmented_face
-    from maskdetect.training.dataset import load_dataset
+    from maskdetect.training.dataset import load_dataset, mask_classes
     from maskdetect.training.duplicates import duplicate_groups, grouped_split
     from maskdetect.training.model import build_classifier
     from maskdetect.training.train import TrainingConfig
 
     config = TrainingConfig()
     started = time.perf_counter()
-    dataset = load_dataset([ROOT / "dataset"], load_face_detector(config.framing_detector), verbose=False)
+    dataset = load_dataset([ROOT / "dataset"], load_face_detector(config.framing_detector), verbose=False,
+                           classes=mask_classes([ROOT / "dataset"]))
     labels = np.asarray(dataset.labels)
     train_idx, val_idx = grouped_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config.val_split, config.seed)
     model = build_classifier(dataset.class_names, config.weights).model

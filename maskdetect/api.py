@@ -19,12 +19,19 @@ from maskdetect.detect.detectors import (
     YUNET_MAX_SIDE,
     load_face_detector,
 )
+from maskdetect.detect.align import classifier_crop as _classifier_crop
 from maskdetect.face import Face
 from maskdetect.io.images import read_image
 from maskdetect.io.records import face_record
 from maskdetect.pipeline import DEFAULT_MIN_FACE_SIZE, MaskDetector
 
-__all__ = ["EXAMPLES", "Face", "MaskDetector", "face_record", "load_detector", "read_image"]
+__all__ = ["EXAMPLES", "Face", "MaskDetector", "classifier_crop", "face_record", "load_detector", "read_image"]
+
+
+def classifier_crop(image, face, classifier):
+    """What ``classifier`` judges of ``face`` in a BGR ``image``: the aligned face, with the lower face stacked
+    under it for a two-view classifier; pass a list of them to ``classifier.probabilities``."""
+    return _classifier_crop(image, face, classifier.input_size, classifier.lower_face)
 
 
 def load_detector(model=SHIPPED_MODEL, backend=None, face_detector=DEFAULT_DETECTOR, confidence=DEFAULT_CONFIDENCE,

@@ -4,8 +4,8 @@ import contextlib
 
 import cv2
 
-from maskdetect.classify.judging import TOO_SMALL, JudgingRule
-from maskdetect.detect.align import aligned_face
+from maskdetect.classify.judging import NOT_A_FACE, TOO_SMALL, JudgingRule, face_probabilities
+from maskdetect.detect.align import classifier_crop
 from maskdetect.face import Face
 
 # With a model that carries no judging rule (trained before 1.3), faces shorter than this are not judged:
@@ -52,6 +52,8 @@ class MaskDetector:
         self.judging_rule = (
             judging_rule or getattr(classifier, "judging_rule", None) or JudgingRule.fixed_size(UNCALIBRATED_MIN_FACE_SIZE)
         )
+        # Boxes the classifier found to hold no face, dropped since this detector was made.
+        self.rejected_boxes = 0
 
     def judgeable(self, face):
         """Whether a face of this size can be judged at all (else it is too small)."""
@@ -59,7 +61,8 @@ class MaskDetector:
 
     @property
     def class_names(self):
-        return self.classifier.class_names
+        """The labels a face can get (a classifier's NOT_A_FACE class is no label: such boxes are dropped)."""
+        return [name for name in self.classifier.class_names if name != NOT_A_FACE]
 
     def find_faces(self, image):
         """The faces in a BGR image, not labelled yet (the whole image with no face detector)."""
@@ -76,25 +79,33 @@ class MaskDetector:
             if self.judgeable(face):
                 if self.upright:
                     face.angle = self.face_detector.upright_angle(image, face)
-                face.crop = aligned_face(image, face, size)
+                face.crop = classifier_crop(image, face, size, self.classifier.lower_face)
         return faces
 
     def label(self, faces_per_image):
         """Fill in the label, probability and reason of the faces found in several images, with one classifier
-        call; returns them, a list per image."""
+        call, and drop from each list the boxes the classifier finds hold no face; returns them, a list per image."""
         crops = [face.crop for faces in faces_per_image for face in faces if face.crop is not None]
-        probabilities = iter(self.classifier.probabilities(crops))
-        names = self.classifier.class_names
+        probabilities, not_a_face = face_probabilities(self.classifier.probabilities(crops), self.classifier.class_names)
+        rows = iter(zip(probabilities, not_a_face))
+        names = self.class_names
         for faces in faces_per_image:
+            kept = []
             for face in faces:
                 if face.crop is None:
                     face.label, face.probability, face.reason = None, None, TOO_SMALL
+                    kept.append(face)
                     continue
                 face.crop = None
-                row = next(probabilities)
+                row, no_face = next(rows)
+                if not self.judging_rule.is_face(face.height, float(no_face)):
+                    continue
                 face.probability = float(row.max())
                 face.reason = self.judging_rule.reason(face.height, face.probability)
                 face.label = None if face.reason else names[int(row.argmax())]
+                kept.append(face)
+            self.rejected_boxes += len(faces) - len(kept)
+            faces[:] = kept
         return faces_per_image
 
     def detect(self, image):

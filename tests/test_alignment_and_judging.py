@@ -191,7 +191,7 @@ def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(t
     from maskdetect.training.model import build_classifier, save_classifier
 
     parts = build_classifier(["with_mask", "without_mask"], weights="none", members=2)
-    faces = np.random.default_rng(1).uniform(0, 255, (3, 128, 128, 3)).astype("float32")
+    faces = np.random.default_rng(1).uniform(0, 255, (3, 224, 128, 3)).astype("float32")
     features = parts.lower(faces)
     expected = np.mean([member.upper(features) for member in parts.members], axis=0)
     assert np.allclose(parts.model(faces)["probabilities"], expected, atol=1e-6)
@@ -230,3 +230,71 @@ def test_training_calibrates_a_rule_that_detection_applies(tiny_training, tmp_pa
         height = face["box"][3] - face["box"][1]
         assert face["reason"] == rule.reason(height, face["probability"] if face["probability"] is not None else 1.0)
         assert (face["label"] is None) == (face["reason"] is not None)
+
+
+def test_the_lower_face_runs_from_under_the_eyes_to_past_the_mouth_and_needs_no_landmarks():
+    from dataclasses import replace
+
+    from maskdetect.detect.align import BAND_ROWS_SHARE, _crop_matrix, classifier_crop, lower_face_band
+
+    detector = YuNetFaceDetector()
+    checked = 0
+    for image in portraits(6):
+        faces = detector.detect(image)
+        if not faces or faces[0].landmarks is None:
+            continue
+        face = faces[0]
+        matrix = _crop_matrix(face, 256, 1.0, (0.0, 0.0), face.roll)
+        x1, y1, x2, y2 = lower_face_band(face, matrix)
+        points = np.asarray(face.landmarks) @ matrix[:, :2].T + matrix[:, 2]
+        eyes, nose, mouth = points[:2, 1].mean(), points[2, 1], points[3:, 1].mean()
+        assert eyes < y1 < nose < mouth < y2
+        assert x1 < points[:, 0].min() and points[:, 0].max() < x2
+        # Without landmarks (the SSD detector), a face box's usual proportions place nearly the same band.
+        guessed = lower_face_band(replace(face, landmarks=None), matrix)
+        overlap = (min(x2, guessed[2]) - max(x1, guessed[0])) * (min(y2, guessed[3]) - max(y1, guessed[1]))
+        union = (x2 - x1) * (y2 - y1) + (guessed[2] - guessed[0]) * (guessed[3] - guessed[1]) - overlap
+        assert overlap / union > 0.6
+        crop = classifier_crop(image, face, 128, lower_face=True)
+        assert crop.shape == (128 + round(128 * BAND_ROWS_SHARE), 128, 3)
+        assert np.array_equal(crop[:128], cv2.resize(crop_at(image, face, 256), (128, 128), interpolation=cv2.INTER_AREA))
+        checked += 1
+    assert checked >= 4
+
+
+def crop_at(image, face, size):
+    from maskdetect.detect.align import crop_face
+
+    return crop_face(image, face, size, angle=face.roll)
+
+
+def test_both_views_of_a_training_face_are_mirrored_and_degraded_together():
+    from maskdetect.detect.align import aligned_view, stacked_views
+    from maskdetect.training.augment import augmented_face
+
+    image = read_image(bundled_images("without_mask", "fmd", 1)[0])
+    face = YuNetFaceDetector().detect(cv2.resize(image, None, fx=2, fy=2))[0].scaled(0.5)
+    plain = stacked_views(*aligned_view(image, face, 256, angle=face.roll), 128)
+    mirrored = stacked_views(*aligned_view(image, face, 256, angle=face.roll, flip=True), 128)
+    assert np.abs(mirrored[:, ::-1].astype(int) - plain).mean() < 4
+    views = [augmented_face(image, face, 128, np.random.default_rng(seed), 1.0, lower_face=True) for seed in range(6)]
+    assert all(view.shape == (224, 128, 3) for view in views)
+    # One degradation for both views: the face view's light is the lower face's (a dim view is dim in both).
+    light = np.array([[view[:128].mean(), view[128:].mean()] for view in views])
+    assert np.corrcoef(light[:, 0], light[:, 1])[0, 1] > 0.8
+
+
+def test_a_rule_carries_the_not_a_face_threshold_and_older_rules_still_load():
+    from maskdetect.classify.judging import NOT_A_FACE, face_probabilities
+
+    rule = JudgingRule((None, 0.9, 0.7, 0.0), not_a_face=(0.99, 0.95, 0.83, 0.6))
+    again = JudgingRule.from_dict(json.loads(rule.to_json()))
+    assert again == rule and again.is_face(50, 0.8) and not again.is_face(50, 0.9)
+    # Each size band has its own threshold: a small blurred face looks more like no face than a large one.
+    assert again.is_face(20, 0.98) and not again.is_face(100, 0.7)
+    older = JudgingRule.from_dict({"size_bands": ["<24", "24-40", "40-80", ">=80"], "min_probability": [None, 0.9, 0.7, 0.0]})
+    assert older.not_a_face is None and older.is_face(50, 0.49) and not older.is_face(50, 0.5)
+    faces, no_face = face_probabilities(np.array([[0.6, 0.3, 0.1], [0.0, 0.5, 0.5]]), [NOT_A_FACE, "with_mask", "without_mask"])
+    assert np.allclose(faces, [[0.75, 0.25], [0.5, 0.5]]) and np.allclose(no_face, [0.6, 0.0])
+    plain, none = face_probabilities(np.array([[0.2, 0.8]]), ["with_mask", "without_mask"])
+    assert np.allclose(plain, [[0.2, 0.8]]) and np.allclose(none, [0.0])

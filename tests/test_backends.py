@@ -19,8 +19,9 @@ FACE_SOURCES = [("with_mask", "fmd"), ("with_mask", "amvd"), ("with_mask", "wchm
                 ("without_mask", "wcmd"), ("without_mask", "fexp")]
 
 
-def real_face_crops(size, offset=300):
-    from maskdetect.detect.align import crop_face
+def real_face_crops(classifier, offset=300):
+    """What ``classifier`` judges of real faces (the face view, and the lower face for a two-view model)."""
+    from maskdetect.detect.align import classifier_crop
     from maskdetect.detect.detectors import load_face_detector
     from maskdetect.io.images import read_image
 
@@ -31,7 +32,7 @@ def real_face_crops(size, offset=300):
             image = read_image(path)
             boxes = detector.detect(image)
             if boxes:
-                crops.append(crop_face(image, boxes[0], size))
+                crops.append(classifier_crop(image, boxes[0], classifier.input_size, classifier.lower_face))
     assert len(crops) >= 16
     return crops
 
@@ -40,12 +41,13 @@ def assert_exports_match_keras(model):
     from maskdetect.classify.backends import load_classifier
 
     keras_classifier = load_classifier(model, "keras")
-    faces = real_face_crops(keras_classifier.input_size)
+    faces = real_face_crops(keras_classifier)
     expected = keras_classifier.probabilities(faces)
     for backend in ("onnx", "litert"):
         exported = load_classifier(model, backend)
         assert exported.class_names == keras_classifier.class_names
         assert exported.input_size == keras_classifier.input_size
+        assert exported.lower_face == keras_classifier.lower_face
         assert np.abs(exported.probabilities(faces) - expected).max() <= 1e-3, backend
 
 
@@ -179,7 +181,7 @@ def test_export_command_refuses_a_folder_in_the_way_then_exports(tiny_training, 
     assert not (tmp_path / "copy.tflite").exists()
     from maskdetect.classify.backends import load_classifier
 
-    faces = real_face_crops(load_classifier(model).input_size)
+    faces = real_face_crops(load_classifier(model))
     expected = load_classifier(model, "keras").probabilities(faces)
     assert np.abs(load_classifier(model).probabilities(faces) - expected).max() <= 1e-3
 

@@ -1,9 +1,11 @@
 """Training from the shell on real bundled images."""
 
 import json
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import cv2
 import keras
@@ -19,6 +21,8 @@ from conftest import (
 
 from maskdetect.classify.batch import IMAGE_SIZE
 from maskdetect.classify.keras_backend import KerasClassifier, class_names_of
+from maskdetect.detect.align import classifier_crop, crop_shape
+from maskdetect.face import Face
 from maskdetect.io.images import read_image
 from maskdetect.training.duplicates import duplicate_groups, grouped_split, image_hashes
 from maskdetect.training.model import build_classifier, save_classifier
@@ -37,7 +41,8 @@ def test_tiny_training_writes_a_loadable_model_with_class_names(tiny_training):
     assert result.returncode == 0, result.stderr
     model = keras.models.load_model(outputs["model"])
     assert class_names_of(model) == ["with_mask", "without_mask"]
-    face = cv2.resize(read_image(bundled_images("with_mask", "fmd", 1)[0]), (IMAGE_SIZE, IMAGE_SIZE))
+    image = read_image(bundled_images("with_mask", "fmd", 1)[0])
+    face = classifier_crop(image, Face(0, 0, image.shape[1], image.shape[0]), IMAGE_SIZE, lower_face=True)
     outputs = model(face[None, :, :, ::-1].astype("float32"))
     assert outputs["probabilities"].shape == (1, 2)
     assert outputs["label"].numpy()[0].decode() in ("with_mask", "without_mask")
@@ -320,7 +325,7 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
             dataset.boxes.append(Face(0, 0, image.shape[1], image.shape[0]))
             dataset.labels.append(label)
     train_idx = np.arange(len(dataset.labels))
-    views = [np.full((len(train_idx), 128, 128, 3), view, np.uint8) for view in range(2)]
+    views = [np.full((len(train_idx), *crop_shape(IMAGE_SIZE, True), 3), view, np.uint8) for view in range(2)]
     extended = with_rare_class_views(views, dataset, train_idx, np.random.default_rng(0), TrainingConfig(verbose=False), lambda batch: batch)
     assert len(extended) == 2 * RARE_CLASS_VIEWS
     rare = np.asarray(dataset.labels) == 1
@@ -329,3 +334,65 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
     further = [view[rare] for view in extended[2:]]
     assert all(not (face == views[0][rare]).all() for face in further)
     assert not np.array_equal(further[0], further[1])
+
+
+def not_a_face_folder(folder, count):
+    """``count`` of the bundled checked no-face boxes, with their framing (boxes.csv), in ``folder``."""
+    import csv
+
+    source = ROOT / "dataset" / "not_a_face"
+    with open(source / "boxes.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:count]
+    folder.mkdir(parents=True)
+    for row in rows:
+        shutil.copy(source / row["file"], folder / row["file"])
+    with open(folder / "boxes.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+def test_boxes_that_hold_no_face_are_framed_as_checked_and_split_apart_from_the_faces(tmp_path):
+    from maskdetect.detect.detectors import load_face_detector
+    from maskdetect.training.dataset import load_dataset
+    from maskdetect.training.train import TrainingConfig, validation_split
+
+    data = make_dataset(tmp_path / "data", {"with_mask": bundled_images("with_mask", "fmd", 10),
+                                            "without_mask": bundled_images("without_mask", "fmd", 10)})
+    rows = not_a_face_folder(data / "not_a_face", 10)
+    dataset = load_dataset([data], load_face_detector("yunet"), verbose=False)
+    assert dataset.class_names == ["not_a_face", "with_mask", "without_mask"]
+    framed = {Path(path).name: box for path, box in zip(dataset.paths, dataset.boxes)}
+    for row in rows:
+        box = framed[row["file"]]
+        assert box.box == [int(row[key]) for key in ("x1", "y1", "x2", "y2")]
+        assert (box.landmarks is None) == (not row["landmarks"])
+    assert not any(Path(path).parent.name == "not_a_face" for path in dataset.undetected)
+    labels, groups = np.asarray(dataset.labels), duplicate_groups(np.asarray(dataset.hashes))
+    config = TrainingConfig(verbose=False)
+    _, validation = validation_split(labels, groups, config, dataset.class_names)
+    faces = np.flatnonzero(labels != 0)
+    _, faces_alone = validation_split(labels[faces] - 1, duplicate_groups(np.asarray(dataset.hashes)[faces]), config)
+    # The faces held out are the ones held out without the no-face boxes: models with and without compare.
+    assert sorted(set(validation) - set(np.flatnonzero(labels == 0))) == sorted(faces[faces_alone])
+    assert (labels[validation] == 0).sum() == 2
+
+
+@pytest.mark.slow
+def test_a_model_trained_with_no_face_boxes_drops_such_boxes_and_never_labels_a_face_so(tmp_path):
+    from maskdetect import api
+
+    data = make_dataset(tmp_path / "data")
+    not_a_face_folder(data / "not_a_face", 20)
+    result = run_script("train_mask_detector.py", "--dataset", data, *_outputs(tmp_path), "--head-epochs", 2,
+                        "--fine-tune-epochs", 1, "--members", 1, "--export", "onnx")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["class_names"] == ["not_a_face", "with_mask", "without_mask"]
+    assert all(0.5 <= value < 1 for value in report["judging"]["not_a_face_min_probability"])
+    detector = api.load_detector(tmp_path / "m.model")
+    assert detector.class_names == ["with_mask", "without_mask"]
+    assert list(detector.judging_rule.not_a_face) == report["judging"]["not_a_face_min_probability"]
+    faces = detector.detect(api.read_image(api.EXAMPLES / "fmd_40d0b13bd8.jpg"))
+    assert faces and all(face.label in (None, "with_mask", "without_mask") for face in faces)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdetect.classify.batch import rgb_batch
+from maskdetect.classify.batch import input_of, rgb_batch
 from maskdetect.classify.judging import JudgingRule
+from maskdetect.detect.align import crop_shape
 from maskdetect.errors import InputError
 from maskdetect.io.native_output import native_stderr_silenced
 from maskdetect.io.outputs import is_keras_model
@@ -51,7 +52,8 @@ def resolve_model(model, backend=None):
 
 
 def load_classifier(model, backend=None, threads=None):
-    """A classifier with ``class_names``, ``input_size`` and ``probabilities(faces_bgr)``, from the backend's file.
+    """A classifier with ``class_names``, ``input_size`` (the face view's side), ``lower_face`` (whether it also
+    judges the lower face, stacked under the face view) and ``probabilities(crops_bgr)``, from the backend's file.
 
     ``threads``: CPU threads per call (default: one per core; TensorFlow picks its own). Only the 'keras'
     backend imports TensorFlow.
@@ -76,18 +78,20 @@ def load_classifier(model, backend=None, threads=None):
 
 def check_finite(classifier, path):
     """Refuse a classifier whose probabilities on a plain grey face are not finite numbers in [0, 1]."""
-    grey = np.full((classifier.input_size, classifier.input_size, 3), 128, np.uint8)
+    grey = np.full((*crop_shape(classifier.input_size, classifier.lower_face), 3), 128, np.uint8)
     probabilities = np.asarray(classifier.probabilities([grey]))
     if not (np.all(np.isfinite(probabilities)) and np.all((probabilities >= 0) & (probabilities <= 1))):
         raise InputError(f"the model {path} gives probabilities that are not numbers from 0 to 1: it is broken")
     return classifier
 
 
-def metadata_json(class_names, input_size, judging_rule=None):
+def metadata_json(class_names, input_size, judging_rule=None, lower_face=False):
     """What an export carries besides its graph, as JSON text."""
+    height, width = crop_shape(input_size, lower_face)
     return json.dumps({
         "class_names": list(class_names),
-        "input": {"size": input_size, "colour": "RGB", "range": [0, 255], "layout": "NHWC", "dtype": "float32"},
+        "input": {"size": input_size, "lower_face": lower_face, "height": height, "width": width, "colour": "RGB",
+                  "range": [0, 255], "layout": "NHWC", "dtype": "float32"},
         **({"judging": judging_rule.as_dict()} if judging_rule is not None else {}),
     })
 
@@ -118,10 +122,10 @@ class OnnxClassifier:
         self.class_names = _class_names(metadata, path)
         self.judging_rule = _judging_rule(metadata)
         self._input = self._session.get_inputs()[0].name
-        self.input_size = int(self._session.get_inputs()[0].shape[1])
+        self.input_size, self.lower_face = input_of(self._session.get_inputs()[0].shape)
 
     def probabilities(self, faces_bgr):
-        """Class probabilities for a list of square BGR face crops, in one call."""
+        """Class probabilities for a list of BGR crops (``classifier_crop``'s), in one call."""
         if not faces_bgr:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         return self._session.run(None, {self._input: rgb_batch(faces_bgr)})[0]
@@ -146,13 +150,13 @@ class LiteRtClassifier:
         self.judging_rule = _judging_rule(metadata)
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
-        self.input_size = int(self._input["shape"][1])
+        self.input_size, self.lower_face = input_of(self._input["shape"])
         with native_stderr_silenced():
             self._interpreter.allocate_tensors()  # says "INFO: Created ... XNNPACK delegate" on the first call
         self._batch = int(self._input["shape"][0])
 
     def probabilities(self, faces_bgr):
-        """Class probabilities for a list of square BGR face crops, in one call."""
+        """Class probabilities for a list of BGR crops (``classifier_crop``'s), in one call."""
         if not faces_bgr:
             return np.zeros((0, len(self.class_names)), dtype=np.float32)
         batch = rgb_batch(faces_bgr)

@@ -9,6 +9,10 @@ thresholds (maskdetect.training.calibration) and stores the rule with the model.
 import json
 from dataclasses import dataclass
 
+import numpy as np
+
+# The class of boxes that hold no face (a hand, a sign, a door frame): such a box is dropped, never labelled.
+NOT_A_FACE = "not_a_face"
 TOO_SMALL = "too_small"
 UNCERTAIN = "uncertain"
 REASONS = (TOO_SMALL, UNCERTAIN)
@@ -31,9 +35,11 @@ BAND_NAMES = [band_name(low) for low, _ in SIZE_BANDS]
 
 @dataclass(frozen=True)
 class JudgingRule:
-    """Per size band, the least probability at which a face's label is reported (None: never, too small)."""
+    """Per size band, the least probability at which a face's label is reported (None: never, too small); and,
+    for a classifier with a NOT_A_FACE class, per size band the least probability of it at which a box is dropped."""
 
     thresholds: tuple
+    not_a_face: tuple | None = None
 
     def reason(self, height, probability):
         """Why a face of ``height`` pixels judged with ``probability`` gets no label, or None when it gets one."""
@@ -43,18 +49,42 @@ class JudgingRule:
         return UNCERTAIN if probability < threshold else None
 
     def as_dict(self):
-        return {"size_bands": BAND_NAMES, "min_probability": list(self.thresholds)}
+        rule = {"size_bands": BAND_NAMES, "min_probability": list(self.thresholds)}
+        if self.not_a_face is not None:
+            rule["not_a_face_min_probability"] = list(self.not_a_face)
+        return rule
 
     @classmethod
     def from_dict(cls, data):
         if list(data.get("size_bands", [])) != BAND_NAMES or len(data.get("min_probability", [])) != len(BAND_NAMES):
             raise ValueError("a judging rule needs one threshold per size band")
-        return cls(tuple(None if value is None else float(value) for value in data["min_probability"]))
+        not_a_face = data.get("not_a_face_min_probability")
+        if not_a_face is not None and len(not_a_face) != len(BAND_NAMES):
+            raise ValueError("a judging rule needs one not-a-face threshold per size band")
+        return cls(tuple(None if value is None else float(value) for value in data["min_probability"]),
+                   None if not_a_face is None else tuple(float(value) for value in not_a_face))
 
     @classmethod
     def fixed_size(cls, min_face_size):
         """The rule of models without a calibrated one: every face of ``min_face_size`` pixels or more is judged."""
         return cls(tuple(None if (high is not None and high <= min_face_size) else 0.0 for _, high in SIZE_BANDS))
 
+    def is_face(self, height, probability):
+        """Whether a box ``height`` pixels tall with this probability of NOT_A_FACE is kept as a face."""
+        if self.not_a_face is None:
+            return probability < 0.5
+        return probability < self.not_a_face[BAND_NAMES.index(band_name(height))]
+
     def to_json(self):
         return json.dumps(self.as_dict())
+
+
+def face_probabilities(probabilities, class_names):
+    """The probabilities of the face classes alone, each row summing to 1, and the column of NOT_A_FACE
+    (zeros for a classifier without it)."""
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    if NOT_A_FACE not in class_names:
+        return probabilities, np.zeros(len(probabilities), np.float32)
+    column = class_names.index(NOT_A_FACE)
+    faces = np.delete(probabilities, column, axis=1)
+    return faces / np.maximum(faces.sum(axis=1, keepdims=True), 1e-12), probabilities[:, column]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdetect.classify.batch import rgb_batch
+from maskdetect.classify.batch import input_of, rgb_batch
 from maskdetect.classify.judging import JudgingRule
 from maskdetect.errors import InputError
 from maskdetect.io.outputs import is_keras_model
@@ -64,7 +64,7 @@ class KerasClassifier:
         self.model = model
         self.judging_rule = judging_rule
         self.class_names = class_names_of(model)
-        self.input_size = int(model.input.shape[1])
+        self.input_size, self.lower_face = input_of(model.input.shape)
         # Only the probabilities: the label output's string lookup has no place in the per-face path.
         self._call = compiled(probabilities_model(model))
 

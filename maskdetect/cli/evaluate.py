@@ -1,6 +1,7 @@
 """``python -m maskdetect evaluate``: evaluate face detection and mask labels end to end on photos with PASCAL VOC annotations."""
 
 import sys
+from pathlib import Path
 
 from maskdetect.cli.common import (
     add_detection_options,
@@ -14,7 +15,7 @@ from maskdetect.cli.common import (
 from maskdetect.cli.status import EXIT_OK
 from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.errors import InputError
-from maskdetect.evaluation.scenes import DEFAULT_IOU, collect, report_text, summarise
+from maskdetect.evaluation.scenes import CHECKS_FILE, DEFAULT_IOU, collect, no_face_boxes, report_text, summarise
 from maskdetect.evaluation.voc import annotated_images
 from maskdetect.io.outputs import check_file_output, is_stdout
 
@@ -34,6 +35,8 @@ def parse_args(argv=None):
     )
     add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
     parser.add_argument("--iou", type=number(above=0.0, maximum=1.0), default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
+    parser.add_argument("--checks", metavar="CSV", help=f"boxes checked by eye as face or no face (default: {CHECKS_FILE} "
+                        "beside IMAGES, if there); the report counts those recorded as no face that are still reported")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 
@@ -47,8 +50,11 @@ def main(argv=None):
     if args.json and not is_stdout(args.json):
         check_file_output(args.json, inputs=[args.images], kind="json")
     detector = detector_from_args(args)
-    records, false_faces = collect(detector, pairs, args.iou)
-    report = summarise(records, false_faces, detector.class_names, args.iou)
+    checks = Path(args.checks) if args.checks else Path(args.images).parent / CHECKS_FILE
+    no_faces = no_face_boxes(checks)
+    records, false_faces, no_face_reported = collect(detector, pairs, args.iou, no_faces)
+    report = summarise(records, false_faces, detector.class_names, args.iou,
+                       sum(map(len, no_faces.values())), no_face_reported)
     report["faces"] = records
     print_report(report_text(report), report, args.json)
     return EXIT_OK

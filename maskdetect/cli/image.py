@@ -117,6 +117,8 @@ def main(argv=None):
     else:
         for result in results:
             print(result.summary())
+        if detector.rejected_boxes:
+            print(f"boxes dropped as no face: {detector.rejected_boxes}")
         if args.json:
             write_json(records, args.json)
     if failures:

@@ -1,5 +1,7 @@
 """Train the face-mask classifier: MobileNetV2 (ImageNet weights) with a new head, its top blocks fine-tuned."""
 
+import argparse
+
 from maskdetect.cli.common import apply_verbosity, new_parser, number, run_main
 from maskdetect.errors import InputError
 
@@ -76,6 +78,10 @@ def parse_args(argv=None):
         help="augmented views per training image whose features are computed (epochs cycle through them)",
     )
     parser.add_argument(
+        "--lower-face", action=argparse.BooleanOptionalAction, default=defaults.lower_face,
+        help="also judge a second, closer view of the lower face (under the eyes to the chin), stacked under the face",
+    )
+    parser.add_argument(
         "--degrade", type=number(minimum=0.0, maximum=1.0), default=defaults.degrade,
         help="share of views degraded like a poor webcam or a crowd photo (small, dark, colour cast, JPEG)",
     )
@@ -102,7 +108,7 @@ def main(argv=None):
             top_blocks=args.top_blocks, members=args.members, classes=args.classes,
             judged_accuracy=args.judged_accuracy, third_class_cost=args.third_class_cost, batch_size=args.batch_size, learning_rate=args.learning_rate,
             fine_tune_learning_rate=args.fine_tune_learning_rate, val_split=args.val_split, seed=args.seed,
-            views=args.views, degrade=args.degrade, weighting=args.weighting, exports=args.export, verbose=not args.quiet,
+            views=args.views, lower_face=args.lower_face, degrade=args.degrade, weighting=args.weighting, exports=args.export, verbose=not args.quiet,
         )
     )
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdetect.detect.align import aligned_face
+from maskdetect.detect.align import classifier_crop
 from maskdetect.errors import InputError
 from maskdetect.training.augment import degraded_copy
 
@@ -34,7 +34,7 @@ def check_faces(classifier, folder, face_detector):
     results, all_crops, all_truths = {}, [], []
     for kind, path in kinds_of(folder).items():
         dataset = load_dataset([path], face_detector, verbose=False, min_classes=1)
-        crops = [aligned_face(image, box, classifier.input_size) for image, box in zip(dataset.images, dataset.boxes)]
+        crops = [classifier_crop(image, box, classifier.input_size, classifier.lower_face) for image, box in zip(dataset.images, dataset.boxes)]
         truths = [dataset.class_names[label] for label in dataset.labels]
         results[kind] = _scores(truths, _labels(classifier, crops))
         all_crops += crops

@@ -5,11 +5,14 @@ on a folder of photos with PASCAL VOC annotations (one xml per photo, an
 object per face, its name the true class).
 """
 
+import csv
 from collections import Counter
+from pathlib import Path
 
 from maskdetect.classify.judging import BAND_NAMES, REASONS, band_name
 from maskdetect.errors import InputError
 from maskdetect.evaluation.voc import read_annotation
+from maskdetect.face import Face
 from maskdetect.io.images import read_image
 
 # A found face and an annotated one are the same face when their boxes overlap this much
@@ -17,6 +20,12 @@ from maskdetect.io.images import read_image
 # 15-pixel face a 2-pixel offset costs a third of the overlap, so the usual 0.5 drops true matches.
 DEFAULT_IOU = 0.3
 MISSED = "(missed)"
+# Beside a benchmark's images/: the detector's boxes that match no annotated face, each checked by a person
+# (tools/unmatched_detections.py): "face" (a real face nobody annotated) or "no_face" (a hand, a sign, ...).
+CHECKS_FILE = "unmatched_checks.csv"
+NO_FACE = "no_face"
+# A reported face is the checked box when they overlap this much.
+CHECKED_BOX_IOU = 0.5
 
 
 def iou(first, second):
@@ -46,9 +55,27 @@ def match_faces(truth, found, threshold):
     return pairs
 
 
-def collect(detector, pairs, iou_threshold):
-    """One record per annotated face (true class, size, predicted label or MISSED), and the count of false faces."""
-    records, false_faces = [], 0
+def no_face_boxes(path):
+    """{photo file name: [Face]} of the boxes a CHECKS_FILE records as no face; {} when there is no such file."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    boxes = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                if row["verdict"].strip() == NO_FACE:
+                    boxes.setdefault(row["photo"], []).append(Face(*(int(row[key]) for key in ("x1", "y1", "x2", "y2"))))
+    except (OSError, KeyError, ValueError) as error:
+        raise InputError(f"cannot read the checked boxes in {path}: {error}") from None
+    return boxes
+
+
+def collect(detector, pairs, iou_threshold, no_faces=None):
+    """One record per annotated face (true class, size, predicted label or MISSED), the count of false faces,
+    and how many of the boxes ``no_faces`` ({photo name: [Face]}, see ``no_face_boxes``) are still reported."""
+    records, false_faces, no_face_reported = [], 0, 0
+    no_faces = no_faces or {}
     for image_path, xml_path in pairs:
         truth = read_annotation(xml_path)
         try:
@@ -58,14 +85,17 @@ def collect(detector, pairs, iou_threshold):
         found = detector.detect(image)
         matched = dict(match_faces(truth, found, iou_threshold))
         false_faces += len(found) - len(matched)
+        no_face_reported += sum(
+            1 for box in no_faces.get(Path(image_path).name, []) if any(iou(box, face) >= CHECKED_BOX_IOU for face in found)
+        )
         for index, face in enumerate(truth):
             predicted = found[matched[index]].verdict if index in matched else MISSED
             records.append({"image": str(image_path), "truth": face.label, "height": face.height, "predicted": predicted})
-    return records, false_faces
+    return records, false_faces, no_face_reported
 
 
-def summarise(records, false_faces, class_names, iou_threshold):
-    """The JSON report of ``collect``'s records."""
+def summarise(records, false_faces, class_names, iou_threshold, no_face_checked=None, no_face_reported=None):
+    """The JSON report of ``collect``'s records (``no_face_checked``: the boxes recorded as no face, if any)."""
     truths = sorted({r["truth"] for r in records}, key=lambda name: (name not in class_names, name))
     found = [r for r in records if r["predicted"] != MISSED]
     columns = [*class_names, *REASONS, MISSED]
@@ -77,6 +107,10 @@ def summarise(records, false_faces, class_names, iou_threshold):
         "iou_threshold": iou_threshold,
         "face_recall": _share(len(found), len(records)),
         "face_precision": _share(len(found), len(found) + false_faces),
+        "no_face_boxes": None if not no_face_checked else {
+            "checked": no_face_checked, "still_reported": no_face_reported,
+            "share_reported": _share(no_face_reported, no_face_checked),
+        },
         "classes": {},
         "confusion_matrix": {
             "rows": truths,
@@ -122,6 +156,8 @@ def report_text(report):
         f"{report['photos']} photos, {report['annotated_faces']} annotated faces, IoU >= {report['iou_threshold']}",
         f"face recall {number(report['face_recall'])}, face precision {number(report['face_precision'])} "
         f"({report['found_faces']} found, {report['false_faces']} false faces)",
+        *([f"boxes checked as no face still reported: {report['no_face_boxes']['still_reported']} of "
+           f"{report['no_face_boxes']['checked']}"] if report.get("no_face_boxes") else []),
         "",
         f"{'class':<24}{'size':>8}{'faces':>7}{'recall':>8}{'too small':>11}{'uncertain':>11}{'label acc':>11}{'end to end':>12}",
     ]

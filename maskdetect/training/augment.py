@@ -7,7 +7,7 @@ quality cue (size, light, blockiness, colour) can stand for a class.
 import cv2
 import numpy as np
 
-from maskdetect.detect.align import crop_face
+from maskdetect.detect.align import DETAIL_FACTOR, aligned_view, crop_face, stacked_views
 
 # How far past the image's own edges a view may reach, as a share of the crop's side.
 # Tight close-ups end at the face: a looser view of them would be mostly repeated edge pixels,
@@ -15,8 +15,9 @@ from maskdetect.detect.align import crop_face
 MAX_OUTSIDE_SHARE = 0.12
 
 
-def augmented_face(image, box, size, rng, degrade_probability=0.7):
-    """One random view of the face in ``box``: size x size, BGR, uint8.
+def augmented_face(image, box, size, rng, degrade_probability=0.7, lower_face=False):
+    """One random view of the face in ``box``: size x size, BGR, uint8 (with ``lower_face``, the lower face of
+    the same view stacked under it, as ``classifier_crop`` gives).
 
     Geometry: zoom, shift, rotation (around the angle that levels the eyes) and
     mirroring around the face box, within what the image holds. Appearance, with ``degrade_probability``: a combination
@@ -24,18 +25,20 @@ def augmented_face(image, box, size, rng, degrade_probability=0.7):
     blur and JPEG blocking, as webcams and crowd photos give.
     """
     scale = min(rng.uniform(0.95, 1.3), _widest_scale(image, box))
-    crop = crop_face(
-        image,
-        box,
-        size,
-        scale=scale,
-        shift=(rng.uniform(-0.06, 0.06), rng.uniform(-0.06, 0.06)),
-        angle=box.roll + rng.uniform(-15, 15),
-        flip=rng.random() < 0.5,
-    )
+    geometry = {
+        "scale": scale,
+        "shift": (rng.uniform(-0.06, 0.06), rng.uniform(-0.06, 0.06)),
+        "angle": box.roll + rng.uniform(-15, 15),
+        "flip": rng.random() < 0.5,
+    }
+    if not lower_face:
+        crop = crop_face(image, box, size, **geometry)
+        return degrade(crop, rng) if rng.random() < degrade_probability else crop
+    # Both views come from one crop, degraded once: the lower face sees the same light, blur and size.
+    crop, band = aligned_view(image, box, size * DETAIL_FACTOR, **geometry)
     if rng.random() < degrade_probability:
         crop = degrade(crop, rng)
-    return crop
+    return stacked_views(crop, band, size)
 
 
 def _widest_scale(image, box):
@@ -50,11 +53,11 @@ def _widest_scale(image, box):
 def degrade(crop, rng, small_size=None):
     """A random combination of what bad webcams and crowd photos do to a face; ``small_size`` fixes the size
     the face is seen at (else a random one, or none)."""
-    size = crop.shape[0]
+    height, size = crop.shape[:2]
     pixels = crop.astype(np.float32)
     if rng.random() < 0.4:
         # Back light: a bright background around a darker face.
-        pixels = pixels * _backlight_mask(size, rng)
+        pixels = pixels * _backlight_mask(height, size, rng)
     if rng.random() < 0.7:
         # Dim light, log-uniform from a dark room (x0.15) to a normal one.
         pixels *= np.exp(rng.uniform(np.log(0.15), 0.0))
@@ -74,21 +77,22 @@ def degrade(crop, rng, small_size=None):
         # A face 16 to 100 pixels across, as at a webcam's distance or in a crowd, log-uniform.
         small = int(round(np.exp(rng.uniform(np.log(16), np.log(100)))))
     if small != size:
-        face = cv2.resize(face, (small, small), interpolation=cv2.INTER_AREA)
+        face = cv2.resize(face, (small, max(1, round(small * height / size))), interpolation=cv2.INTER_AREA)
     if rng.random() < 0.3:
         face = cv2.GaussianBlur(face, (0, 0), rng.uniform(0.4, 1.2) * small / 64)
     if rng.random() < 0.7:
         ok, data = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(15, 70))])
         face = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if small != size:
-        face = cv2.resize(face, (size, size), interpolation=cv2.INTER_LINEAR)
+        face = cv2.resize(face, (size, height), interpolation=cv2.INTER_LINEAR)
     return face
 
 
-def _backlight_mask(size, rng):
+def _backlight_mask(height, width, rng):
     """Brightness factors: about 1 at the edges of the view, darker towards its centre."""
-    coordinates = (np.arange(size, dtype=np.float32) - size / 2) / (size / 2)
-    distance = np.sqrt(coordinates[None, :] ** 2 + coordinates[:, None] ** 2)
+    across = (np.arange(width, dtype=np.float32) - width / 2) / (width / 2)
+    down = (np.arange(height, dtype=np.float32) - height / 2) / (height / 2)
+    distance = np.sqrt(across[None, :] ** 2 + down[:, None] ** 2)
     depth = rng.uniform(0.3, 0.75)
     mask = 1.0 - depth * np.clip(1.0 - distance, 0.0, 1.0)
     return (mask * rng.uniform(1.0, 1.4))[:, :, None]
@@ -96,9 +100,9 @@ def _backlight_mask(size, rng):
 
 def degraded_copy(face):
     """The fixed check of how a face fares on a poor webcam: 60 px, 40 % light, a blue cast, JPEG quality 30."""
-    size = face.shape[0]
-    small = cv2.resize(face, (60, 60), interpolation=cv2.INTER_AREA).astype(np.float32) * 0.4
+    height, size = face.shape[:2]
+    small = cv2.resize(face, (60, round(60 * height / size)), interpolation=cv2.INTER_AREA).astype(np.float32) * 0.4
     small *= np.array([1.15, 0.95, 0.75], dtype=np.float32)  # BGR: a blue cast
     small = np.clip(small, 0, 255).astype(np.uint8)
     ok, data = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 30])
-    return cv2.resize(cv2.imdecode(data, cv2.IMREAD_COLOR), (size, size), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(cv2.imdecode(data, cv2.IMREAD_COLOR), (size, height), interpolation=cv2.INTER_LINEAR)

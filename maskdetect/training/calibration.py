@@ -24,12 +24,13 @@ MIN_SOURCE_FACES = 100
 
 
 def shrunk_like(face, height):
-    """A square face crop as the classifier gets a face of ``height`` pixels: shrunk, then enlarged back."""
-    size = face.shape[0]
+    """A face crop as the classifier gets a face of ``height`` pixels: shrunk, then enlarged back (sizes go by
+    the width, the face view's side)."""
+    rows, size = face.shape[:2]
     if height is None or height >= size:
         return face
-    small = cv2.resize(face, (height, height), interpolation=cv2.INTER_AREA)
-    return cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+    small = cv2.resize(face, (height, max(1, round(height * rows / size))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (size, rows), interpolation=cv2.INTER_LINEAR)
 
 
 def calibration_faces(faces, height, seed=0):
@@ -37,7 +38,7 @@ def calibration_faces(faces, height, seed=0):
     and half of them also degraded like training views (light, colour cast, noise, blur, JPEG)."""
     rng = np.random.default_rng(seed)
     return [
-        degrade(face, rng, small_size=height or face.shape[0]) if rng.random() < DEGRADED_SHARE else shrunk_like(face, height)
+        degrade(face, rng, small_size=height or face.shape[1]) if rng.random() < DEGRADED_SHARE else shrunk_like(face, height)
         for face in faces
     ]
 

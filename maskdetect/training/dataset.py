@@ -1,5 +1,6 @@
 """Loading a folder-per-class image dataset, with each image's face box and source."""
 
+import csv
 import logging
 import re
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from maskdetect.classify.judging import NOT_A_FACE
 from maskdetect.errors import InputError
 from maskdetect.face import Face
 from maskdetect.io.images import list_images, read_image
@@ -20,6 +22,9 @@ MAX_FACE_SIDE = 256
 # Small face crops are enlarged to this long side before face detection: YuNet misses
 # faces that fill a 50-pixel image but finds them once it is 160 pixels.
 DETECTION_MIN_SIDE = 160
+# A class folder may hold this file: the box (and the detector's landmarks) of each of its images, which then
+# frames it instead of a face search. "Not a face" crops are framed so, as the face detector framed them.
+BOXES_FILE = "boxes.csv"
 # Images decoded ahead of detection, at most.
 DECODE_AHEAD = 256
 logger = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ class FaceDataset:
     hashes: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
     undetected: list = field(default_factory=list)
+    # Whether each image was framed by a BOXES_FILE (a box a person checked) rather than by a face search.
+    checked: list = field(default_factory=list)
 
     @property
     def sources(self):
@@ -81,6 +88,11 @@ def find_classes(roots, min_classes=2, classes=None):
     return dict(sorted(files.items()))
 
 
+def mask_classes(roots):
+    """The class folders of ``roots`` but the boxes that hold no face: what a study of the mask classes alone reads."""
+    return [name for name in find_classes(roots) if name != NOT_A_FACE]
+
+
 def load_dataset(roots, face_detector=None, verbose=True, min_classes=2, classes=None):
     """Read every image of one or more dataset folders; corrupt files are skipped and listed.
 
@@ -89,6 +101,7 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2, classes
     the other images of the same source (by their median box), or else as the whole image.
     """
     files = find_classes(roots, min_classes, classes)
+    known = known_boxes(roots)
     dataset = FaceDataset(class_names=list(files))
     todo = [(label, path) for label, paths in enumerate(files.values()) for path in paths]
     progress = tqdm(total=len(todo), unit="image", desc="Finding faces", disable=None if verbose else True, leave=False)
@@ -98,7 +111,9 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2, classes
             if isinstance(image, str):
                 dataset.skipped.append((path, image))
             else:
-                box = _face_box(image, face_detector)
+                box = known.get(Path(path).resolve())
+                dataset.checked.append(box is not None)
+                box = box or _face_box(image, face_detector)
                 if box is not None:
                     image, box = _shrink(image, box)
                 dataset.paths.append(path)
@@ -117,6 +132,22 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2, classes
         dataset.images[index], dataset.boxes[index] = _shrink(dataset.images[index], dataset.boxes[index])
     dataset.hashes = [image_hashes(image) for image in dataset.images]
     return dataset
+
+
+def known_boxes(roots):
+    """{image path: Face} from the BOXES_FILE of every class folder of ``roots`` that has one."""
+    boxes = {}
+    for listing in (path for root in map(Path, roots) if root.is_dir() for path in root.glob(f"*/{BOXES_FILE}")):
+        try:
+            with open(listing, newline="", encoding="utf-8") as handle:
+                for row in csv.DictReader(handle):
+                    points = [float(value) for value in row.get("landmarks", "").split()]
+                    landmarks = tuple(zip(points[0::2], points[1::2])) if len(points) == 10 else None
+                    boxes[(listing.parent / row["file"]).resolve()] = Face(
+                        *(int(row[key]) for key in ("x1", "y1", "x2", "y2")), landmarks=landmarks)
+        except (OSError, KeyError, ValueError) as error:
+            raise InputError(f"cannot read the boxes in {listing}: {error}") from None
+    return boxes
 
 
 def _read_or_reason(path):

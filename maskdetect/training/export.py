@@ -24,7 +24,7 @@ from maskdetect.classify.backends import (
     export_path,
     metadata_json,
 )
-from maskdetect.classify.batch import rgb_batch
+from maskdetect.classify.batch import input_of, rgb_batch
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_outputs
 from maskdetect.io.outputs import check_distinct, check_file_output
@@ -54,15 +54,16 @@ def write_exports(classifier, targets, probe_faces=None, judging_rule=None):
 
     class_names = class_names_of(classifier)
     keras_model = probabilities_model(classifier)
-    size = int(keras_model.input.shape[1])
-    metadata = metadata_json(class_names, size, judging_rule)
-    keras_model(np.zeros((1, size, size, 3), np.float32))  # an export needs a model that has been called
+    size, lower_face = input_of(keras_model.input.shape)
+    height = int(keras_model.input.shape[1])
+    metadata = metadata_json(class_names, size, judging_rule, lower_face)
+    keras_model(np.zeros((1, height, size, 3), np.float32))  # an export needs a model that has been called
     writers = {"onnx": _write_onnx, "litert": _write_litert}
     with _CtrlC() as ctrl_c:
         for name, path in targets.items():
             writers[name](keras_model, Path(path), metadata)
             ctrl_c.check()
-    faces = list(probe_faces) if probe_faces is not None else _synthetic_faces(size)
+    faces = list(probe_faces) if probe_faces is not None else _synthetic_faces(height, size)
     expected = np.asarray(keras_model(rgb_batch(faces), training=False))
     for name, path in targets.items():
         runner = RUNNERS[name](path)
@@ -154,11 +155,11 @@ def _write_litert(keras_model, path, metadata):
     path.write_bytes(builder.Output())
 
 
-def _synthetic_faces(size, count=8, seed=0):
+def _synthetic_faces(height, width, count=8, seed=0):
     """Smooth random images: a check of the arithmetic when no real faces are at hand."""
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 256, (count, 8, 8, 3), dtype=np.uint8)
-    return [cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC) for image in small]
+    return [cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC) for image in small]
 
 
 def export_model(model, formats=FORMATS):

@@ -32,7 +32,7 @@ def suspects(roots, max_probability=DEFAULT_MAX_PROBABILITY, folds=FOLDS, seed=0
 
     dataset = load_dataset(roots, load_face_detector("yunet"), verbose=verbose)
     labels = np.asarray(dataset.labels)
-    parts = build_classifier(dataset.class_names)
+    parts = build_classifier(dataset.class_names, lower_face=False)
     crops = [aligned_face(image, box, IMAGE_SIZE) for image, box in zip(dataset.images, dataset.boxes)]
     cut = cut_features(compiled(parts.lower, tf.uint8), crop_batches(crops), len(crops), verbose, "Features")
     pooled = run_batched(compiled(parts.members[0].top, tf.float32), cut)

@@ -14,6 +14,7 @@ import numpy as np
 
 from maskdetect.bundled import IMAGENET_WEIGHTS
 from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.detect.align import band_rows
 from maskdetect.classify.keras_backend import CLASS_NAMES, JUDGING_FILE, PROBABILITIES
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output
@@ -23,7 +24,7 @@ DEFAULT_WEIGHTS = IMAGENET_WEIGHTS
 
 
 def _imagenet_base(weights):
-    """A frozen MobileNetV2 without its top. ``weights``: 'imagenet', 'none' or a .h5 path."""
+    """A frozen MobileNetV2 without its top, for images of any size. ``weights``: 'imagenet', 'none' or a .h5 path."""
     if str(weights).lower() == "none":
         source = None
     elif str(weights) == "imagenet":
@@ -34,7 +35,7 @@ def _imagenet_base(weights):
             raise InputError(f"weights file not found: {source}")
     try:
         base = keras.applications.MobileNetV2(
-            include_top=False, weights=None if source is None else str(source), input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3)
+            include_top=False, weights=None if source is None else str(source), input_shape=(None, None, 3)
         )
     except (ValueError, OSError) as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -81,9 +82,19 @@ class ClassifierParts:
     upper: keras.Model
 
 
-def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members=1, hidden_units=128, dropout=0.5):
+def input_shape(lower_face):
+    """The classifier's input (height, width): the face view, with the lower-face band stacked under it."""
+    return (IMAGE_SIZE + (band_rows(IMAGE_SIZE) if lower_face else 0), IMAGE_SIZE)
+
+
+def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members=1, hidden_units=128, dropout=0.5,
+                     lower_face=True):
     """Build the classifier: MobileNetV2 (frozen) below the cut, then ``members`` copies of its top blocks,
-    each with its own pooling and dense head, averaged; see ClassifierParts."""
+    each with its own pooling and dense head, averaged; see ClassifierParts.
+
+    With ``lower_face``, the input is the face view with the lower face stacked under it; each view goes
+    through the same network on its own, and each member's head reads both views' pooled features.
+    """
     if not 0 <= top_blocks <= 3:
         raise InputError(f"the top blocks to fine-tune must be 0 to 3, got {top_blocks}")
     if members < 1:
@@ -92,11 +103,22 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members
     first_block = LAST_BLOCK + 1 - top_blocks
     cut = bases[0].get_layer(_block_output(bases[0], first_block - 1))
     lower_net = keras.Model(bases[0].input, cut.output, name="mobilenet_v2_lower")
-    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE, 3), name="image")
-    scaled = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")(images)
-    features = lower_net(scaled)
+    height, width = input_shape(lower_face)
+    images = keras.Input((height, width, 3), name="image")
+    rescale = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")
+    if lower_face:
+        # Each view through the network on its own; their feature maps are stacked as the images are,
+        # so that the cut's features stay one array (the members split them again).
+        face = keras.layers.Cropping2D(((0, height - width), (0, 0)), name="face_view")(images)
+        band = keras.layers.Cropping2D(((width, 0), (0, 0)), name="lower_face_view")(images)
+        face_features, band_features = lower_net(rescale(face)), lower_net(rescale(band))
+        split = face_features.shape[1]
+        features = keras.layers.Concatenate(axis=1, name="view_features")([face_features, band_features])
+    else:
+        features = lower_net(rescale(images))
+        split = None
     lower = keras.Model(images, features, name="mask_detector_lower")
-    built = [_member(base, index, first_block, cut.output.shape[1:], len(class_names), hidden_units, dropout)
+    built = [_member(base, index, first_block, features.shape[1:], len(class_names), hidden_units, dropout, split)
              for index, base in enumerate(bases)]
     outputs = [member.upper(features) for member in built]
     if members == 1:
@@ -107,15 +129,17 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members
     names = keras.layers.StringLookup(vocabulary=list(class_names), num_oov_indices=0, invert=True, name=CLASS_NAMES)
     label = names(keras.ops.argmax(probabilities, axis=-1))
     model = keras.Model(images, {PROBABILITIES: probabilities, "label": label}, name="mask_detector")
-    cut_input = keras.Input(cut.output.shape[1:], name="cut_features")
+    cut_input = keras.Input(features.shape[1:], name="cut_features")
     member_outputs = [member.upper(cut_input) for member in built]
     upper = keras.Model(cut_input, member_outputs[0] if members == 1 else keras.layers.Average()(member_outputs),
                         name="mask_detector_upper")
     return ClassifierParts(model, lower, built, upper)
 
 
-def _member(base, index, first_block, cut_shape, classes, hidden_units, dropout):
-    """Member ``index``: ``base``'s blocks from ``first_block`` up, pooling and a dense head."""
+def _member(base, index, first_block, cut_shape, classes, hidden_units, dropout, split=None):
+    """Member ``index``: ``base``'s blocks from ``first_block`` up, pooling and a dense head. With ``split``
+    (the face view's rows of the cut's feature maps), the top blocks run on each view and the head reads
+    both views' pooled features."""
     pooling = keras.layers.GlobalAveragePooling2D(name="pooled_features")
     head_layers = [
         keras.layers.Dense(hidden_units, activation="relu", name="head_dense"),
@@ -130,19 +154,30 @@ def _member(base, index, first_block, cut_shape, classes, hidden_units, dropout)
 
     cut_input = keras.Input(cut_shape, name="cut_features")
     top_layers = []
-    tensor = cut_input
-    for block in range(first_block, LAST_BLOCK + 1):
-        block_input = tensor
-        for suffix in _BLOCK_LAYERS:
-            layer = base.get_layer(f"block_{block}_{suffix}")
-            top_layers.append(layer)
-            tensor = layer(tensor)
-        if _has_layer(base, f"block_{block}_add"):
-            tensor = base.get_layer(f"block_{block}_add")([block_input, tensor])
-    for name in _FINAL_LAYERS:
-        top_layers.append(base.get_layer(name))
-        tensor = base.get_layer(name)(tensor)
-    pooled = pooling(tensor)
+
+    def apply_top(tensor, collect):
+        for block in range(first_block, LAST_BLOCK + 1):
+            block_input = tensor
+            for suffix in _BLOCK_LAYERS:
+                layer = base.get_layer(f"block_{block}_{suffix}")
+                if collect:
+                    top_layers.append(layer)
+                tensor = layer(tensor)
+            if _has_layer(base, f"block_{block}_add"):
+                tensor = base.get_layer(f"block_{block}_add")([block_input, tensor])
+        for name in _FINAL_LAYERS:
+            if collect:
+                top_layers.append(base.get_layer(name))
+            tensor = base.get_layer(name)(tensor)
+        return pooling(tensor)
+
+    if split is None:
+        pooled = apply_top(cut_input, True)
+    else:
+        rows = cut_shape[0]
+        face = keras.layers.Cropping2D(((0, rows - split), (0, 0)), name="face_features")(cut_input)
+        band = keras.layers.Cropping2D(((split, 0), (0, 0)), name="lower_face_features")(cut_input)
+        pooled = keras.layers.Concatenate(name="pooled_views")([apply_top(face, True), apply_top(band, False)])
     top = keras.Model(cut_input, pooled, name=f"member_{index}_top")
     upper = keras.Model(cut_input, apply_head(pooled), name=f"member_{index}")
     head_input = keras.Input((pooled.shape[-1],), name="features")

@@ -10,7 +10,7 @@ through the views. The result is one ordinary Keras model holding base and head.
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +18,9 @@ from tqdm import tqdm
 
 from maskdetect.bundled import TRAINED_MODEL
 from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.judging import NOT_A_FACE, face_probabilities
 from maskdetect.classify.keras_backend import compiled
-from maskdetect.detect.align import aligned_face
+from maskdetect.detect.align import classifier_crop
 from maskdetect.detect.detectors import load_face_detector
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_outputs
@@ -28,6 +29,7 @@ from maskdetect.io.prefetch import Prefetch
 from maskdetect.quiet_tensorflow import keras, tf
 from maskdetect.training.augment import augmented_face, degraded_copy
 from maskdetect.training.calibration import (
+    CALIBRATION_HEIGHTS,
     DEFAULT_TARGET,
     calibrate,
     calibration_faces,
@@ -65,6 +67,9 @@ MAX_MEMBERS = 8
 # times more each, and two views of them are learned by heart.
 RARE_CLASS_SHARE = 0.25
 RARE_CLASS_VIEWS = 8
+# The share of real validation faces (shrunk to each size band) the not-a-face threshold may drop: face recall
+# may fall by at most half a point.
+NOT_A_FACE_LOSS = 0.003
 # Validation faces on which each export must give the Keras model's probabilities.
 EXPORT_CHECK_FACES = 64
 
@@ -88,6 +93,7 @@ class TrainingConfig:
     val_split: float = 0.2
     seed: int = 42
     views: int = 2
+    lower_face: bool = True
     degrade: float = 0.7
     weighting: str = "measured"
     classes: list | None = None
@@ -174,11 +180,12 @@ def train(config):
                            classes=config.classes)
     timings["load_images_s"] = time.perf_counter() - mark
 
-    parts = build_classifier(dataset.class_names, config.weights, config.top_blocks, config.members)
+    parts = build_classifier(dataset.class_names, config.weights, config.top_blocks, config.members,
+                             lower_face=config.lower_face)
     labels = np.asarray(dataset.labels)
     sources = np.asarray(dataset.sources)
     groups = duplicate_groups(np.asarray(dataset.hashes))
-    train_idx, val_idx = validation_split(labels, groups, config)
+    train_idx, val_idx = validation_split(labels, groups, config, dataset.class_names, np.asarray(dataset.checked))
     _log(
         config,
         f"{len(labels)} images in {len(dataset.class_names)} classes, {len(np.unique(groups))} duplicate-free groups: "
@@ -191,10 +198,10 @@ def train(config):
     train_views = []
     for view in range(config.views):
         label = f"Features, view {view + 1} of {config.views}"
-        batches = augmented_batches(dataset, train_idx, rng, config.degrade)
+        batches = augmented_batches(dataset, train_idx, rng, config.degrade, config.lower_face)
         train_views.append(cut_features(extract, batches, len(train_idx), config.verbose, label))
     train_views = with_rare_class_views(train_views, dataset, train_idx, rng, config, extract)
-    val_crops = [aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
+    val_crops = [classifier_crop(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, config.lower_face) for i in val_idx]
     val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
     degraded_crops = [degraded_copy(crop) for crop in val_crops]
     degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose, "Features, degraded validation")
@@ -218,16 +225,9 @@ def train(config):
          + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
 
     mark = time.perf_counter()
-    # A weighed-down third class is chosen rarely on purpose: no threshold makes its faces right 97 % of the
-    # time, so the rule is calibrated on the other classes' faces.
-    held = np.flatnonzero(val_labels != dataset.class_names.index(INCORRECT_CLASS)) if third_class else np.arange(len(val_idx))
-    held_crops = [val_crops[i] for i in held]
-
-    def probabilities_at(height):
-        crops = calibration_faces(held_crops, height, config.seed)
-        return run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, ""))
-
-    judging_rule, judged = calibrate(probabilities_at, val_labels[held], config.judged_accuracy, sources[val_idx][held])
+    judging_rule, judged = calibrate_rule(
+        lambda crops: run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, "")),
+        val_crops, val_labels, sources[val_idx], dataset.class_names, bool(third_class), config)
     timings["calibration_s"] = time.perf_counter() - mark
     _log(config, f"Judging rule (validation faces shrunk to each size band, every class and large source): {describe(judged)}")
 
@@ -263,6 +263,37 @@ def train(config):
     return report
 
 
+def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_class, config):
+    """The judging rule, from the validation faces shrunk to each size band: ``probabilities_of(crops)`` gives
+    the classifier's probabilities. Returns it and what it judges per band (``calibrate``'s)."""
+    # A weighed-down third class is chosen rarely on purpose: no threshold makes its faces right 97 % of the
+    # time, so the rule is calibrated on the other classes' faces. Boxes that hold no face are never labelled.
+    left_out = [class_names.index(name) for name in (NOT_A_FACE, INCORRECT_CLASS if third_class else None)
+                if name in class_names]
+    held = np.flatnonzero(~np.isin(labels, left_out))
+    held_crops = [crops[i] for i in held]
+    face_labels = labels[held]
+    if NOT_A_FACE in class_names:
+        face_labels = face_labels - (face_labels > class_names.index(NOT_A_FACE))
+    not_a_face = {}
+
+    def probabilities_at(height):
+        faces, no_face = face_probabilities(probabilities_of(calibration_faces(held_crops, height, config.seed)),
+                                            class_names)
+        not_a_face[height] = no_face
+        return faces
+
+    rule, judged = calibrate(probabilities_at, face_labels, config.judged_accuracy, sources[held])
+    if NOT_A_FACE in class_names:
+        # In each size band, real faces are dropped as no face at most NOT_A_FACE_LOSS of the time.
+        thresholds = []
+        for heights in CALIBRATION_HEIGHTS:
+            values = np.concatenate([not_a_face[height] for height in heights])
+            thresholds.append(round(min(max(0.5, float(np.quantile(values, 1 - NOT_A_FACE_LOSS))), 0.999), 4))
+        rule = replace(rule, not_a_face=tuple(thresholds))
+    return rule, judged
+
+
 def with_rare_class_views(views, dataset, train_idx, rng, config, extract):
     """``views``, RARE_CLASS_VIEWS times as many when a class is rare: in each, the rare classes' faces get a
     view of their own, the others repeat the given views."""
@@ -274,7 +305,7 @@ def with_rare_class_views(views, dataset, train_idx, rng, config, extract):
     extended = list(views)
     for view in range(len(views), len(views) * RARE_CLASS_VIEWS):
         features = views[view % len(views)].copy()
-        batches = augmented_batches(dataset, train_idx[rare], rng, config.degrade)
+        batches = augmented_batches(dataset, train_idx[rare], rng, config.degrade, config.lower_face)
         features[rare] = cut_features(extract, batches, len(rare), config.verbose, f"Features, rare classes, view {view + 1}")
         extended.append(features)
     return extended
@@ -344,8 +375,20 @@ def _write_outputs(model, judging_rule, history, report, config, exports, probe_
         raise InputError(f"cannot write the outputs ({config.model}, {config.plot}, {config.report}, exports): {error}") from None
 
 
-def validation_split(labels, groups, config):
-    train_idx, val_idx = grouped_split(labels, groups, config.val_split, config.seed)
+def validation_split(labels, groups, config, class_names=(), checked=None):
+    """Indices (train, validation). Boxes that hold no face, and the images framed by a box a person checked
+    (``checked``), are split on their own, so that the other faces are split as they would be without them: a
+    model trained with them is measured on the same faces as one trained without."""
+    apart = np.zeros(len(labels), bool) if checked is None else np.asarray(checked, bool).copy()
+    if NOT_A_FACE in class_names:
+        apart |= labels == class_names.index(NOT_A_FACE)
+    if apart.any():
+        parts = [np.flatnonzero(~apart), np.flatnonzero(apart)]
+        splits = [grouped_split(labels[part], groups[part], config.val_split, config.seed) for part in parts]
+        train_idx = np.sort(np.concatenate([part[train] for part, (train, _) in zip(parts, splits)]))
+        val_idx = np.sort(np.concatenate([part[val] for part, (_, val) in zip(parts, splits)]))
+    else:
+        train_idx, val_idx = grouped_split(labels, groups, config.val_split, config.seed)
     missing = set(np.unique(labels)) - set(np.unique(labels[val_idx]))
     if missing or not len(train_idx):
         raise InputError(
@@ -363,12 +406,13 @@ def _to_rgb(crop):
     return crop[:, :, ::-1]
 
 
-def augmented_batches(dataset, indices, rng, degrade):
+def augmented_batches(dataset, indices, rng, degrade, lower_face=False):
     for start in range(0, len(indices), FEATURE_BATCH):
         batch = indices[start : start + FEATURE_BATCH]
         # One child generator per batch keeps the views reproducible whatever the threading.
         batch_rng = np.random.default_rng(rng.integers(2**63))
-        yield [_to_rgb(augmented_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, batch_rng, degrade)) for i in batch]
+        yield [_to_rgb(augmented_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, batch_rng, degrade, lower_face))
+               for i in batch]
 
 
 def crop_batches(crops):

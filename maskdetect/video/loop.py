@@ -67,6 +67,8 @@ class FrameResult:
     alerts: list = field(default_factory=list)
     # Where consumers saved the alert snapshots of this frame, by track ID.
     snapshots: dict = field(default_factory=dict)
+    # Boxes the face detector found that the classifier dropped as no face.
+    not_faces: int = 0
 
 
 def analyse_frames(detector, frames, tracker, alerts, frame_rate=None, find_ahead=True):
@@ -82,9 +84,11 @@ def analyse_frames(detector, frames, tracker, alerts, frame_rate=None, find_ahea
     with ahead as found:
         for index, (frame, faces) in enumerate(found):
             now = index / frame_rate if frame_rate else time.perf_counter() - started
+            before = detector.rejected_boxes
             detector.label([faces])
             people = tracker.update(now, faces)
-            yield FrameResult(index, now, frame, faces, alerts.update(people, now))
+            yield FrameResult(index, now, frame, faces, alerts.update(people, now),
+                              not_faces=detector.rejected_boxes - before)
 
 
 @dataclass

@@ -21,6 +21,7 @@ class VideoSummary:
     faces: Counter = field(default_factory=Counter)
     unmasked_frames: int = 0
     alerts: int = 0
+    not_faces: int = 0
     dropped_frames: int = 0
     interrupted: bool = False
     statistics: dict = field(default_factory=dict)
@@ -31,6 +32,7 @@ class VideoSummary:
         self.faces.update(face.verdict for face in result.faces)
         self.unmasked_frames += any(face.label in self.alert_classes for face in result.faces)
         self.alerts += len(result.alerts)
+        self.not_faces += result.not_faces
         finished = time.perf_counter()
         self.frame_seconds.append(finished - self._last)
         self._last = finished
@@ -55,6 +57,7 @@ class VideoSummary:
             "faces": dict(sorted(self.faces.items())),
             "frames_with_unmasked_face": self.unmasked_frames,
             "alerts": self.alerts,
+            "boxes_not_faces": self.not_faces,
             "dropped_frames": self.dropped_frames,
             "interrupted": self.interrupted,
             **self.statistics,
@@ -72,6 +75,8 @@ class VideoSummary:
         if self.statistics:
             people = ", ".join(f"{count} {label}" for label, count in self.statistics["people"].items() if count) or "none"
             lines.append(f"people seen: {people} (masked share {self.statistics['masked_share']})")
+        if self.not_faces:
+            lines.append(f"boxes dropped as no face: {self.not_faces}")
         if self.dropped_frames:
             lines.append(f"stale frames dropped: {self.dropped_frames}")
         if self.interrupted:
