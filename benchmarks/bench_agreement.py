@@ -20,7 +20,6 @@ from maskdetect.detect.align import crop_face  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402
 from maskdetect.io.images import list_images, read_image  # noqa: E402
 from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
 
@@ -38,7 +37,7 @@ def validation_faces(dataset_folder, size):
     dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=False,
                            classes=mask_classes(config.datasets))
     labels = np.asarray(dataset.labels)
-    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
+    _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config)
     return [crop_face(dataset.images[i], dataset.boxes[i], size) for i in val_idx]
 
 

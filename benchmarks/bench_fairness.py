@@ -30,7 +30,6 @@ from maskdetect.pipeline import UNCALIBRATED_MIN_FACE_SIZE  # noqa: E402
 from maskdetect.training.augment import degraded_copy  # noqa: E402
 from maskdetect.training.calibration import shrunk_like  # noqa: E402
 from maskdetect.training.dataset import load_dataset  # noqa: E402
-from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
@@ -75,7 +74,7 @@ def main():
     config = TrainingConfig(verbose=False)
     dataset = load_dataset(config.datasets, load_face_detector("yunet"), verbose=False)
     labels = np.asarray(dataset.labels)
-    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config, dataset.class_names)
+    _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names)
     groups = utk_groups()
     chosen = [i for i in val_idx if Path(dataset.paths[i]).name in groups]
     crops = {lower_face: [classifier_crop(dataset.images[i], dataset.boxes[i], 128, lower_face) for i in chosen]

@@ -35,7 +35,6 @@ from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.training import train as training  # noqa: E402
 from maskdetect.training.augment import degraded_copy  # noqa: E402
 from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.model import build_classifier, set_top_trainable  # noqa: E402
 
 VARIANTS = {
@@ -94,7 +93,7 @@ def main():
     dataset = load_dataset(config.datasets, detector, verbose=False, classes=mask_classes(config.datasets))
     names = dataset.class_names
     labels, sources = np.asarray(dataset.labels), np.asarray(dataset.sources)
-    train_idx, val_idx = training.validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
+    train_idx, val_idx = training.validation_split(labels, np.asarray(dataset.hashes), config)
     parts = build_classifier(names, config.weights, config.top_blocks, lower_face=False)
     extract = compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)

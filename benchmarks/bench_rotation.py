@@ -29,7 +29,6 @@ from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa:
 from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
 from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
 
 ANGLES = (0, 30, 60, 90)
@@ -47,7 +46,7 @@ def main():
     config = TrainingConfig(verbose=False)
     dataset = load_dataset(config.datasets, face_detector, verbose=False, classes=mask_classes(config.datasets))
     labels = np.asarray(dataset.labels)
-    _, val_idx = validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config, dataset.class_names)
+    _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names)
     results = {}
     for angle in ANGLES:
         counts = {name: {"found": 0, "right": 0, "judged": 0, "right_judged": 0} for name in detectors}

@@ -43,7 +43,6 @@ from maskdetect.training.calibration import (  # noqa: E402
     calibration_faces,
 )
 from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.duplicates import duplicate_groups  # noqa: E402
 from maskdetect.training.model import build_classifier  # noqa: E402
 
 INCORRECT = "mask_weared_incorrect"
@@ -117,7 +116,7 @@ def main():
     dataset = load_dataset(config.datasets, detector, verbose=False, classes=mask_classes(config.datasets))
     names = dataset.class_names
     labels, sources = np.asarray(dataset.labels), np.asarray(dataset.sources)
-    train_idx, val_idx = training.validation_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config)
+    train_idx, val_idx = training.validation_split(labels, np.asarray(dataset.hashes), config)
     print(f"{len(labels)} images, {len(train_idx)} training, {len(val_idx)} validation: {time.perf_counter() - started:.0f} s", flush=True)
 
     lower = build_classifier(names, config.weights, config.top_blocks, lower_face=False).lower

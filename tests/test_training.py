@@ -369,11 +369,11 @@ def test_boxes_that_hold_no_face_are_framed_as_checked_and_split_apart_from_the_
         assert box.box == [int(row[key]) for key in ("x1", "y1", "x2", "y2")]
         assert (box.landmarks is None) == (not row["landmarks"])
     assert not any(Path(path).parent.name == "not_a_face" for path in dataset.undetected)
-    labels, groups = np.asarray(dataset.labels), duplicate_groups(np.asarray(dataset.hashes))
+    labels, hashes = np.asarray(dataset.labels), np.asarray(dataset.hashes)
     config = TrainingConfig(verbose=False)
-    _, validation = validation_split(labels, groups, config, dataset.class_names)
+    _, validation = validation_split(labels, hashes, config, dataset.class_names, np.asarray(dataset.checked))
     faces = np.flatnonzero(labels != 0)
-    _, faces_alone = validation_split(labels[faces] - 1, duplicate_groups(np.asarray(dataset.hashes)[faces]), config)
+    _, faces_alone = validation_split(labels[faces] - 1, hashes[faces], config)
     # The faces held out are the ones held out without the no-face boxes: models with and without compare.
     assert sorted(set(validation) - set(np.flatnonzero(labels == 0))) == sorted(faces[faces_alone])
     assert (labels[validation] == 0).sum() == 2

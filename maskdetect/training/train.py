@@ -185,7 +185,8 @@ def train(config):
     labels = np.asarray(dataset.labels)
     sources = np.asarray(dataset.sources)
     groups = duplicate_groups(np.asarray(dataset.hashes))
-    train_idx, val_idx = validation_split(labels, groups, config, dataset.class_names, np.asarray(dataset.checked))
+    train_idx, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names,
+                                          np.asarray(dataset.checked))
     _log(
         config,
         f"{len(labels)} images in {len(dataset.class_names)} classes, {len(np.unique(groups))} duplicate-free groups: "
@@ -375,20 +376,22 @@ def _write_outputs(model, judging_rule, history, report, config, exports, probe_
         raise InputError(f"cannot write the outputs ({config.model}, {config.plot}, {config.report}, exports): {error}") from None
 
 
-def validation_split(labels, groups, config, class_names=(), checked=None):
-    """Indices (train, validation). Boxes that hold no face, and the images framed by a box a person checked
-    (``checked``), are split on their own, so that the other faces are split as they would be without them: a
-    model trained with them is measured on the same faces as one trained without."""
+def validation_split(labels, hashes, config, class_names=(), checked=None):
+    """Indices (train, validation), near-duplicates (by their ``hashes``) on one side. Boxes that hold no face,
+    and the images framed by a box a person checked (``checked``), are grouped and split on their own, so that
+    the other faces are split as they would be without them: a model trained with them is measured on the same
+    faces as one trained without."""
     apart = np.zeros(len(labels), bool) if checked is None else np.asarray(checked, bool).copy()
     if NOT_A_FACE in class_names:
         apart |= labels == class_names.index(NOT_A_FACE)
     if apart.any():
         parts = [np.flatnonzero(~apart), np.flatnonzero(apart)]
-        splits = [grouped_split(labels[part], groups[part], config.val_split, config.seed) for part in parts]
+        splits = [grouped_split(labels[part], duplicate_groups(hashes[part]), config.val_split, config.seed)
+                  for part in parts]
         train_idx = np.sort(np.concatenate([part[train] for part, (train, _) in zip(parts, splits)]))
         val_idx = np.sort(np.concatenate([part[val] for part, (_, val) in zip(parts, splits)]))
     else:
-        train_idx, val_idx = grouped_split(labels, groups, config.val_split, config.seed)
+        train_idx, val_idx = grouped_split(labels, duplicate_groups(hashes), config.val_split, config.seed)
     missing = set(np.unique(labels)) - set(np.unique(labels[val_idx]))
     if missing or not len(train_idx):
         raise InputError(
