@@ -8,7 +8,8 @@ For each model (a Keras model folder with its ONNX export beside it), as the pho
   benchmark) that are still reported as faces;
 - faces in dark masks (the annotated box's lower middle has a median grey under DARK_GREY) and faces turned
   about 45 degrees or more (the nose tip outside the eyes, by the detector's landmarks), per class;
-- the hard cases (`face-check hard_cases`), and the validation accuracy from the model's training report.
+- the hard cases (`face-check hard_cases`), and the default recipe's validation faces (1.4.0's split), each
+  labelled as detection labels it (a face dropped as no face is wrong).
 
     python benchmarks/bench_models.py NAME=MODEL [NAME=MODEL ...] [--json results.json]
 """
@@ -27,7 +28,9 @@ sys.path.insert(0, str(ROOT))
 from maskdetect import api  # noqa: E402
 from maskdetect.classify.judging import REASONS, band_name  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.evaluation.face_check import check_faces  # noqa: E402
+from maskdetect.classify.judging import NOT_A_FACE  # noqa: E402
+from maskdetect.detect.align import classifier_crop  # noqa: E402
+from maskdetect.evaluation.face_check import check_faces, labels_as_detected  # noqa: E402
 from maskdetect.evaluation.scenes import (  # noqa: E402
     CHECKED_BOX_IOU,
     CHECKS_FILE,
@@ -120,9 +123,39 @@ def summary(records, still_reported, checked):
     return result
 
 
-def measure(model):
+def validation_faces():
+    """The default recipe's validation faces (the split of every model here: 1.4.0's faces, and the checked
+    boxes apart), as (crops for a one-view and a two-view classifier, true class names, heights, sources)."""
+    from maskdetect.training.dataset import load_dataset
+    from maskdetect.training.train import TrainingConfig, validation_split
+
+    config = TrainingConfig(verbose=False)
+    dataset = load_dataset(config.datasets, load_face_detector("yunet"), verbose=False)
+    labels = np.asarray(dataset.labels)
+    _, chosen = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names, np.asarray(dataset.checked))
+    chosen = [i for i in chosen if not dataset.checked[i] and dataset.class_names[labels[i]] in CLASSES]
+    crops = {lower: [classifier_crop(dataset.images[i], dataset.boxes[i], 128, lower) for i in chosen] for lower in (False, True)}
+    truths = [dataset.class_names[labels[i]] for i in chosen]
+    return crops, truths, [dataset.boxes[i].height for i in chosen], [dataset.sources[i] for i in chosen]
+
+
+def validation_scores(classifier, validation):
+    """Accuracy on the validation faces, labelled as detection labels them, per class and per source of 100+."""
+    crops, truths, heights, sources = validation
+    predicted = labels_as_detected(classifier, crops[classifier.lower_face], heights)
+    right = np.array([p == t for p, t in zip(predicted, truths)])
+    truths, sources = np.array(truths), np.array(sources)
+    scores = {name: round(float(right[truths == name].mean()), 4) for name in np.unique(truths)}
+    scores["all"] = round(float(right.mean()), 4)
+    scores["dropped_as_no_face"] = int(sum(p == NOT_A_FACE for p in predicted))
+    scores["per_source"] = {name: round(float(right[sources == name].mean()), 4)
+                            for name in np.unique(sources) if (sources == name).sum() >= 100}
+    return scores
+
+
+def measure(model, validation):
     detector = api.load_detector(model)
-    results = {}
+    results = {"validation_as_detected": validation_scores(detector.classifier, validation)}
     for name, folder in BENCHMARKS.items():
         results[name] = summary(*benchmark_records(detector, folder))
     hard = check_faces(detector.classifier, ROOT / "hard_cases", load_face_detector("yunet"))
@@ -131,14 +164,6 @@ def measure(model):
     report = Path(model).parent / "training_report.json"
     if report.is_file():
         data = json.loads(report.read_text())
-        names, matrix = data["class_names"], np.asarray(data["confusion_matrix"])
-        faces = [i for i, n in enumerate(names) if n in ("with_mask", "without_mask")]
-        results["validation_faces"] = {
-            names[i]: round(float(matrix[i, i] / matrix[i].sum()), 4) for i in faces}
-        results["validation_faces"]["both"] = round(float(sum(matrix[i, i] for i in faces) / matrix[faces].sum()), 4)
-        results["validation"] = {"accuracy": data.get("accuracy"), "per_source": {
-            source: round(values["accuracy"], 4) for source, values in data.get("per_source", {}).items()
-            if isinstance(values, dict) and values.get("support", values.get("images", 0)) >= 100}}
         results["training_s"] = data.get("wall_time_s")
         results["judging"] = data.get("judging", {}).get("min_probability")
         results["not_a_face_threshold"] = data.get("judging", {}).get("not_a_face_min_probability")
@@ -151,11 +176,12 @@ def main():
     parser.add_argument("--json", help="write every figure here")
     args = parser.parse_args()
     results = {}
+    validation = validation_faces()
     for item in args.models:
         name, model = item.split("=", 1)
-        results[name] = measure(model)
+        results[name] = measure(model, validation)
         web, streets = results[name]["scenes_web"], results[name]["scenes"]
-        print(f"{name}: web masked {web['with_mask']['all']['label_accuracy']} unmasked "
+        print(f"{name}: validation {results[name]['validation_as_detected']['all']}, web masked {web['with_mask']['all']['label_accuracy']} unmasked "
               f"{web['without_mask']['all']['label_accuracy']} (>=40 {web['without_mask']['>=40']['label_accuracy']}) "
               f"incorrect e2e {web['mask_weared_incorrect']['all']['end_to_end']} e2e {web['end_to_end_masked_unmasked']} / "
               f"{web['end_to_end_all']}, recall {web['face_recall']}, no-face {web['no_face_still_reported']}/"

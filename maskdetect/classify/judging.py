@@ -36,7 +36,8 @@ BAND_NAMES = [band_name(low) for low, _ in SIZE_BANDS]
 @dataclass(frozen=True)
 class JudgingRule:
     """Per size band, the least probability at which a face's label is reported (None: never, too small); and,
-    for a classifier with a NOT_A_FACE class, per size band the least probability of it at which a box is dropped."""
+    for a classifier with a NOT_A_FACE class, per size band the least probability of it at which a box is dropped
+    (None: never, too small to tell)."""
 
     thresholds: tuple
     not_a_face: tuple | None = None
@@ -62,7 +63,7 @@ class JudgingRule:
         if not_a_face is not None and len(not_a_face) != len(BAND_NAMES):
             raise ValueError("a judging rule needs one not-a-face threshold per size band")
         return cls(tuple(None if value is None else float(value) for value in data["min_probability"]),
-                   None if not_a_face is None else tuple(float(value) for value in not_a_face))
+                   None if not_a_face is None else tuple(None if value is None else float(value) for value in not_a_face))
 
     @classmethod
     def fixed_size(cls, min_face_size):
@@ -73,7 +74,8 @@ class JudgingRule:
         """Whether a box ``height`` pixels tall with this probability of NOT_A_FACE is kept as a face."""
         if self.not_a_face is None:
             return probability < 0.5
-        return probability < self.not_a_face[BAND_NAMES.index(band_name(height))]
+        threshold = self.not_a_face[BAND_NAMES.index(band_name(height))]
+        return threshold is None or probability < threshold
 
     def to_json(self):
         return json.dumps(self.as_dict())

@@ -8,8 +8,7 @@ directly is one kind. Faces are framed by the face detector as in training.
 
 from pathlib import Path
 
-import numpy as np
-
+from maskdetect.classify.judging import NOT_A_FACE, JudgingRule, face_probabilities
 from maskdetect.detect.align import classifier_crop
 from maskdetect.errors import InputError
 from maskdetect.training.augment import degraded_copy
@@ -31,25 +30,33 @@ def check_faces(classifier, folder, face_detector):
     """{kind: {class: {"faces", "accuracy", "predicted"}}}, plus DEGRADED over every face of every kind."""
     from maskdetect.training.dataset import load_dataset
 
-    results, all_crops, all_truths = {}, [], []
+    results, all_crops, all_truths, all_heights = {}, [], [], []
     for kind, path in kinds_of(folder).items():
         dataset = load_dataset([path], face_detector, verbose=False, min_classes=1)
         crops = [classifier_crop(image, box, classifier.input_size, classifier.lower_face) for image, box in zip(dataset.images, dataset.boxes)]
         truths = [dataset.class_names[label] for label in dataset.labels]
-        results[kind] = _scores(truths, _labels(classifier, crops))
+        heights = [box.height for box in dataset.boxes]
+        results[kind] = _scores(truths, labels_as_detected(classifier, crops, heights))
         all_crops += crops
         all_truths += truths
-    results[DEGRADED] = _scores(all_truths, _labels(classifier, [degraded_copy(crop) for crop in all_crops]))
+        all_heights += heights
+    # A degraded copy is seen at 60 px (augment.degraded_copy).
+    degraded = labels_as_detected(classifier, [degraded_copy(crop) for crop in all_crops], [60] * len(all_crops))
+    results[DEGRADED] = _scores(all_truths, degraded)
     return results
 
 
-def _labels(classifier, crops, batch=64):
-    names = classifier.class_names
-    return [
-        names[int(index)]
-        for start in range(0, len(crops), batch)
-        for index in np.argmax(classifier.probabilities(crops[start : start + batch]), axis=1)
-    ]
+def labels_as_detected(classifier, crops, heights, batch=64):
+    """Each crop's label as detection gives it: NOT_A_FACE where the classifier's rule drops a box of that
+    height as no face, else the most likely face class."""
+    rule = getattr(classifier, "judging_rule", None) or JudgingRule.fixed_size(0)
+    names = [name for name in classifier.class_names if name != NOT_A_FACE]
+    labels = []
+    for start in range(0, len(crops), batch):
+        faces, no_face = face_probabilities(classifier.probabilities(crops[start : start + batch]), classifier.class_names)
+        for row, probability, height in zip(faces, no_face, heights[start : start + batch]):
+            labels.append(names[int(row.argmax())] if rule.is_face(height, float(probability)) else NOT_A_FACE)
+    return labels
 
 
 def _scores(truths, predicted):

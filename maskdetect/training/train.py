@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from maskdetect.bundled import TRAINED_MODEL
 from maskdetect.classify.batch import IMAGE_SIZE
-from maskdetect.classify.judging import NOT_A_FACE, face_probabilities
+from maskdetect.classify.judging import NOT_A_FACE, SIZE_BANDS, face_probabilities
 from maskdetect.classify.keras_backend import compiled
 from maskdetect.detect.align import classifier_crop
 from maskdetect.detect.detectors import load_face_detector
@@ -70,6 +70,8 @@ RARE_CLASS_VIEWS = 8
 # The share of real validation faces (shrunk to each size band) the not-a-face threshold may drop: face recall
 # may fall by at most half a point.
 NOT_A_FACE_LOSS = 0.003
+# Boxes shorter than this are never dropped as no face: a blurred blob of a face and a hand look alike there.
+NOT_A_FACE_MIN_SIZE = 24
 # Validation faces on which each export must give the Keras model's probabilities.
 EXPORT_CHECK_FACES = 64
 
@@ -252,6 +254,8 @@ def train(config):
         **metrics,
         "degraded_validation_recall": degraded,
         "third_class": third_class,
+        "validation_as_detected": as_detected(probabilities, val_labels, dataset.class_names, judging_rule,
+                                              [dataset.boxes[i].height for i in val_idx]),
         "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
         "history": history,
         "timings": {k: round(v, 2) for k, v in timings.items()},
@@ -286,13 +290,32 @@ def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_
 
     rule, judged = calibrate(probabilities_at, face_labels, config.judged_accuracy, sources[held])
     if NOT_A_FACE in class_names:
-        # In each size band, real faces are dropped as no face at most NOT_A_FACE_LOSS of the time.
+        # In each size band, real faces are dropped as no face at most NOT_A_FACE_LOSS of the time; boxes under
+        # NOT_A_FACE_MIN_SIZE are never dropped.
         thresholds = []
-        for heights in CALIBRATION_HEIGHTS:
+        for (_, high), heights in zip(SIZE_BANDS, CALIBRATION_HEIGHTS):
             values = np.concatenate([not_a_face[height] for height in heights])
-            thresholds.append(round(min(max(0.5, float(np.quantile(values, 1 - NOT_A_FACE_LOSS))), 0.999), 4))
+            threshold = round(min(max(0.5, float(np.quantile(values, 1 - NOT_A_FACE_LOSS))), 0.999), 4)
+            thresholds.append(None if high is not None and high <= NOT_A_FACE_MIN_SIZE else threshold)
         rule = replace(rule, not_a_face=tuple(thresholds))
     return rule, judged
+
+
+def as_detected(probabilities, labels, class_names, rule, heights):
+    """Recall of each face class on the validation faces as detection labels them: a face the rule drops as no
+    face is wrong, the others get the most likely face class; and how many boxes of each class are dropped."""
+    faces, no_face = face_probabilities(probabilities, class_names)
+    names = [name for name in class_names if name != NOT_A_FACE]
+    kept = np.array([rule.is_face(height, float(value)) for height, value in zip(heights, no_face)])
+    predicted = np.array([names[int(index)] for index in faces.argmax(axis=1)])
+    truths = np.array([class_names[label] for label in labels])
+    result = {}
+    for name in class_names:
+        of_class = truths == name
+        if of_class.any():
+            right = (predicted[of_class] == name) & kept[of_class] if name != NOT_A_FACE else ~kept[of_class]
+            result[name] = {"recall": round(float(right.mean()), 4), "dropped_as_no_face": int((~kept[of_class]).sum())}
+    return result
 
 
 def with_rare_class_views(views, dataset, train_idx, rng, config, extract):
