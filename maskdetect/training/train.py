@@ -230,7 +230,8 @@ def train(config):
     mark = time.perf_counter()
     judging_rule, judged = calibrate_rule(
         lambda crops: run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, "")),
-        val_crops, val_labels, sources[val_idx], dataset.class_names, bool(third_class), config)
+        val_crops, val_labels, sources[val_idx], dataset.class_names, bool(third_class), config,
+        np.asarray(dataset.checked)[val_idx])
     timings["calibration_s"] = time.perf_counter() - mark
     _log(config, f"Judging rule (validation faces shrunk to each size band, every class and large source): {describe(judged)}")
 
@@ -268,14 +269,16 @@ def train(config):
     return report
 
 
-def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_class, config):
+def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_class, config, checked=None):
     """The judging rule, from the validation faces shrunk to each size band: ``probabilities_of(crops)`` gives
-    the classifier's probabilities. Returns it and what it judges per band (``calibrate``'s)."""
+    the classifier's probabilities. The faces framed by a checked box (``checked``: hard, unannotated faces,
+    often a blur of a few pixels) are left out, so that the rule is set on the faces of the default split, as
+    before they were added. Returns it and what it judges per band (``calibrate``'s)."""
     # A weighed-down third class is chosen rarely on purpose: no threshold makes its faces right 97 % of the
     # time, so the rule is calibrated on the other classes' faces. Boxes that hold no face are never labelled.
     left_out = [class_names.index(name) for name in (NOT_A_FACE, INCORRECT_CLASS if third_class else None)
                 if name in class_names]
-    held = np.flatnonzero(~np.isin(labels, left_out))
+    held = np.flatnonzero(~np.isin(labels, left_out) & ~(np.zeros(len(labels), bool) if checked is None else checked))
     held_crops = [crops[i] for i in held]
     face_labels = labels[held]
     if NOT_A_FACE in class_names:
