@@ -77,7 +77,7 @@ def time_classic(path, process, limit):
 def classic_loop(model, class_names):
     """The classic tutorial's per-frame code, on the same models."""
     net = SsdFaceDetector()._net.get()
-    height, width = model.input.shape[1:3]  # a two-view model takes the face with the lower face under it
+    input_height, input_width = model.input.shape[1:3]  # a two-view model takes the face with the lower face under it
 
     def process(frame):
         height, width = frame.shape[:2]
@@ -93,7 +93,7 @@ def classic_loop(model, class_names):
                 if x2 <= x1 or y2 <= y1:
                     continue
                 face = cv2.cvtColor(frame[y1:y2, x1:x2], cv2.COLOR_BGR2RGB)
-                faces.append(cv2.resize(face, (width, height)).astype("float32"))
+                faces.append(cv2.resize(face, (input_width, input_height)).astype("float32"))
                 boxes.append((x1, y1, x2, y2))
         for face, box in zip(faces, boxes):
             probabilities = model.predict(face[None], verbose=0)["probabilities"][0]

@@ -285,8 +285,8 @@ def test_the_documented_model_loading_recipe_runs_as_written_with_plain_keras():
     result = subprocess.run([sys.executable, "-I", "-c", guarded], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert lines[-2] == "['with_mask', 'without_mask']"
-    assert lines[-1].startswith("(2, 2) [b'with")
+    assert lines[-2] == "['not_a_face', 'with_mask', 'without_mask']"
+    assert lines[-1].startswith("(2, 3) [b'")
 
 
 @pytest.mark.slow

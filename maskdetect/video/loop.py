@@ -84,11 +84,10 @@ def analyse_frames(detector, frames, tracker, alerts, frame_rate=None, find_ahea
     with ahead as found:
         for index, (frame, faces) in enumerate(found):
             now = index / frame_rate if frame_rate else time.perf_counter() - started
-            before = detector.rejected_boxes
+            found_boxes = len(faces)
             detector.label([faces])
             people = tracker.update(now, faces)
-            yield FrameResult(index, now, frame, faces, alerts.update(people, now),
-                              not_faces=detector.rejected_boxes - before)
+            yield FrameResult(index, now, frame, faces, alerts.update(people, now), not_faces=found_boxes - len(faces))
 
 
 @dataclass
