@@ -95,11 +95,15 @@ def lower_face_band(face, matrix, scale=1.0):
     return (centre_x - half_width, middle - half_height, centre_x + half_width, middle + half_height)
 
 
+def _crop_square(face, scale, shift):
+    """The side and centre, in the image's pixels, of the square ``crop_face`` cuts."""
+    side = max(face.x2 - face.x1, face.y2 - face.y1) * scale
+    return side, (face.x1 + face.x2) / 2 + shift[0] * side, (face.y1 + face.y2) / 2 + shift[1] * side
+
+
 def _crop_matrix(face, size, scale, shift, angle):
     """The affine map from the image's pixels to those of ``crop_face``'s crop (before any flip)."""
-    side = max(face.x2 - face.x1, face.y2 - face.y1) * scale
-    centre_x = (face.x1 + face.x2) / 2 + shift[0] * side
-    centre_y = (face.y1 + face.y2) / 2 + shift[1] * side
+    side, centre_x, centre_y = _crop_square(face, scale, shift)
     matrix = cv2.getRotationMatrix2D((centre_x, centre_y), angle, size / side)
     matrix[0, 2] += size / 2 - centre_x
     matrix[1, 2] += size / 2 - centre_y
@@ -113,9 +117,7 @@ def crop_face(image, face, size, scale=1.0, shift=(0.0, 0.0), angle=0.0, flip=Fa
     centre by a fraction of that side, ``angle`` rotates in degrees. Pixels past
     the image edge repeat the edge, so faces cut by the border stay usable.
     """
-    side = max(face.x2 - face.x1, face.y2 - face.y1) * scale
-    centre_x = (face.x1 + face.x2) / 2 + shift[0] * side
-    centre_y = (face.y1 + face.y2) / 2 + shift[1] * side
+    side, centre_x, centre_y = _crop_square(face, scale, shift)
     zoom = size / side
     if zoom < 0.5:
         # warpAffine only interpolates, which aliases when shrinking a lot: first halve the face's

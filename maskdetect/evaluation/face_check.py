@@ -30,7 +30,7 @@ def check_faces(classifier, folder, face_detector):
     """{kind: {class: {"faces", "accuracy", "predicted"}}}, plus DEGRADED over every face of every kind."""
     from maskdetect.training.dataset import load_dataset
 
-    results, all_crops, all_truths, all_heights = {}, [], [], []
+    results, all_crops, all_truths = {}, [], []
     for kind, path in kinds_of(folder).items():
         dataset = load_dataset([path], face_detector, verbose=False, min_classes=1)
         crops = [classifier_crop(image, box, classifier.input_size, classifier.lower_face) for image, box in zip(dataset.images, dataset.boxes)]
@@ -39,7 +39,6 @@ def check_faces(classifier, folder, face_detector):
         results[kind] = _scores(truths, labels_as_detected(classifier, crops, heights))
         all_crops += crops
         all_truths += truths
-        all_heights += heights
     # A degraded copy is seen at 60 px (augment.degraded_copy).
     degraded = labels_as_detected(classifier, [degraded_copy(crop) for crop in all_crops], [60] * len(all_crops))
     results[DEGRADED] = _scores(all_truths, degraded)

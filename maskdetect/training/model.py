@@ -14,7 +14,7 @@ import numpy as np
 
 from maskdetect.bundled import IMAGENET_WEIGHTS
 from maskdetect.classify.batch import IMAGE_SIZE
-from maskdetect.detect.align import band_rows
+from maskdetect.detect.align import crop_shape
 from maskdetect.classify.keras_backend import CLASS_NAMES, JUDGING_FILE, PROBABILITIES
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output
@@ -82,11 +82,6 @@ class ClassifierParts:
     upper: keras.Model
 
 
-def input_shape(lower_face):
-    """The classifier's input (height, width): the face view, with the lower-face band stacked under it."""
-    return (IMAGE_SIZE + (band_rows(IMAGE_SIZE) if lower_face else 0), IMAGE_SIZE)
-
-
 def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members=1, hidden_units=128, dropout=0.5,
                      lower_face=True):
     """Build the classifier: MobileNetV2 (frozen) below the cut, then ``members`` copies of its top blocks,
@@ -103,7 +98,7 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members
     first_block = LAST_BLOCK + 1 - top_blocks
     cut = bases[0].get_layer(_block_output(bases[0], first_block - 1))
     lower_net = keras.Model(bases[0].input, cut.output, name="mobilenet_v2_lower")
-    height, width = input_shape(lower_face)
+    height, width = crop_shape(IMAGE_SIZE, lower_face)
     images = keras.Input((height, width, 3), name="image")
     rescale = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="mobilenet_v2_preprocess")
     if lower_face:
