@@ -9,9 +9,13 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 # Boxes smaller than this many pixels on a side hold too little face to classify.
 MIN_FACE_SIDE = 8
+# A point (x, y) in pixels, and a face's five of them.
+Point = tuple[float, float]
+Landmarks = tuple[Point, ...]
 
 
 @dataclass
@@ -26,7 +30,7 @@ class Face:
     score: float | None = None
     # YuNet's five points, ((x, y), ...) in pixels: the right eye, the left eye, the nose tip, the right and
     # left mouth corners (the person's right and left). None from a detector that gives none (SSD).
-    landmarks: tuple | None = None
+    landmarks: Landmarks | None = None
     # The angle that levels the eyes when the upright search measured it better than the landmarks tell (degrees).
     angle: float | None = None
     # The class the classifier gives, or None when the face is not judged; then ``reason`` says why
@@ -41,25 +45,25 @@ class Face:
     crop: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
-    def width(self):
+    def width(self) -> int:
         return self.x2 - self.x1
 
     @property
-    def height(self):
+    def height(self) -> int:
         return self.y2 - self.y1
 
     @property
-    def box(self):
+    def box(self) -> list[int]:
         """[x1, y1, x2, y2]."""
         return [self.x1, self.y1, self.x2, self.y2]
 
     @property
-    def verdict(self):
+    def verdict(self) -> str | None:
         """The label, or the reason the face was not judged."""
         return self.reason if self.label is None else self.label
 
     @property
-    def roll(self):
+    def roll(self) -> float:
         """How far the face leans in the image plane, in degrees (clockwise as seen): rotating its crop by this
         levels its eyes. 0 without landmarks."""
         if self.angle is not None:
@@ -69,14 +73,23 @@ class Face:
         (right_x, right_y), (left_x, left_y) = self.landmarks[:2]
         return math.degrees(math.atan2(left_y - right_y, left_x - right_x))
 
-    def scaled(self, factor):
+    def scaled(self, factor: float) -> "Face":
         """The same face in an image scaled by ``factor``."""
         landmarks = None if self.landmarks is None else tuple((x * factor, y * factor) for x, y in self.landmarks)
-        return replace(self, **dict(zip(("x1", "y1", "x2", "y2"), (int(round(v * factor)) for v in self.box))),
-                       landmarks=landmarks)
+        x1, y1, x2, y2 = (int(round(v * factor)) for v in self.box)
+        return replace(self, x1=x1, y1=y1, x2=x2, y2=y2, landmarks=landmarks)
 
 
-def clipped_face(x1, y1, x2, y2, width, height, score=None, landmarks=None):
+def clipped_face(
+    x1: float,
+    y1: float,
+    x2: float,
+    y2: float,
+    width: int,
+    height: int,
+    score: float | None = None,
+    landmarks: ArrayLike | None = None,
+) -> Face | None:
     """A Face from a box clipped to a ``width`` x ``height`` image; None when too little of it is left."""
     x1, y1 = max(0, int(round(x1))), max(0, int(round(y1)))
     x2, y2 = min(width, int(round(x2))), min(height, int(round(y2)))
