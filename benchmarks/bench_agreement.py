@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Do the exports label faces as the Keras model does? Label agreement and the largest probability
-difference, ONNX Runtime and LiteRT against Keras, on every face YuNet finds in scenes/ and on the
+difference, ONNX Runtime and LiteRT against Keras, on every face YuNet finds in data/scenes/ and on the
 training run's validation split (same seed and share as the default training).
 """
 
@@ -48,7 +48,7 @@ def probabilities(classifier, faces, batch=64):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(SHIPPED_MODEL))
-    parser.add_argument("--scenes", default=str(ROOT / "scenes" / "images"))
+    parser.add_argument("--scenes", default=str(ROOT / "data" / "scenes" / "images"))
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     args = parser.parse_args()
     keras_classifier = load_classifier(args.model, "keras")

@@ -2,7 +2,7 @@
 """At what size should YuNet search a video frame? Face recall and time when a 640 px frame is shrunk
 before detection (``--detect-size``), on annotated street photos and on dataset faces.
 
-Street photos (``scenes/``, about 400 px) are enlarged to 640 px on the long side, like a camera frame, and
+Street photos (``data/scenes/``, about 400 px) are enlarged to 640 px on the long side, like a camera frame, and
 recall is counted per face height in that frame. Dataset images are enlarged to 480 px high, like a webcam
 close-up, and counted as found when YuNet finds a face there. Every size is measured in the same run;
 times are medians per frame.
@@ -52,7 +52,7 @@ def close_ups(dataset, sources, per_source):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--scenes", default=str(ROOT / "scenes" / "images"), help="folder of annotated photos")
+    parser.add_argument("--scenes", default=str(ROOT / "data" / "scenes" / "images"), help="folder of annotated photos")
     parser.add_argument("--dataset", default=str(ROOT / "dataset"), help="dataset folder")
     parser.add_argument("--sources", nargs="+", default=["wchm", "wcmd", "fmd", "amvd", "utk"], help="dataset sources")
     parser.add_argument("--per-source", type=int, default=150, help="images per dataset source")

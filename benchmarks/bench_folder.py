@@ -2,7 +2,7 @@
 """Throughput on a folder of 640 px photos: images per second, writing annotated copies, as
 detect_mask_image.py does (models loaded first).
 
-The folder (made here): the 272 street photos of scenes/ and dataset close-ups of several sources,
+The folder (made here): the 272 street photos of data/scenes/ and dataset close-ups of several sources,
 all enlarged to 640 px on the long side. Ours: check_photos (reading and face finding on worker
 threads, faces of several images classified together, writes on the workers), per classifier
 backend. Baseline: the loop the toolkit had before, one image at a time: read, detect, classify,
@@ -60,7 +60,7 @@ def one_at_a_time(detector, paths, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=str(SHIPPED_MODEL))
-    parser.add_argument("--scenes", default=str(ROOT / "scenes" / "images"))
+    parser.add_argument("--scenes", default=str(ROOT / "data" / "scenes" / "images"))
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     parser.add_argument("--sources", nargs="+", default=["fmd", "amvd", "utk", "fexp", "wchm"])
     parser.add_argument("--per-source", type=int, default=70)

@@ -25,13 +25,13 @@ from maskdetect.io.images import read_image  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--benchmarks", nargs="+", default=["scenes", "scenes_web"])
+    parser.add_argument("--benchmarks", nargs="+", default=["scenes", "scenes_web"], help="annotated photo folders in data/")
     parser.add_argument("--upscales", type=float, nargs="+", default=[1.0, 1.25, 1.5, 2.0])
     parser.add_argument("--confidences", type=float, nargs="+", default=[0.3, 0.4])
     parser.add_argument("--min-height", type=int, default=24, help="recall is counted on annotated faces this tall or more")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    photos = {name: [(read_image(i), read_annotation(x)) for i, x in annotated_images(ROOT / name / "images")] for name in args.benchmarks}
+    photos = {name: [(read_image(i), read_annotation(x)) for i, x in annotated_images(ROOT / "data" / name / "images")] for name in args.benchmarks}
     results = {}
     for name, pairs in photos.items():
         baseline = None

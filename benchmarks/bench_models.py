@@ -3,12 +3,12 @@
 faces that are hard for a reason (dark masks, faces turned away).
 
 For each model (a Keras model folder with its ONNX export beside it), as the photo script runs it:
-- `scenes_web/` and `scenes/`: face recall; per class and size band, the share judged and the label accuracy
+- `data/scenes_web/` and `data/scenes/`: face recall; per class and size band, the share judged and the label accuracy
   of those judged; end to end; the boxes checked by eye as no face (`unmatched_checks.csv` beside each
   benchmark) that are still reported as faces;
 - faces in dark masks (the annotated box's lower middle has a median grey under DARK_GREY) and faces turned
   about 45 degrees or more (the nose tip outside the eyes, by the detector's landmarks), per class;
-- the hard cases (`face-check hard_cases`), and the default recipe's validation faces (1.4.0's split), each
+- the hard cases (`face-check data/hard_cases`), and the default recipe's validation faces (1.4.0's split), each
   labelled as detection labels it (a face dropped as no face is wrong).
 
     python benchmarks/bench_models.py NAME=MODEL [NAME=MODEL ...] [--json results.json]
@@ -42,7 +42,7 @@ from maskdetect.evaluation.scenes import (  # noqa: E402
 from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
 from maskdetect.io.images import read_image  # noqa: E402
 
-BENCHMARKS = {"scenes_web": ROOT / "scenes_web", "scenes": ROOT / "scenes"}
+BENCHMARKS = {"scenes_web": ROOT / "data" / "scenes_web", "scenes": ROOT / "data" / "scenes"}
 DARK_GREY = 70
 CLASSES = ("with_mask", "without_mask", "mask_weared_incorrect")
 
@@ -158,7 +158,7 @@ def measure(model, validation):
     results = {"validation_as_detected": validation_scores(detector.classifier, validation)}
     for name, folder in BENCHMARKS.items():
         results[name] = summary(*benchmark_records(detector, folder))
-    hard = check_faces(detector.classifier, ROOT / "hard_cases", load_face_detector("yunet"))
+    hard = check_faces(detector.classifier, ROOT / "data" / "hard_cases", load_face_detector("yunet"))
     results["hard_cases"] = {kind: {cls: round(score["accuracy"], 4) for cls, score in classes.items()}
                              for kind, classes in hard.items()}
     report = Path(model).parent / "training_report.json"

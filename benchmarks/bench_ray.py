@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A photo archive on one machine against the same archive on Ray, in one run; and what 1 million photos cost.
 
-The archive (made here): the 272 street photos of scenes/, the 357 web photos of scenes_web/ and
+The archive (made here): the 272 street photos of data/scenes/, the 357 web photos of data/scenes_web/ and
 200 dataset close-ups: 829 photos. One machine: the folder code path of detect_mask_image.py
 (check_photos, every core) writing one JSON file. Ray: a local Ray on the same cores, the archive
 path of detect_mask_image.py --ray (Ray Data actors, one per core, parts written by the driver).
@@ -48,7 +48,7 @@ def busy_cpu_seconds():
 
 
 def make_archive(folder):
-    paths = sorted((ROOT / "scenes" / "images").glob("*.jpg")) + sorted((ROOT / "scenes_web" / "images").glob("*"))
+    paths = sorted((ROOT / "data" / "scenes" / "images").glob("*.jpg")) + sorted((ROOT / "data" / "scenes_web" / "images").glob("*"))
     paths += sorted((ROOT / "dataset" / "without_mask").glob("*"))[:100] + sorted((ROOT / "dataset" / "with_mask").glob("*"))[:100]
     for number, path in enumerate(paths):
         shutil.copy(path, folder / f"{number:04d}_{path.name}")

@@ -48,7 +48,7 @@ VARIANTS = {
 def scene_faces(class_names, detector):
     """Crops of the faces YuNet finds in the annotated photos, with their true class and size bin."""
     crops, truths, sizes = [], [], []
-    for image_path, xml_path in annotated_images(ROOT / "scenes" / "images"):
+    for image_path, xml_path in annotated_images(ROOT / "data" / "scenes" / "images"):
         truth, image = read_annotation(xml_path), read_image(image_path)
         found = detector.detect(image)
         for ti, fi in match_faces(truth, found, DEFAULT_IOU):
@@ -61,7 +61,7 @@ def scene_faces(class_names, detector):
 
 def hard_case_faces(class_names, detector):
     crops, truths, kinds = [], [], []
-    for kind, folder in kinds_of(ROOT / "hard_cases").items():
+    for kind, folder in kinds_of(ROOT / "data" / "hard_cases").items():
         dataset = load_dataset([folder], detector, verbose=False, min_classes=1)
         for image, box, label in zip(dataset.images, dataset.boxes, dataset.labels):
             crops.append(crop_face(image, box, IMAGE_SIZE))

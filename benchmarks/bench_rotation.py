@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Turned faces: validation photos turned by 30, 60 and 90 degrees, and the turned faces of scenes_web/.
+"""Turned faces: validation photos turned by 30, 60 and 90 degrees, and the turned faces of data/scenes_web/.
 
 The detection pipeline (YuNet, the classifier's export, its judging rule) labels the most
 confident face of each turned validation photo, with the upright search and without it (eyes
-levelled by the landmarks alone). On scenes_web/, the faces that either way finds turned 25
+levelled by the landmarks alone). On data/scenes_web/, the faces that either way finds turned 25
 degrees or more are scored the same two ways. The split is training's default one.
 """
 
@@ -75,7 +75,7 @@ def main():
             }
             print(f"turned {angle}, {name}: {results[f'validation turned {angle}, {name}']}", flush=True)
     turned_faces = {name: {"faces": 0, "right": 0} for name in detectors}
-    for image_path, xml_path in annotated_images(ROOT / "scenes_web" / "images"):
+    for image_path, xml_path in annotated_images(ROOT / "data" / "scenes_web" / "images"):
         image, truth = read_image(image_path), read_annotation(xml_path)
         boxes = face_detector.detect(image)
         upright = [dataclasses.replace(box, angle=face_detector.upright_angle(image, box)) for box in boxes]

@@ -8,7 +8,7 @@ and scores member 1 alone (the single-model recipe) and the members averaged
 on data none of them saw: the duplicate-free validation split (per source) and
 its degraded copies, validation photos rotated by 30, 60 and 90 degrees (found
 and aligned as detection does), the faces YuNet finds in both benchmarks
-(scenes/, scenes_web/: per class and size band, judged share) and the hard
+(data/scenes/, data/scenes_web/: per class and size band, judged share) and the hard
 cases. The split is the default one (seed 42) for every seed, so that the
 numbers compare; the seed draws the views, the heads and the batches.
 """
@@ -107,7 +107,7 @@ def main():
     parser.add_argument("--two-class-seeds", type=int, nargs="*", default=[1, 2, 3], help="seeds also trained with two classes")
     parser.add_argument("--members", type=int, default=training.TrainingConfig.members)
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
-    parser.add_argument("--benchmarks", nargs="+", default=["scenes", "scenes_web"], help="annotated photo folders")
+    parser.add_argument("--benchmarks", nargs="+", default=["scenes", "scenes_web"], help="annotated photo folders in data/")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "seeds.json"), help="results")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -130,11 +130,11 @@ def main():
     checks = {"validation": val_crops, "degraded": [degraded_copy(crop) for crop in val_crops]}
     for angle, (crops, _) in (rotations := rotated_validation(dataset, val_idx, detector)).items():
         checks[f"rotated_{angle}"] = crops
-    benchmarks = {name: benchmark_faces(ROOT / name, names, detector) for name in args.benchmarks}
+    benchmarks = {name: benchmark_faces(ROOT / "data" / name, names, detector) for name in args.benchmarks}
     for name, faces in benchmarks.items():
         checks[name] = [face["crop"] for face in faces if face["crop"] is not None]
     hard_crops, hard_truths, hard_kinds = [], [], []
-    for kind, folder in kinds_of(ROOT / "hard_cases").items():
+    for kind, folder in kinds_of(ROOT / "data" / "hard_cases").items():
         hard = load_dataset([folder], detector, verbose=False, min_classes=1)
         for image, box, label in zip(hard.images, hard.boxes, hard.labels):
             hard_crops.append(aligned_face(image, box, IMAGE_SIZE))

@@ -45,7 +45,7 @@ def measure(photos, factor, confidence):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("images", nargs="?", default=str(ROOT / "scenes" / "images"), help="folder of annotated photos")
+    parser.add_argument("images", nargs="?", default=str(ROOT / "data" / "scenes" / "images"), help="folder of annotated photos")
     parser.add_argument("--factors", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0], help="enlargement factors")
     parser.add_argument("--confidence", type=float, default=0.4, help="YuNet score threshold")
     args = parser.parse_args()

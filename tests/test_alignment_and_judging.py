@@ -45,7 +45,7 @@ def test_yunet_landmarks_are_the_ones_opencv_gives():
     ours = YuNetFaceDetector()
     opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)
     compared = 0
-    for path in list_images(ROOT / "scenes" / "images")[:15]:
+    for path in list_images(ROOT / "data" / "scenes" / "images")[:15]:
         image = read_image(path)
         opencv.setInputSize((image.shape[1], image.shape[0]))
         rows = opencv.detect(image)[1]

@@ -23,7 +23,7 @@ from maskdetect.cluster.archive import ResultsStore, read_results, run_archive  
 from maskdetect.cluster.connect import connect  # noqa: E402
 from maskdetect.errors import InputError  # noqa: E402
 
-SCENES = ROOT / "scenes" / "images"
+SCENES = ROOT / "data" / "scenes" / "images"
 SETTINGS = {
     "model": str(ROOT / "maskdetect" / "models" / "mask_detector.model"), "backend": "onnx", "face_detector": "yunet",
     "confidence": 0.5, "detect_size": 640, "min_face_size": 0, "upscale": 1.0, "upright": True,

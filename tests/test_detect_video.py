@@ -307,8 +307,8 @@ def test_a_box_that_holds_no_face_is_never_labelled_tracked_counted_or_alerted_o
     from maskdetect.face import Face
 
     # A web photo of a masked person giving a thumbs up; YuNet also boxes the hand (checked by eye:
-    # scenes_web/unmatched_checks.csv) when searched as photos are, which 1.4.0 called without_mask and alerted on.
-    photo = cv2.imread(str(ROOT / "scenes_web" / "images" / "ilc_1c7a3a89aa.jpg"))
+    # data/scenes_web/unmatched_checks.csv) when searched as photos are, which 1.4.0 called without_mask and alerted on.
+    photo = cv2.imread(str(ROOT / "data" / "scenes_web" / "images" / "ilc_1c7a3a89aa.jpg"))
     hand = Face(516, 205, 636, 332)
     video = tmp_path / "thumbs_up.avi"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (photo.shape[1], photo.shape[0]))

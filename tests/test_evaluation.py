@@ -13,7 +13,7 @@ from maskdetect.evaluation.scenes import iou, match_faces, summarise
 from maskdetect.evaluation.voc import read_annotation
 from maskdetect.face import Face
 
-SCENES = ROOT / "scenes"
+SCENES = ROOT / "data" / "scenes"
 
 
 def test_iou_and_greedy_matching():
@@ -103,7 +103,7 @@ def test_evaluation_of_a_folder_without_annotations_fails_cleanly(tmp_path):
 def test_hard_case_check_reports_every_kind_and_degraded_copies(tmp_path):
     check = tmp_path / "check"
     for kind in ("beard", "webcam"):
-        for source in sorted((ROOT / "hard_cases" / kind).iterdir()):
+        for source in sorted((ROOT / "data" / "hard_cases" / kind).iterdir()):
             target = check / kind / source.name
             target.mkdir(parents=True)
             for path in sorted(source.iterdir())[:6]:
@@ -121,7 +121,7 @@ def test_hard_case_check_reports_every_kind_and_degraded_copies(tmp_path):
 def test_evaluation_counts_the_boxes_checked_as_no_face_that_are_still_reported(tmp_path):
     import csv
 
-    web = ROOT / "scenes_web"
+    web = ROOT / "data" / "scenes_web"
     with open(web / "unmatched_checks.csv", newline="", encoding="utf-8") as handle:
         checks = list(csv.DictReader(handle))
     photos = sorted({row["photo"] for row in checks if row["verdict"] == "no_face"})[:6]

@@ -64,7 +64,7 @@ def test_outputs_replace_only_outputs_of_their_own_kind(others, tmp_path):
         ("detect_mask_video.py", "-s", video, "--no-display", "--stats-csv", others / "clip.avi"),
         ("detect_mask_video.py", "-s", video, "--no-display", "--stats-csv", others / "data.csv"),
         ("detect_mask_video.py", "-s", video, "--no-display", "-o", others / "events.avi"),
-        ("-m", "evaluate", ROOT / "scenes" / "images", "--json", others / "notes.xml"),
+        ("-m", "evaluate", ROOT / "data" / "scenes" / "images", "--json", others / "notes.xml"),
     ]
     for case in cases:
         assert_one_line_error(run_script(*case), "refusing to write")

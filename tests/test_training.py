@@ -142,7 +142,7 @@ def test_three_classes_train(tmp_path):
             "without_mask": bundled_images("without_mask", "fmd", 10),
         },
     )
-    incorrect = make_dataset(tmp_path / "extra", {"mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:10]})
+    incorrect = make_dataset(tmp_path / "extra", {"mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:10]})
     model_path = tmp_path / "three.keras"
     result = run_script(
         "train_mask_detector.py", "--dataset", dataset, "--dataset", incorrect, "--model", model_path, "--plot", tmp_path / "p.png",
@@ -162,7 +162,7 @@ def test_classes_picks_class_folders_and_an_unknown_one_fails_before_training(tm
 
     dataset = make_dataset(tmp_path / "data", {
         "with_mask": bundled_images("with_mask", "fmd", 2), "without_mask": bundled_images("without_mask", "fmd", 2),
-        "mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2],
+        "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2],
     })
     assert list(find_classes([dataset], classes=["without_mask", "with_mask"])) == ["with_mask", "without_mask"]
     result = run_script("train_mask_detector.py", "--dataset", dataset, "--classes", "with_mask", "no_such_class",
@@ -316,7 +316,7 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
         with_rare_class_views,
     )
 
-    files = {"with_mask": bundled_images("with_mask", "fmd", 12), "mask_weared_incorrect": sorted((ROOT / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2]}
+    files = {"with_mask": bundled_images("with_mask", "fmd", 12), "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2]}
     dataset = FaceDataset(class_names=list(files))
     for label, paths in enumerate(files.values()):
         for path in paths:

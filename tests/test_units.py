@@ -133,7 +133,7 @@ def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
 
     ours = YuNetFaceDetector()
     opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)
-    photos = [read_image(path) for path in list_images(ROOT / "scenes" / "images")[:40]]
+    photos = [read_image(path) for path in list_images(ROOT / "data" / "scenes" / "images")[:40]]
     photos.append(cv2.resize(photos[0], (1000, 700)))
     faces = 0
     for image in photos:

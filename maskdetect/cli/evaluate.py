@@ -25,7 +25,7 @@ def parse_args(argv=None):
         "python -m maskdetect evaluate",
         "Evaluate face detection and mask labels end to end on photos with PASCAL VOC annotations.",
         """
-        python -m maskdetect evaluate scenes/images                 annotations/ beside images/
+        python -m maskdetect evaluate data/scenes/images            annotations/ beside images/
         python -m maskdetect evaluate photos --annotations xml --iou 0.5 --json report.json
         """,
     )

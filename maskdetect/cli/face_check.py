@@ -20,11 +20,11 @@ def parse_args(argv=None):
         "Accuracy on a check set of face photos, per kind of hard case and class, and on degraded copies "
         "(60 px, 40% light, blue cast, JPEG quality 30).",
         """
-        python -m maskdetect face-check                             the bundled hard_cases/
+        python -m maskdetect face-check                             the bundled data/hard_cases/
         python -m maskdetect face-check my_faces --json check.json  my_faces/<kind>/<class>/*.jpg
         """,
     )
-    parser.add_argument("folder", nargs="?", default="hard_cases", help="folder of <kind>/<class>/ face photos")
+    parser.add_argument("folder", nargs="?", default="data/hard_cases", help="folder of <kind>/<class>/ face photos")
     add_classifier_options(parser)
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)

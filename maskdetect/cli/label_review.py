@@ -17,7 +17,7 @@ def main(argv=None):
         "python -m maskdetect label-review", "List the training labels a cross-validated model contradicts with high confidence, for a person to review.",
         """
         python -m maskdetect label-review dataset --csv suspects.csv
-        python -m maskdetect label-review dataset extra --max-probability 0.05 --csv -
+        python -m maskdetect label-review dataset data/extra --max-probability 0.05 --csv -
         """,
     )
     parser.add_argument("datasets", nargs="+", help="dataset folders (one subfolder of images per class)")

@@ -8,7 +8,7 @@ from maskdetect.errors import InputError
 EXAMPLES_TEXT = """
     mask-train                                          dataset/ -> mask_detector.model, .onnx, .tflite
     mask-train --classes with_mask without_mask -m mask_detector_2class.model -p plot_2class.png -r report_2class.json
-    mask-train -d dataset -d extra                      also the synthetic incorrectly worn masks of extra/
+    mask-train -d dataset -d data/extra                 also the synthetic incorrectly worn masks of data/extra/
     mask-train -d my_faces --head-epochs 8 --fine-tune-epochs 0 --export onnx
 """
 
