@@ -315,7 +315,8 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
     from test_live_page import CHROMIUM, CHROMIUM_FLAGS
 
     from maskdetect.cluster.cameras import CameraSettings, run_cameras
-    from maskdetect.cluster.dashboard import Dashboard, DashboardServer
+    from maskdetect.serve.dashboard import Dashboard
+    from maskdetect.serve.pages import PageServer as DashboardServer
 
     videos, frames = doors
     dashboard = Dashboard([str(video) for video in videos])

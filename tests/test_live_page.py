@@ -133,7 +133,7 @@ def test_the_live_page_shrugs_off_viewers_that_vanish_and_garbage_requests(tmp_p
 
     def run(serve):
         port = free_port()
-        from maskdetect.io.web import Access
+        from maskdetect.serve.access import Access
 
         secret, token = token_file(tmp_path)
         arguments = ["detect_mask_video.py", "-s", door, "--no-display", "--json", tmp_path / f"events-{serve}.jsonl"]

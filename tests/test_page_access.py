@@ -25,8 +25,9 @@ from test_live_page import (
 
 from maskdetect.bundled import EXAMPLES
 from maskdetect.io.redact import redacted
-from maskdetect.io.web import COOKIE, Access
-from maskdetect.video.live_page import LiveFeed, LivePageServer
+from maskdetect.serve.access import COOKIE, Access
+from maskdetect.serve.live import LiveFeed
+from maskdetect.serve.pages import PageServer as LivePageServer
 
 TOKEN = "a-test-token-of-thirty-two-chars"
 ROUTES = ["/", "/counts", "/stream/0"]

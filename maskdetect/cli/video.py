@@ -24,9 +24,11 @@ from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
 from maskdetect.errors import InputError
 from maskdetect.io.outputs import is_stdout
 from maskdetect.io.redact import redacted
-from maskdetect.io.web import DEFAULT_MAX_CLIENTS, access_for
 from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS
-from maskdetect.video.live_page import LiveFeed, LivePageServer, parse_address
+from maskdetect.serve.access import DEFAULT_MAX_CLIENTS, access_for
+from maskdetect.serve.dashboard import Dashboard
+from maskdetect.serve.live import LiveFeed
+from maskdetect.serve.pages import PageServer, parse_address
 from maskdetect.video.loop import (
     VideoOptions,
     check_video_outputs,
@@ -184,7 +186,7 @@ def main(argv=None):
         feed = LiveFeed(sources)
         for settings in per_source:
             settings.live = feed
-        server = LivePageServer(feed, host, port, access)
+        server = PageServer(feed, host, port, access)
     try:
         # Frames are not searched again for faces lying on their side: people at a camera stand upright.
         detectors = [detector_from_args(args, VIDEO_CLASSIFIER_THREADS, FACE_FINDING_THREADS, upright=False) for _ in sources]
@@ -237,7 +239,6 @@ def run_on_ray(args):
 
     import_ray()
     from maskdetect.cluster.cameras import run_cameras
-    from maskdetect.cluster.dashboard import Dashboard, DashboardServer
 
     if args.output:
         raise InputError("-o records one machine's video; with --ray use --snapshots, --json and the --serve dashboard")
@@ -263,7 +264,7 @@ def run_on_ray(args):
     if args.serve:
         host, port = parse_address(args.serve)
         dashboard = Dashboard(sources)
-        server = DashboardServer(dashboard, host, port, serve_access(args, host))
+        server = PageServer(dashboard, host, port, serve_access(args, host))
     stop = threading.Event()
     try:
         ray = connect(args.ray, verbose=args.verbose)

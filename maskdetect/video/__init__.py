@@ -1,1 +1,1 @@
-"""Video: sources, the frame loop, tracking, alerts, statistics, consumers, the live page, several sources."""
+"""Video: sources, the frame loop, tracking, alerts, statistics, consumers, several sources."""

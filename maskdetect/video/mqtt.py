@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 from maskdetect.errors import InputError
 from maskdetect.io.redact import redacted
-from maskdetect.io.web import read_secret_file
+from maskdetect.io.secrets import read_secret_file
 from maskdetect.video.sinks import Sink
 
 logger = logging.getLogger(__name__)

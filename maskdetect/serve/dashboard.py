@@ -1,35 +1,34 @@
 """The dashboard of many cameras: each camera's picture and state, the masked share over time, the latest alerts.
 
-The driver of a camera run feeds it; the page polls /state every second and draws the chart itself
-(an SVG, no script from elsewhere).
+The driver of a camera run (cluster/cameras.py) feeds a Dashboard; a PageServer serves it: the page polls
+/state every second, draws the chart itself (an SVG, no script from elsewhere) and shows /camera/N.jpg and
+/alert/K.jpg.
 """
 
 import html
 import itertools
-import json
-import logging
 import threading
 import time
 from collections import deque
 from dataclasses import asdict
 
 from maskdetect.io.redact import redacted
-from maskdetect.io.web import DEFAULT_HOST, GuardedHandler, GuardedServer, access_for
-from maskdetect.video.live_page import page_number
+from maskdetect.serve.pages import LatestFrames, PageState
 
-logger = logging.getLogger(__name__)
 LATEST_ALERTS = 12
 # Points of the masked-share chart kept per camera.
 CHART_POINTS = 500
 
 
-class Dashboard:
+class Dashboard(PageState):
     """What the page shows, handed over from the driver's thread to the server's."""
+
+    title = "dashboard"
 
     def __init__(self, sources):
         self.sources = [redacted(source) for source in sources]
         self._cameras = [{"camera": number, "source": source, "state": "starting"} for number, source in enumerate(self.sources)]
-        self._pictures = [None] * len(self.sources)
+        self._pictures = LatestFrames(len(self.sources))
         self._shares = [deque(maxlen=CHART_POINTS) for _ in self.sources]
         self._notes = [deque(maxlen=5) for _ in self.sources]
         self._alerts = deque(maxlen=LATEST_ALERTS)
@@ -42,8 +41,7 @@ class Dashboard:
             self._cameras = [{**asdict(camera), "source": redacted(camera.source)} for camera in cameras]
 
     def picture(self, camera, jpeg):
-        with self._lock:
-            self._pictures[camera] = jpeg
+        self._pictures.put(camera, jpeg)
 
     def share(self, camera, seconds, share):
         with self._lock:
@@ -71,47 +69,20 @@ class Dashboard:
             }
 
     def camera_picture(self, camera):
-        with self._lock:
-            return self._pictures[camera] if 0 <= camera < len(self._pictures) else None
+        return self._pictures.latest(camera)
 
     def alert_picture(self, number):
         with self._lock:
             return self._alert_pictures.get(number)
 
+    def json_routes(self):
+        return {"/state": self.state}
 
-class DashboardServer:
-    """Serves the dashboard at http(s)://HOST:PORT/ on a background thread until closed, to those ``access`` lets in."""
+    def picture_routes(self):
+        return {"/camera/": self.camera_picture, "/alert/": self.alert_picture}
 
-    def __init__(self, dashboard, host=DEFAULT_HOST, port=8000, access=None):
-        handler = type("DashboardHandler", (_Handler,), {"dashboard": dashboard})
-        self._server = GuardedServer((host, port), handler, access or access_for(host), "dashboard")
-        self.url = self._server.url
-        self.token = self._server.access.token
-
-    def close(self):
-        self._server.close()
-
-
-class _Handler(GuardedHandler):
-    dashboard = None
-
-    def route(self, path):
-        if path == "/":
-            self.send(200, "text/html; charset=utf-8", _page(self.dashboard.sources).encode())
-        elif path == "/state":
-            self.send(200, "application/json", json.dumps(self.dashboard.state()).encode())
-        elif path.startswith("/camera/") and path.endswith(".jpg") and page_number(path[8:-4]) is not None:
-            self._picture(self.dashboard.camera_picture(page_number(path[8:-4])))
-        elif path.startswith("/alert/") and path.endswith(".jpg") and page_number(path[7:-4]) is not None:
-            self._picture(self.dashboard.alert_picture(page_number(path[7:-4])))
-        else:
-            self.send(404, "text/plain", b"not found\n")
-
-    def _picture(self, jpeg):
-        if jpeg is None:
-            self.send(404, "text/plain", b"no picture yet\n")
-        else:
-            self.send(200, "image/jpeg", jpeg)
+    def html(self):
+        return _page(self.sources)
 
 
 def _page(sources):
