@@ -21,7 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
+from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import load_classifier  # noqa: E402
 from maskdetect.classify.judging import JudgingRule  # noqa: E402
 from maskdetect.detect.align import classifier_crop  # noqa: E402
@@ -30,7 +30,8 @@ from maskdetect.pipeline import UNCALIBRATED_MIN_FACE_SIZE  # noqa: E402
 from maskdetect.training.augment import degraded_copy  # noqa: E402
 from maskdetect.training.calibration import shrunk_like  # noqa: E402
 from maskdetect.training.dataset import load_dataset  # noqa: E402
-from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
+from maskdetect.settings import TrainingSettings  # noqa: E402
+from maskdetect.training.train import validation_split  # noqa: E402
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
 AGE_BANDS = ((0, 18, "0-17"), (18, 40, "18-39"), (40, 60, "40-59"), (60, 200, "60+"))
@@ -71,7 +72,7 @@ def main():
     parser.add_argument("--baselines", nargs="*", default=[], help="models to compare with (e.g. earlier releases' .onnx)")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    config = TrainingConfig(verbose=False)
+    config = TrainingSettings(verbose=False)
     dataset = load_dataset(config.datasets, load_face_detector("yunet"), verbose=False)
     labels = np.asarray(dataset.labels)
     _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names)

@@ -3,7 +3,7 @@
 detect_mask_image.py does (models loaded first).
 
 The folder (made here): the 272 street photos of data/scenes/ and dataset close-ups of several sources,
-all enlarged to 640 px on the long side. Ours: check_photos (reading and face finding on worker
+all enlarged to 640 px on the long side. Ours: detect_photos (reading and face finding on worker
 threads, faces of several images classified together, writes on the workers), per classifier
 backend. Baseline: the loop the toolkit had before, one image at a time: read, detect, classify,
 annotate, write (each model on every core). Also ours with YuNet searching at 480 px, and ours with
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from opencv_yunet import OpenCvYuNet  # noqa: E402
 
-from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
+from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import load_classifier  # noqa: E402
 from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
 from maskdetect.draw import class_colours, draw_faces  # noqa: E402
@@ -35,7 +35,7 @@ from maskdetect.io.images import (  # noqa: E402
     read_image,
     write_image,  # noqa: E402
 )
-from maskdetect.photos import check_photos  # noqa: E402
+from maskdetect.photos import detect_photos  # noqa: E402
 from maskdetect.pipeline import FACE_FINDING_THREADS, MaskDetector  # noqa: E402
 
 SIDE = 640
@@ -94,7 +94,7 @@ def main():
                 if workers is None:
                     one_at_a_time(detector, paths, out)
                 else:
-                    checked, failures = check_photos(detector, paths, [out / p.name for p in paths], workers=workers)
+                    checked, failures = detect_photos(detector, paths, [out / p.name for p in paths], workers=workers)
                     assert not failures
                     faces[name] = sum(len(result.faces) for result in checked)
                 timings[name].append(time.perf_counter() - started)
@@ -107,7 +107,7 @@ def main():
             out = Path(folder) / f"close-ups-{repeat}"
             out.mkdir()
             started = time.perf_counter()
-            check_photos(detector, close_ups, [out / p.name for p in close_ups], workers=2)
+            detect_photos(detector, close_ups, [out / p.name for p in close_ups], workers=2)
             close_up_seconds.append(time.perf_counter() - started)
     baseline = len(paths) / statistics.median(timings["one_at_a_time_onnx"])
     for name, seconds in timings.items():

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from opencv_yunet import OpenCvYuNet  # noqa: E402
 
-from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import BACKENDS, load_classifier  # noqa: E402
 from maskdetect.detect.detectors import DETECTORS, load_face_detector  # noqa: E402
 from maskdetect.draw import class_colours, draw_faces  # noqa: E402

@@ -127,9 +127,10 @@ def validation_faces():
     """The default recipe's validation faces (the split of every model here: 1.4.0's faces, and the checked
     boxes apart), as (crops for a one-view and a two-view classifier, true class names, heights, sources)."""
     from maskdetect.training.dataset import load_dataset
-    from maskdetect.training.train import TrainingConfig, validation_split
+    from maskdetect.settings import TrainingSettings
+    from maskdetect.training.train import validation_split
 
-    config = TrainingConfig(verbose=False)
+    config = TrainingSettings(verbose=False)
     dataset = load_dataset(config.datasets, load_face_detector("yunet"), verbose=False)
     labels = np.asarray(dataset.labels)
     _, chosen = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names, np.asarray(dataset.checked))

@@ -3,7 +3,7 @@
 
 The archive (made here): the 272 street photos of data/scenes/, the 357 web photos of data/scenes_web/ and
 200 dataset close-ups: 829 photos. One machine: the folder code path of detect_mask_image.py
-(check_photos, every core) writing one JSON file. Ray: a local Ray on the same cores, the archive
+(detect_photos, every core) writing one JSON file. Ray: a local Ray on the same cores, the archive
 path of detect_mask_image.py --ray (Ray Data actors, one per core, parts written by the driver).
 Each runs --repeats times, alternating; medians reported.
 
@@ -31,10 +31,11 @@ from maskdetect import api  # noqa: E402
 from maskdetect.cluster.archive import ResultsStore, run_archive  # noqa: E402
 from maskdetect.cluster.connect import connect  # noqa: E402
 from maskdetect.io.records import write_json  # noqa: E402
-from maskdetect.photos import check_photos  # noqa: E402
+from maskdetect.photos import detect_photos  # noqa: E402
+from maskdetect.settings import DetectorSettings  # noqa: E402
 
-SETTINGS = {"model": str(ROOT / "maskdetect" / "models" / "mask_detector.model"), "backend": "onnx",
-            "face_detector": "yunet", "face_detector_dir": str(ROOT / "face_detector")}
+SETTINGS = DetectorSettings(model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"), backend="onnx",
+                            face_detector="yunet", face_detector_dir=str(ROOT / "face_detector"))
 MILLION = 1_000_000
 # The network a worker reads photos over from object storage, for the 1-million table (not measured here).
 ASSUMED_STORAGE_MB_S = 100.0
@@ -74,10 +75,10 @@ def main():
         archive.mkdir()
         photos = make_archive(archive)
         megabytes = sum(path.stat().st_size for path in photos) / 1e6
-        detector = api.load_detector(**SETTINGS)
+        detector = api.load_detector(SETTINGS)
 
         def one_machine():
-            results, failures = check_photos(detector, photos, None)
+            results, failures = detect_photos(detector, photos, None)
             assert len(results) == len(photos) and not failures
             write_json([result.as_record() for result in results], scratch / "one_machine.json")
 

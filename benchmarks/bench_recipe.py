@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import maskdetect  # noqa: E402,F401
+from maskdetect.settings import TrainingSettings  # noqa: E402
 from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
 from maskdetect.classify.judging import band_name  # noqa: E402
 from maskdetect.classify.keras_backend import compiled  # noqa: E402
@@ -77,14 +78,14 @@ def recall(truths, predicted, chosen, label):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--degrade", type=float, default=training.TrainingConfig.degrade, help="share of degraded views")
+    parser.add_argument("--degrade", type=float, default=TrainingSettings.degrade, help="share of degraded views")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--dataset", default=str(ROOT / "dataset"), help="training dataset")
-    parser.add_argument("--head-epochs", type=int, default=training.TrainingConfig.head_epochs)
-    parser.add_argument("--fine-tune-epochs", type=int, default=training.TrainingConfig.fine_tune_epochs)
+    parser.add_argument("--head-epochs", type=int, default=TrainingSettings.head_epochs)
+    parser.add_argument("--fine-tune-epochs", type=int, default=TrainingSettings.fine_tune_epochs)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    config = training.TrainingConfig(
+    config = TrainingSettings(
         datasets=[args.dataset], degrade=args.degrade, head_epochs=args.head_epochs,
         fine_tune_epochs=args.fine_tune_epochs, verbose=False,
     )

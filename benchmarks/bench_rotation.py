@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_seeds import rotated  # noqa: E402
 
-from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
+from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import load_classifier  # noqa: E402
 from maskdetect.detect.align import classifier_crop  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402
@@ -29,7 +29,8 @@ from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa:
 from maskdetect.io.images import read_image  # noqa: E402
 from maskdetect.pipeline import MaskDetector  # noqa: E402
 from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.train import TrainingConfig, validation_split  # noqa: E402
+from maskdetect.settings import TrainingSettings  # noqa: E402
+from maskdetect.training.train import validation_split  # noqa: E402
 
 ANGLES = (0, 30, 60, 90)
 
@@ -43,7 +44,7 @@ def main():
     face_detector = load_face_detector("yunet")
     detectors = {"upright search": MaskDetector(classifier, face_detector, upright=True),
                  "landmarks only": MaskDetector(classifier, face_detector, upright=False)}
-    config = TrainingConfig(verbose=False)
+    config = TrainingSettings(verbose=False)
     dataset = load_dataset(config.datasets, face_detector, verbose=False, classes=mask_classes(config.datasets))
     labels = np.asarray(dataset.labels)
     _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names)

@@ -19,7 +19,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.bundled import SHIPPED_MODEL  # noqa: E402
+from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import load_classifier  # noqa: E402
 from maskdetect.detect.align import crop_face  # noqa: E402
 from maskdetect.detect.detectors import load_face_detector  # noqa: E402

@@ -25,6 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from maskdetect.settings import TrainingSettings  # noqa: E402
 from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
 from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
 from maskdetect.classify.keras_backend import compiled  # noqa: E402
@@ -105,13 +106,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--two-class-seeds", type=int, nargs="*", default=[1, 2, 3], help="seeds also trained with two classes")
-    parser.add_argument("--members", type=int, default=training.TrainingConfig.members)
+    parser.add_argument("--members", type=int, default=TrainingSettings.members)
     parser.add_argument("--dataset", default=str(ROOT / "dataset"))
     parser.add_argument("--benchmarks", nargs="+", default=["scenes", "scenes_web"], help="annotated photo folders in data/")
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "seeds.json"), help="results")
     args = parser.parse_args()
     started = time.perf_counter()
-    config = training.TrainingConfig(datasets=[args.dataset], verbose=False)
+    config = TrainingSettings(datasets=[args.dataset], verbose=False)
     detector = load_face_detector("yunet")
     dataset = load_dataset(config.datasets, detector, verbose=False, classes=mask_classes(config.datasets))
     names = dataset.class_names
@@ -251,7 +252,7 @@ def main():
             member_cells = [(s, remap[int(t)]) for (s, t), keep in zip(cells, chosen) if keep]
             val_keep = np.isin(val_labels, list(remap))
             validation = (check_features["validation"][val_keep], np.array([remap[int(t)] for t in val_labels[val_keep]]))
-            seeded = training.TrainingConfig(datasets=[args.dataset], seed=seed, members=args.members, verbose=False)
+            seeded = TrainingSettings(datasets=[args.dataset], seed=seed, members=args.members, verbose=False)
             parts = build_classifier(class_names, config.weights, config.top_blocks, args.members, lower_face=False)
             training.train_members(parts, [v[chosen] for v in views], member_labels, member_cells, validation, seeded)
             # The single model of the recipe gets the same decision weight for the third class, chosen on its own.

@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_ours(workdir):
-    from maskdetect.training.train import TrainingConfig, train
+    from maskdetect.settings import TrainingSettings
+    from maskdetect.training.train import train
 
-    config = TrainingConfig(
+    config = TrainingSettings(
         datasets=[str(ROOT / "dataset")],
         model=str(Path(workdir) / "m.model"),
         plot=str(Path(workdir) / "p.png"),
@@ -55,9 +56,9 @@ def run_naive(epochs):
     from maskdetect.training.dataset import load_dataset, mask_classes
     from maskdetect.training.duplicates import duplicate_groups, grouped_split
     from maskdetect.training.model import build_classifier
-    from maskdetect.training.train import TrainingConfig
+    from maskdetect.settings import TrainingSettings
 
-    config = TrainingConfig()
+    config = TrainingSettings()
     started = time.perf_counter()
     dataset = load_dataset([ROOT / "dataset"], load_face_detector(config.framing_detector), verbose=False,
                            classes=mask_classes([ROOT / "dataset"]))
@@ -122,9 +123,9 @@ def main():
         return
     ours = [measure("ours", args.naive_epochs) for _ in range(args.repeats)]
     naive = measure("naive", args.naive_epochs)
-    from maskdetect.training.train import TrainingConfig
+    from maskdetect.settings import TrainingSettings
 
-    defaults = TrainingConfig()
+    defaults = TrainingSettings()
     epochs = defaults.head_epochs + defaults.fine_tune_epochs
     ours_s = statistics.median(run["wall_s"] for run in ours)
     naive_s = naive["startup_s"] + epochs * statistics.median(naive["epoch_s"])

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL  # noqa: E402
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL  # noqa: E402
 from maskdetect.classify.backends import DEFAULT_BACKEND, load_classifier  # noqa: E402
 from maskdetect.classify.keras_backend import KerasClassifier  # noqa: E402
 from maskdetect.detect.detectors import (  # noqa: E402
@@ -37,7 +37,8 @@ from maskdetect.pipeline import (  # noqa: E402
     VIDEO_CLASSIFIER_THREADS,
     MaskDetector,
 )
-from maskdetect.video.loop import VideoOptions, run_video  # noqa: E402
+from maskdetect.settings import VideoSettings  # noqa: E402
+from maskdetect.video.loop import run_video  # noqa: E402
 
 PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd_4eef93dd7d.jpg"]
 
@@ -130,7 +131,7 @@ def main():
         for backend, face_detector, size in runs:
             classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, VIDEO_CLASSIFIER_THREADS)
             detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size, threads=FACE_FINDING_THREADS))
-            summary = run_video(detector, video, VideoOptions(display=False))
+            summary = run_video(detector, video, VideoSettings(display=False))
             name = f"{backend}_{face_detector}_{size}"
             results[name] = {
                 "median_fps": round(summary.median_fps, 1),

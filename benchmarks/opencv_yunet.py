@@ -6,7 +6,7 @@ import threading
 import cv2
 import numpy as np
 
-from maskdetect.bundled import FACE_DETECTOR_DIR
+from maskdetect.shipped_files import FACE_DETECTOR_DIR
 from maskdetect.detect.detectors import (
     DEFAULT_CONFIDENCE,
     YUNET_MAX_SIDE,

@@ -70,3 +70,20 @@ def _draw_label(image, text, box, colour, scale, thickness):
     left = min(max(0, box.x1), max(0, width - text_w - 4))
     cv2.rectangle(image, (left, top), (left + text_w + 4, top + label_h), colour, cv2.FILLED)
     cv2.putText(image, text, (left + 2, top + text_h + 2), _FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+
+
+class FaceBoxes:
+    """An annotator: draws each face's box and label on the frame (``draw_faces``)."""
+
+    def __init__(self, colours):
+        self.colours = colours
+
+    def annotate(self, frame, faces):
+        return draw_faces(frame, faces, self.colours)
+
+
+class FaceBlur:
+    """An annotator: pixelates every face beyond recognition (``blur_faces``), before anything else is drawn."""
+
+    def annotate(self, frame, faces):
+        return blur_faces(frame, faces)

@@ -1,4 +1,4 @@
-"""Checking photos: labelling each image's faces and writing annotated copies, several images in work at once."""
+"""Photos: labelling each image's faces and writing annotated copies, several images in work at once."""
 
 import logging
 import os
@@ -39,7 +39,7 @@ class PhotoResult:
         return f"{self.image}: {len(self.faces)} {noun}" + (f" ({detail})" if detail else "")
 
 
-def check_photos(detector, paths, targets, show=False, workers=None, progress=False):
+def detect_photos(detector, paths, targets, show=False, workers=None, progress=False):
     """Label every face in every image and write annotated copies to ``targets`` (None: no copies).
 
     Reading, face finding and writing run on ``workers`` threads (default: one per core), a few
@@ -80,13 +80,13 @@ BATCH_FACES = 16
 
 @dataclass
 class _Item:
-    """One input image on its way through ``check_photos``."""
+    """One input image on its way through ``detect_photos``."""
 
     index: int
     path: Path
     image: object = None
-    faces: list = None
-    error: str = None
+    faces: list | None = None
+    error: str | None = None
 
 
 def _read_and_find(detector, item):

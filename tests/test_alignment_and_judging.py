@@ -40,7 +40,7 @@ def angle_error(found, expected):
 
 
 def test_yunet_landmarks_are_the_ones_opencv_gives():
-    from maskdetect.bundled import FACE_DETECTOR_DIR
+    from maskdetect.shipped_files import FACE_DETECTOR_DIR
 
     ours = YuNetFaceDetector()
     opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)

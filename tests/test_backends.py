@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, bundled_images, run_script
 
-from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 
 # Real faces of every kind of source, masked and not, in the crops detection makes of them.
 FACE_SOURCES = [("with_mask", "fmd"), ("with_mask", "amvd"), ("with_mask", "wchm"), ("without_mask", "utk"),
@@ -205,7 +205,7 @@ def test_a_folder_is_labelled_in_input_order_as_one_image_at_a_time(tmp_path):
     from maskdetect.classify.backends import load_classifier
     from maskdetect.detect.detectors import load_face_detector
     from maskdetect.io.images import read_image
-    from maskdetect.photos import check_photos
+    from maskdetect.photos import detect_photos
     from maskdetect.pipeline import MaskDetector
 
     paths = [*bundled_images("with_mask", "amvd", 12), *bundled_images("without_mask", "utk", 12), *sorted(EXAMPLES.iterdir())]
@@ -213,7 +213,7 @@ def test_a_folder_is_labelled_in_input_order_as_one_image_at_a_time(tmp_path):
     paths[5].write_bytes(b"\xff\xd8 not a photo")
     detector = MaskDetector(load_classifier(SHIPPED_MODEL), load_face_detector("yunet"))
     targets = [tmp_path / "out" / f"{index:02d}.png" for index in range(len(paths))]
-    results, failures = check_photos(detector, paths, targets, workers=2)
+    results, failures = detect_photos(detector, paths, targets, workers=2)
     assert len(failures) == 1 and "broken.jpg" in failures[0]
     readable = [path for path in paths if path.name != "broken.jpg"]
     assert [result.image for result in results] == list(map(str, readable))

@@ -1,5 +1,6 @@
 """The toolkit on a real local Ray cluster: two nodes of one CPU each, started here (never `ray stop`)."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -18,17 +19,18 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'mask
 from conftest import ROOT, free_port, run_script  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from maskdetect.bundled import EXAMPLES  # noqa: E402
+from maskdetect.shipped_files import EXAMPLES  # noqa: E402
 from maskdetect.cluster.archive import ResultsStore, read_results, run_archive  # noqa: E402
 from maskdetect.cluster.connect import connect  # noqa: E402
 from maskdetect.errors import InputError  # noqa: E402
+from maskdetect.settings import DetectorSettings  # noqa: E402
 
 SCENES = ROOT / "data" / "scenes" / "images"
-SETTINGS = {
-    "model": str(ROOT / "maskdetect" / "models" / "mask_detector.model"), "backend": "onnx", "face_detector": "yunet",
-    "confidence": 0.5, "detect_size": 640, "min_face_size": 0, "upscale": 1.0, "upright": True,
-    "face_detector_dir": str(ROOT / "face_detector"),
-}
+SETTINGS = DetectorSettings(
+    model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"), backend="onnx", face_detector="yunet",
+    confidence=0.5, detect_size=640, min_face_size=0, upscale=1.0, upright=True,
+    face_detector_dir=str(ROOT / "face_detector"),
+)
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +100,11 @@ def _by_image(records):
 def _one_machine_records(archive):
     """The same photos checked by the folder code path of one machine."""
     from maskdetect import api
-    from maskdetect.photos import check_photos
+    from maskdetect.photos import detect_photos
 
-    detector = api.load_detector(**SETTINGS, classifier_threads=1, face_detector_threads=1)
+    detector = api.load_detector(SETTINGS, classifier_threads=1, face_detector_threads=1)
     paths = sorted(path for path in archive.rglob("*.jpg") if not path.name.startswith(".") and path.name != "broken.jpg")
-    results, failures = check_photos(detector, paths, None)
+    results, failures = detect_photos(detector, paths, None)
     assert not failures
     return {result.image: result.as_record() for result in results}
 
@@ -314,19 +316,20 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
     from playwright.sync_api import sync_playwright
     from test_live_page import CHROMIUM, CHROMIUM_FLAGS
 
-    from maskdetect.cluster.cameras import CameraSettings, run_cameras
+    from maskdetect.cluster.cameras import run_cameras
+    from maskdetect.settings import CameraSettings, VideoSettings
     from maskdetect.serve.dashboard import Dashboard
     from maskdetect.serve.pages import PageServer as DashboardServer
 
     videos, frames = doors
     dashboard = Dashboard([str(video) for video in videos])
     server = DashboardServer(dashboard, "127.0.0.1", 0)
-    settings = CameraSettings(alert_frames=5, statistics_every_s=1.0)
-    settings_of_detector = {**SETTINGS, "upright": False}
+    settings = VideoSettings(
+        detector=dataclasses.replace(SETTINGS, upright=False), alert_frames=5, json_path=str(tmp_path / "events.jsonl"),
+        snapshots=str(tmp_path / "alerts"), cameras=CameraSettings(streams_per_watcher=1, stats_every=1.0))
     runs, killed, stop = [], [], threading.Event()
     worker = threading.Thread(target=lambda: runs.append(run_cameras(
-        ray, [str(video) for video in videos], settings_of_detector, settings, json_path=str(tmp_path / "events.jsonl"),
-        snapshots=str(tmp_path / "alerts"), dashboard=dashboard, streams_per_watcher=1, stop=stop)))
+        ray, [str(video) for video in videos], settings, dashboard=dashboard, stop=stop)))
     worker.start()
     try:
         with sync_playwright() as playwright:

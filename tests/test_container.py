@@ -197,7 +197,7 @@ def test_the_image_checks_a_bundled_photo_as_a_user_without_tensorflow(images, t
 
     container = _container(storage, made, "detect")
     results = _folder_for_the_image(tmp_path)
-    photo = "$(python3 -c 'from maskdetect.bundled import EXAMPLES; print(EXAMPLES)')/fmd_2c7408b330.jpg"
+    photo = "$(python3 -c 'from maskdetect.shipped_files import EXAMPLES; print(EXAMPLES)')/fmd_2c7408b330.jpg"
     checked = storage.inside(container, "sh", "-c", f"mask-detect-image -i {photo} --json /results/faces.json",
                              volumes=[f"{results}:/results"])
     assert "1 face (1 without_mask)" in checked.stdout

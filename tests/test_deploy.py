@@ -7,6 +7,8 @@ from conftest import ROOT
 
 from maskdetect import __version__
 from maskdetect.cli import video
+from maskdetect.cli.options import read_options
+from maskdetect.settings import VideoSettings
 from maskdetect.video.mqtt import Broker
 
 DEPLOY = ROOT / "deploy"
@@ -37,12 +39,12 @@ def test_the_compose_file_runs_a_video_command_the_toolkit_accepts():
     assert monitor["image"] == f"maskdetect:{__version__}"
     command = monitor["command"]
     assert command[0] == "video"
-    args = video.parse_args(command[1:])
-    assert args.source == ["env:CAMERA_URL"] and args.no_display
-    broker = Broker.parse(args.mqtt)
+    settings = read_options(VideoSettings(), video.parse_args(command[1:]))
+    assert settings.source == ["env:CAMERA_URL"] and not settings.display
+    broker = Broker.parse(settings.events.mqtt)
     assert broker.host in compose["services"] and broker.user == "monitor"
-    assert args.serve_token_file and not args.serve_no_auth
-    token_mounts = [volume for volume in monitor["volumes"] if volume.endswith(f":{args.serve_token_file}:ro")]
+    assert settings.page.serve_token_file and not settings.page.serve_no_auth
+    token_mounts = [volume for volume in monitor["volumes"] if volume.endswith(f":{settings.page.serve_token_file}:ro")]
     assert len(token_mounts) == 1
     broker_config = (DEPLOY / "mosquitto.conf").read_text()
     assert "allow_anonymous false" in broker_config and "password_file" in broker_config
@@ -53,8 +55,8 @@ def test_the_systemd_unit_runs_a_video_command_the_toolkit_accepts():
     exec_start = re.search(r"^ExecStart=(.*?)(?<!\\)$", unit, re.MULTILINE | re.DOTALL).group(1)
     words = exec_start.replace("\\\n", " ").split()
     assert words[0].endswith("/mask-detect-video")
-    args = video.parse_args(words[1:])
-    assert args.source == ["env:CAMERA_URL"] and args.heartbeat.startswith("/run/maskdetect/")
+    settings = read_options(VideoSettings(), video.parse_args(words[1:]))
+    assert settings.source == ["env:CAMERA_URL"] and settings.heartbeat.startswith("/run/maskdetect/")
     assert "RuntimeDirectory=maskdetect" in unit
 
 

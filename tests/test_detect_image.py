@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 from PIL import Image
 
-from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 from maskdetect.detect.detectors import YUNET_MODEL
 
 MASKED = EXAMPLES / "fmd_4d175c5964.jpg"

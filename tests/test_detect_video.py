@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
-from maskdetect.bundled import EXAMPLES
+from maskdetect.shipped_files import EXAMPLES
 from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
-from maskdetect.bundled import EXAMPLES
+from maskdetect.shipped_files import EXAMPLES
 from maskdetect.classify.judging import band_name
 from maskdetect.evaluation.scenes import iou, match_faces, summarise
 from maskdetect.evaluation.voc import read_annotation

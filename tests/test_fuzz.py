@@ -15,7 +15,7 @@ from conftest import run_script
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maskdetect.bundled import EXAMPLES
+from maskdetect.shipped_files import EXAMPLES
 
 pytestmark = pytest.mark.slow
 STATUSES = {0, 1, 2, 130}

@@ -7,7 +7,7 @@ import time
 import cv2
 from conftest import run_script, stalling_camera
 
-from maskdetect.bundled import EXAMPLES
+from maskdetect.shipped_files import EXAMPLES
 
 
 def _health(path, max_age=3):

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, photo_video, run_process, run_script
 
-from maskdetect.bundled import EXAMPLES, SHIPPED_MODEL
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 
 PHOTO = EXAMPLES / "fmd_2c7408b330.jpg"
 

@@ -175,3 +175,8 @@ def test_each_command_imports_only_what_its_extra_declares():
     outside = {module for module in graph if not module.startswith("maskdetect.cluster")}
     assert not any({"ray", "pyarrow"} & _third_party(module) for module in outside), "only maskdetect.cluster imports Ray"
     assert "imutils" not in detection | training  # said in the README: not used, and why
+
+
+def test_the_module_list_in_docs_layout_is_the_codes():
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "layout.py"), "--check"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

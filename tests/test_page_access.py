@@ -23,7 +23,7 @@ from test_live_page import (
     wait_until_served,
 )
 
-from maskdetect.bundled import EXAMPLES
+from maskdetect.shipped_files import EXAMPLES
 from maskdetect.io.redact import redacted
 from maskdetect.serve.access import COOKIE, Access
 from maskdetect.serve.live import LiveFeed

@@ -16,7 +16,7 @@ from conftest import (
     run_script,
 )
 
-from maskdetect.bundled import EXAMPLES, FACE_DETECTOR_DIR, SHIPPED_MODEL
+from maskdetect.shipped_files import EXAMPLES, FACE_DETECTOR_DIR, SHIPPED_MODEL
 
 MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
 UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
@@ -186,7 +186,7 @@ def test_json_to_a_closed_pipe_ends_quietly(photos):
 
 
 def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
-    from maskdetect.photos import check_photos
+    from maskdetect.photos import detect_photos
 
     class Detector:
         class_names = ["with_mask", "without_mask"]
@@ -201,7 +201,7 @@ def test_an_image_that_breaks_the_detector_fails_alone(photos, tmp_path):
 
     cv2.imwrite(str(photos / "odd.png"), np.zeros((7, 9, 3), np.uint8))
     paths = sorted(photos.iterdir())
-    results, failures = check_photos(Detector(), paths, None)
+    results, failures = detect_photos(Detector(), paths, None)
     assert [r.image.rsplit("/", 1)[-1] for r in results] == ["masked.jpg", "unmasked.jpg"]
     assert len(failures) == 1 and "odd.png" in failures[0]
 

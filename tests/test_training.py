@@ -310,11 +310,8 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
     from maskdetect.face import Face
     from maskdetect.io.images import read_image
     from maskdetect.training.dataset import FaceDataset
-    from maskdetect.training.train import (
-        RARE_CLASS_VIEWS,
-        TrainingConfig,
-        with_rare_class_views,
-    )
+    from maskdetect.settings import TrainingSettings
+    from maskdetect.training.train import RARE_CLASS_VIEWS, with_rare_class_views
 
     files = {"with_mask": bundled_images("with_mask", "fmd", 12), "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2]}
     dataset = FaceDataset(class_names=list(files))
@@ -326,7 +323,7 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
             dataset.labels.append(label)
     train_idx = np.arange(len(dataset.labels))
     views = [np.full((len(train_idx), *crop_shape(IMAGE_SIZE, True), 3), view, np.uint8) for view in range(2)]
-    extended = with_rare_class_views(views, dataset, train_idx, np.random.default_rng(0), TrainingConfig(verbose=False), lambda batch: batch)
+    extended = with_rare_class_views(views, dataset, train_idx, np.random.default_rng(0), TrainingSettings(verbose=False), lambda batch: batch)
     assert len(extended) == 2 * RARE_CLASS_VIEWS
     rare = np.asarray(dataset.labels) == 1
     # The common class repeats the given views; the rare one is drawn anew in every further view.
@@ -356,7 +353,8 @@ def not_a_face_folder(folder, count):
 def test_boxes_that_hold_no_face_are_framed_as_checked_and_split_apart_from_the_faces(tmp_path):
     from maskdetect.detect.detectors import load_face_detector
     from maskdetect.training.dataset import load_dataset
-    from maskdetect.training.train import TrainingConfig, validation_split
+    from maskdetect.settings import TrainingSettings
+    from maskdetect.training.train import validation_split
 
     data = make_dataset(tmp_path / "data", {"with_mask": bundled_images("with_mask", "fmd", 10),
                                             "without_mask": bundled_images("without_mask", "fmd", 10)})
@@ -370,7 +368,7 @@ def test_boxes_that_hold_no_face_are_framed_as_checked_and_split_apart_from_the_
         assert (box.landmarks is None) == (not row["landmarks"])
     assert not any(Path(path).parent.name == "not_a_face" for path in dataset.undetected)
     labels, hashes = np.asarray(dataset.labels), np.asarray(dataset.hashes)
-    config = TrainingConfig(verbose=False)
+    config = TrainingSettings(verbose=False)
     _, validation = validation_split(labels, hashes, config, dataset.class_names, np.asarray(dataset.checked))
     faces = np.flatnonzero(labels != 0)
     _, faces_alone = validation_split(labels[faces] - 1, hashes[faces], config)

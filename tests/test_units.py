@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, bundled_images, run_script
 
-from maskdetect.bundled import SHIPPED_MODEL
+from maskdetect.shipped_files import SHIPPED_MODEL
 from maskdetect.classify.backends import export_path, resolve_model
 from maskdetect.detect.align import crop_face
 from maskdetect.errors import InputError
@@ -127,7 +127,7 @@ def test_the_readme_api_example_runs_as_written():
 def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
     import cv2
 
-    from maskdetect.bundled import FACE_DETECTOR_DIR
+    from maskdetect.shipped_files import FACE_DETECTOR_DIR
     from maskdetect.detect.detectors import YUNET_MODEL, YuNetFaceDetector
     from maskdetect.io.images import list_images, read_image
 

@@ -3,21 +3,15 @@
 import sys
 from pathlib import Path
 
-from maskdetect.cli.common import (
-    add_detection_options,
-    apply_verbosity,
-    detector_from_args,
-    new_parser,
-    number,
-    print_report,
-    run_main,
-)
+from maskdetect.cli.common import apply_verbosity, new_parser, print_report, run_main
+from maskdetect.cli.options import add_options, read_options
 from maskdetect.cli.status import EXIT_OK
-from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE
 from maskdetect.errors import InputError
 from maskdetect.evaluation.scenes import CHECKS_FILE, DEFAULT_IOU, collect, no_face_boxes, report_text, summarise
 from maskdetect.evaluation.voc import annotated_images
 from maskdetect.io.outputs import check_file_output, is_stdout
+from maskdetect.pipeline import load_detector
+from maskdetect.settings import DetectorSettings, number
 
 
 def parse_args(argv=None):
@@ -33,7 +27,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
     )
-    add_detection_options(parser, YUNET_MAX_SIDE, PHOTO_UPSCALE)
+    add_options(parser, DetectorSettings())
     parser.add_argument("--iou", type=number(above=0.0, maximum=1.0), default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
     parser.add_argument("--checks", metavar="CSV", help=f"boxes checked by eye as face or no face (default: {CHECKS_FILE} "
                         "beside IMAGES, if there); the report counts those recorded as no face that are still reported")
@@ -49,7 +43,7 @@ def main(argv=None):
     pairs = annotated_images(args.images, args.annotations)
     if args.json and not is_stdout(args.json):
         check_file_output(args.json, inputs=[args.images], kind="json")
-    detector = detector_from_args(args)
+    detector = load_detector(read_options(DetectorSettings(), args))
     checks = Path(args.checks) if args.checks else Path(args.images).parent / CHECKS_FILE
     no_faces = no_face_boxes(checks)
     records, false_faces, no_face_reported = collect(detector, pairs, args.iou, no_faces)

@@ -2,16 +2,12 @@
 
 import sys
 
-from maskdetect.cli.common import (
-    add_classifier_options,
-    apply_verbosity,
-    new_parser,
-    print_report,
-    run_main,
-)
+from maskdetect.cli.common import apply_verbosity, new_parser, print_report, run_main
+from maskdetect.cli.options import add_options
 from maskdetect.cli.status import EXIT_OK
 from maskdetect.evaluation.face_check import check_faces, kinds_of, report_text
 from maskdetect.io.outputs import check_file_output, is_stdout
+from maskdetect.settings import DetectorSettings
 
 
 def parse_args(argv=None):
@@ -25,7 +21,7 @@ def parse_args(argv=None):
         """,
     )
     parser.add_argument("folder", nargs="?", default="data/hard_cases", help="folder of <kind>/<class>/ face photos")
-    add_classifier_options(parser)
+    add_options(parser, DetectorSettings(), only=("model", "backend"))
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 

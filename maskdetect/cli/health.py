@@ -6,7 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from maskdetect.cli.common import HEARTBEAT_VARIABLE, new_parser, number, run_main
+from maskdetect.cli.common import HEARTBEAT_VARIABLE, new_parser, run_main
+from maskdetect.settings import number
 from maskdetect.cli.status import EXIT_OK, EXIT_SOME_INPUTS_FAILED
 from maskdetect.io.outputs import numbered
 

@@ -4,7 +4,8 @@ import csv
 import io
 import sys
 
-from maskdetect.cli.common import apply_verbosity, new_parser, number, run_main
+from maskdetect.cli.common import apply_verbosity, new_parser, run_main
+from maskdetect.settings import number
 from maskdetect.cli.status import EXIT_OK
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output

@@ -8,6 +8,7 @@ part's photos in the checkpoint: a run killed at any point and started again doe
 committed part holds, so no photo is recorded twice and none is lost.
 """
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -249,12 +250,13 @@ class ArchiveWorker:
     """A Ray Data actor: one detector, loaded once; labels batches of photos into records."""
 
     def __init__(self, detector_settings, annotated=None, source=None, max_pixels=DEFAULT_MAX_PIXELS):
-        """``annotated``: where annotated copies go (None: nowhere), named as inside the archive ``source``
-        (both absolute paths or URIs); photos above ``max_pixels`` are refused unread."""
-        from maskdetect import api
+        """``detector_settings``: a DetectorSettings; ``annotated``: where annotated copies go (None: nowhere),
+        named as inside the archive ``source`` (both absolute paths or URIs); photos above ``max_pixels`` are
+        refused unread."""
         from maskdetect.draw import class_colours
+        from maskdetect.pipeline import load_detector
 
-        self.detector = api.load_detector(**detector_settings, classifier_threads=1, face_detector_threads=1)
+        self.detector = load_detector(dataclasses.replace(detector_settings, classifier_threads=1, face_detector_threads=1))
         self.colours = class_colours(self.detector.class_names)
         self.annotated, self.source = annotated, source
         limit_pixels(max_pixels)

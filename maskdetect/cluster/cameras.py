@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 
@@ -26,6 +26,7 @@ from maskdetect.io.records import (
     summary_record,
 )
 from maskdetect.io.redact import redacted
+from maskdetect.video.sinks import say_alert, snapshot_name
 
 logger = logging.getLogger(__name__)
 
@@ -39,21 +40,6 @@ JPEG_QUALITY = 75
 RECONNECT_S, RECONNECT_MOST_S = 1.0, 30.0
 # A watcher asks a little less than a CPU, like the archive's actors: Ray's own tasks always find room.
 WATCHER_CPUS = 0.9
-DEFAULT_STREAMS_PER_WATCHER = 4
-
-
-@dataclass
-class CameraSettings:
-    """How every source is watched: the video script's options that act inside a watcher."""
-
-    alert_frames: int = 10
-    realert_s: float = 0.0
-    alert_classes: list | None = None
-    compliant_classes: list | None = None
-    blur: bool = False
-    max_frames: int | None = None
-    # The people counts and masked share of each source go out this often (the dashboard's chart), seconds.
-    statistics_every_s: float = 60.0
 
 
 @dataclass
@@ -77,15 +63,15 @@ class _Source:
 class CameraWatcher:
     """A Ray actor: one detector shared by the threads that watch its sources."""
 
-    def __init__(self, detector_settings, settings):
-        from maskdetect import api
-        from maskdetect.draw import class_colours
-        from maskdetect.video.loop import alert_rule
+    def __init__(self, settings):
+        """``settings``: the run's VideoSettings (its detector, alert rule, blur, frame limit, statistics)."""
+        from maskdetect.pipeline import load_detector
+        from maskdetect.video.loop import alert_rule, annotators
 
-        self.detector = api.load_detector(**detector_settings, classifier_threads=1, face_detector_threads=1)
-        self.settings = CameraSettings(**settings)
-        self.colours = class_colours(self.detector.class_names)
-        self.compliant, self.alerting = alert_rule(self.detector.class_names, self.settings)
+        self.detector = load_detector(replace(settings.detector, classifier_threads=1, face_detector_threads=1))
+        self.settings = settings
+        self.annotators = annotators(self.detector.class_names, settings)
+        self.compliant, self.alerting = alert_rule(self.detector.class_names, settings)
         self.pid = os.getpid()
         self._sources, self._events = {}, deque()
         self._lock, self._stop = threading.Lock(), threading.Event()
@@ -171,9 +157,8 @@ class CameraWatcher:
 
     def _run(self, watched, reader, summary, skip_frames):
         """Watch one connection to a source until it ends; returns its tracker (the people it saw)."""
-        from maskdetect.draw import blur_faces, draw_faces
         from maskdetect.video.alerts import PersonAlerts
-        from maskdetect.video.loop import ASSUMED_FPS, analyse_frames
+        from maskdetect.video.loop import ASSUMED_FPS, analyse_frames, annotated
         from maskdetect.video.tracking import FaceTracker
 
         settings = self.settings
@@ -190,11 +175,8 @@ class CameraWatcher:
         pictured = counted = seconds = None
         results = analyse_frames(self.detector, frames, tracker, alerts, frame_rate if reader.is_file else None,
                                  find_ahead=False)
-        for result in results:
+        for result in annotated(results, self.annotators):
             index, seconds = first_index + result.index, offset + result.time
-            if settings.blur:
-                blur_faces(result.frame, result.faces)
-            draw_faces(result.frame, result.faces, self.colours)
             summary.write(result)
             self._emit({**frame_record(index, seconds, result.faces), "camera": watched.camera})
             watched.frames, watched.fps = index + 1, round(summary.median_fps, 1)
@@ -205,7 +187,7 @@ class CameraWatcher:
                             "camera": watched.camera, "picture": snapshot})
             if pictured is None or now - pictured >= PICTURE_EVERY_S:
                 watched.picture, watched.picture_sent, pictured = _jpeg(result.frame), False, now
-            if counted is None or seconds - counted >= settings.statistics_every_s:
+            if counted is None or seconds - counted >= settings.cameras.stats_every:
                 self._statistics(watched, tracker, seconds)
                 counted = seconds
         if counted is not None:
@@ -236,21 +218,22 @@ class CameraState:
     finished: bool = False
 
 
-def run_cameras(ray, sources, detector_settings, settings, json_path=None, snapshots=None, dashboard=None,
-                streams_per_watcher=DEFAULT_STREAMS_PER_WATCHER, stop=None, mqtt=None):
-    """Watch ``sources`` on Ray watchers, ``streams_per_watcher`` each, until every source ends or ``stop`` is set.
+def run_cameras(ray, sources, settings, dashboard=None, stop=None, mqtt=None):
+    """Watch ``sources`` on Ray watchers, ``settings.cameras.streams_per_watcher`` each, until every source ends
+    or ``stop`` is set; the JSON lines go to ``settings.json_path`` and the alert snapshots into ``settings.snapshots``.
 
-    ``mqtt``: a connected maskdetect.video.mqtt.CameraEvents per source, or None. Returns each camera's summary
-    record (in source order) and the CameraStates.
+    ``settings``: the run's VideoSettings; ``mqtt``: a connected maskdetect.video.mqtt.CameraEvents per source, or
+    None. Returns each camera's summary record (in source order) and the CameraStates.
     """
     stop = stop or threading.Event()
-    groups = [list(range(start, min(start + streams_per_watcher, len(sources))))
-              for start in range(0, len(sources), streams_per_watcher)]
+    per_watcher = settings.cameras.streams_per_watcher
+    groups = [list(range(start, min(start + per_watcher, len(sources)))) for start in range(0, len(sources), per_watcher)]
     Watcher = ray.remote(CameraWatcher).options(num_cpus=WATCHER_CPUS, max_restarts=-1, max_task_retries=0)
-    watchers = [Watcher.remote(detector_settings, asdict(settings)) for _ in groups]
+    watchers = [Watcher.remote(settings) for _ in groups]
+    json_path, snapshots = settings.json_path, settings.snapshots
     # What is shown, written and logged of a camera: its address without credentials.
     cameras = [CameraState(camera, redacted(sources[camera])) for camera in range(len(sources))]
-    link = _Link(ray, watchers, groups, cameras, sources, JsonLinesWriter(json_path) if json_path else None, snapshots,
+    link = _Gatherer(ray, watchers, groups, cameras, sources, JsonLinesWriter(json_path) if json_path else None, snapshots,
                  dashboard, mqtt or [None] * len(sources))
     try:
         while not stop.is_set() and not all(camera.finished for camera in cameras):
@@ -290,7 +273,7 @@ def run_cameras(ray, sources, detector_settings, settings, json_path=None, snaps
 _MQTT_STATES = {"online": "online", "reconnecting": "reconnecting", "restarting": "reconnecting", "finished": "offline"}
 
 
-class _Link:
+class _Gatherer:
     """The driver's side of its watchers: one poll in flight per watcher, never dropped, so no event is lost."""
 
     def __init__(self, ray, watchers, groups, cameras, sources, log, snapshots, dashboard, mqtt):
@@ -364,12 +347,11 @@ def _take_event(event, cameras, log, snapshots, dashboard, mqtt=None):
         camera.alerts += 1
         picture = event.pop("picture")
         if snapshots and picture is not None:
-            path = os.path.join(snapshots, f"camera{camera.camera}-alert-{event['frame']:06d}-person{event['track_id']}.jpg")
+            path = os.path.join(snapshots, snapshot_name(event["frame"], event["track_id"], camera.camera))
             write_image(cv2.imdecode(_array(picture), cv2.IMREAD_COLOR), path)
             event["snapshot"] = path
-        logger.warning("ALERT: camera %d (%s): person #%d is %s, for %d frames (frame %d, %.1f s)", camera.camera,
-                       camera.source, event["track_id"], event["label"], event["unmasked_frames"], event["frame"],
-                       event["time"])
+        say_alert(event["track_id"], event["label"], event["unmasked_frames"], event["frame"], event["time"],
+                  f"camera {camera.camera} ({camera.source})")
         if dashboard is not None:
             dashboard.alert(event, picture)
         if mqtt is not None:

@@ -5,7 +5,7 @@ import logging
 import os
 import socket
 
-from maskdetect.bundled import PACKAGE
+from maskdetect.shipped_files import PACKAGE
 from maskdetect.errors import InputError
 from maskdetect.io.native_output import native_stderr_silenced
 

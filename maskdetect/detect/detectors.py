@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdetect.bundled import FACE_DETECTOR_DIR
+from maskdetect.shipped_files import FACE_DETECTOR_DIR
 from maskdetect.detect.align import crop_face
 from maskdetect.errors import InputError
 from maskdetect.face import clipped_face

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 
 from maskdetect.classify.judging import BAND_NAMES, JudgingRule
+from maskdetect.settings import DEFAULT_JUDGED_ACCURACY
 from maskdetect.training.augment import degrade
 
 # The heights at which held-out faces stand for each band when calibrating.
 CALIBRATION_HEIGHTS = ((16, 20), (30,), (56,), (None,))
-DEFAULT_TARGET = 0.97
 # Clean faces shrunk to a size are easier than real faces of that size: this share of the held-out faces is
 # also degraded as training views are.
 DEGRADED_SHARE = 0.5
@@ -43,7 +43,7 @@ def calibration_faces(faces, height, seed=0):
     ]
 
 
-def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JUDGED_SHARE, by_class=True):
+def threshold_for(probabilities, truths, target=DEFAULT_JUDGED_ACCURACY, min_share=MIN_JUDGED_SHARE, by_class=True):
     """The least probability at which the faces judged are right ``target`` of the time (with ``by_class``,
     those of each true class), judging as many as possible; None when that leaves fewer than ``min_share`` of
     the faces judged."""
@@ -66,7 +66,7 @@ def threshold_for(probabilities, truths, target=DEFAULT_TARGET, min_share=MIN_JU
     return 0.0 if good[-1] == len(confidence) - 1 else round(float(confidence[good[-1]]), 6)
 
 
-def calibrate(probabilities_at, truths, target=DEFAULT_TARGET, sources=None):
+def calibrate(probabilities_at, truths, target=DEFAULT_JUDGED_ACCURACY, sources=None):
     """A JudgingRule from held-out faces and their true class indices: in each band, the judged faces of
     each class reach ``target``, and so do those of each source of ``MIN_SOURCE_FACES`` or more (``sources``).
 

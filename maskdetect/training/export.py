@@ -18,7 +18,6 @@ import cv2
 import numpy as np
 
 from maskdetect.classify.backends import (
-    EXPORT_SUFFIXES,
     METADATA_KEY,
     RUNNERS,
     export_path,
@@ -26,10 +25,11 @@ from maskdetect.classify.backends import (
 )
 from maskdetect.classify.batch import input_of, rgb_batch
 from maskdetect.errors import InputError
+from maskdetect.settings import EXPORT_FORMATS
 from maskdetect.io.atomic import atomic_outputs
 from maskdetect.io.outputs import check_distinct, check_file_output
 
-FORMATS = tuple(EXPORT_SUFFIXES)
+FORMATS = EXPORT_FORMATS
 # The content kind (outputs.content_kind) each export's file holds; ONNX files have no signature to tell.
 EXPORT_KINDS = {"litert": "tflite"}
 # Exported probabilities may differ from Keras's by float rounding only.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdetect.bundled import IMAGENET_WEIGHTS
+from maskdetect.shipped_files import IMAGENET_WEIGHTS
 from maskdetect.classify.batch import IMAGE_SIZE
 from maskdetect.detect.align import crop_shape
 from maskdetect.classify.keras_backend import CLASS_NAMES, JUDGING_FILE, PROBABILITIES

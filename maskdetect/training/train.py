@@ -10,19 +10,19 @@ through the views. The result is one ordinary Keras model holding base and head.
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from maskdetect.bundled import TRAINED_MODEL
 from maskdetect.classify.batch import IMAGE_SIZE
 from maskdetect.classify.judging import NOT_A_FACE, SIZE_BANDS, face_probabilities
 from maskdetect.classify.keras_backend import compiled
 from maskdetect.detect.align import classifier_crop
 from maskdetect.detect.detectors import load_face_detector
 from maskdetect.errors import InputError
+from maskdetect.settings import EXPORT_FORMATS, WEIGHTINGS, TrainingSettings
 from maskdetect.io.atomic import atomic_outputs
 from maskdetect.io.outputs import check_distinct, check_file_output, check_model_output
 from maskdetect.io.prefetch import Prefetch
@@ -30,18 +30,15 @@ from maskdetect.quiet_tensorflow import keras, tf
 from maskdetect.training.augment import augmented_face, degraded_copy
 from maskdetect.training.calibration import (
     CALIBRATION_HEIGHTS,
-    DEFAULT_TARGET,
     calibrate,
     calibration_faces,
     describe,
 )
 from maskdetect.training.dataset import find_classes, load_dataset
 from maskdetect.training.duplicates import duplicate_groups, grouped_split
-from maskdetect.training.export import FORMATS as EXPORT_FORMATS
 from maskdetect.training.export import check_export_outputs, write_exports
 from maskdetect.training.metrics import evaluate, per_class_recall
 from maskdetect.training.model import (
-    DEFAULT_WEIGHTS,
     build_classifier,
     model_suffix,
     run_batched,
@@ -50,7 +47,6 @@ from maskdetect.training.model import (
 )
 from maskdetect.training.report import save_training_plot
 from maskdetect.training.weighting import (
-    DEFAULT_THIRD_CLASS_COST,
     INCORRECT_CLASS,
     cell_difficulty,
     cell_weights,
@@ -59,7 +55,6 @@ from maskdetect.training.weighting import (
 )
 
 FEATURE_BATCH = 64
-WEIGHTINGS = ("measured", "count", "none")
 # Members beyond a few add time per face and little stability (docs/training.md, "Results that do not depend on luck").
 MAX_MEMBERS = 8
 # A class with fewer training images than this share of the largest class's is seen in RARE_CLASS_VIEWS times
@@ -74,36 +69,6 @@ NOT_A_FACE_LOSS = 0.003
 NOT_A_FACE_MIN_SIZE = 24
 # Validation faces on which each export must give the Keras model's probabilities.
 EXPORT_CHECK_FACES = 64
-
-
-@dataclass
-class TrainingConfig:
-    """Everything a training run can be told; the defaults are the shipped model's."""
-
-    datasets: list = field(default_factory=lambda: ["dataset"])
-    model: str = TRAINED_MODEL
-    plot: str = "plot.png"
-    report: str = "training_report.json"
-    weights: str = str(DEFAULT_WEIGHTS)
-    head_epochs: int = 12
-    fine_tune_epochs: int = 5
-    top_blocks: int = 2
-    members: int = 3
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    fine_tune_learning_rate: float = 2e-5
-    val_split: float = 0.2
-    seed: int = 42
-    views: int = 2
-    lower_face: bool = True
-    degrade: float = 0.7
-    weighting: str = "measured"
-    classes: list | None = None
-    judged_accuracy: float = DEFAULT_TARGET
-    third_class_cost: float = DEFAULT_THIRD_CLASS_COST
-    exports: list = field(default_factory=lambda: list(EXPORT_FORMATS))
-    framing_detector: str = "yunet"
-    verbose: bool = True
 
 
 def check_config(config):
@@ -168,6 +133,35 @@ def _log(config, message):
         print(message, flush=True)
 
 
+@dataclass
+class _Split:
+    """The dataset and how it is split: indices, labels and sources of each side."""
+
+    dataset: object
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    groups: int
+
+    @property
+    def labels(self):
+        return np.asarray(self.dataset.labels)
+
+    @property
+    def sources(self):
+        return np.asarray(self.dataset.sources)
+
+
+@dataclass
+class _Features:
+    """The cached features the two stages train on, the validation crops and their features (plain and degraded)."""
+
+    extract: object
+    train_views: list
+    val_crops: list
+    val_features: np.ndarray
+    degraded_features: np.ndarray
+
+
 def train(config):
     """Run a whole training: returns the report that is also written as JSON."""
     started = time.perf_counter()
@@ -175,27 +169,56 @@ def train(config):
     exports = check_config(config)
     find_classes(config.datasets, classes=config.classes)
     keras.utils.set_random_seed(config.seed)
+    split = _load_and_split(config, timings)
+    parts = build_classifier(split.dataset.class_names, config.weights, config.top_blocks, config.members,
+                             lower_face=config.lower_face)
+    features = _features(parts, split, config, timings)
+    train_labels, val_labels = split.labels[split.train_idx], split.labels[split.val_idx]
+    cells = list(zip(split.sources[split.train_idx], train_labels))
+    history, weights, difficulty = train_members(parts, features.train_views, train_labels, cells,
+                                                 (features.val_features, val_labels), config, timings)
+    measured = _measure(parts, split, features, history, config)
+    mark = time.perf_counter()
+    judging_rule, judged = calibrate_rule(
+        lambda crops: run_batched(measured["upper"], cut_features(features.extract, crop_batches(crops), len(crops), False, "")),
+        features.val_crops, val_labels, split.sources[split.val_idx], split.dataset.class_names,
+        bool(measured["third_class"]), config, np.asarray(split.dataset.checked)[split.val_idx])
+    timings["calibration_s"] = time.perf_counter() - mark
+    _log(config, f"Judging rule (validation faces shrunk to each size band, every class and large source): {describe(judged)}")
+    timings["wall_time_s"] = time.perf_counter() - started
+    report = _report(split, config, measured, judging_rule, judged, history, timings,
+                     weights_table(cells, weights, difficulty, split.dataset.class_names))
+    report["exports"] = {name: str(path) for name, path in exports.items()}
+    _write_outputs(parts.model, judging_rule, history, report, config, exports, features.val_crops[:EXPORT_CHECK_FACES])
+    written = [config.model, *report["exports"].values(), config.plot, config.report]
+    _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
+    return report
 
+
+def _load_and_split(config, timings):
+    """Stage 0: every image read and its face framed, then split into training and validation (near-duplicates
+    on one side)."""
     _log(config, f"Loading images from {', '.join(map(str, config.datasets))} ...")
     mark = time.perf_counter()
     dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=config.verbose,
                            classes=config.classes)
     timings["load_images_s"] = time.perf_counter() - mark
-
-    parts = build_classifier(dataset.class_names, config.weights, config.top_blocks, config.members,
-                             lower_face=config.lower_face)
     labels = np.asarray(dataset.labels)
-    sources = np.asarray(dataset.sources)
-    groups = duplicate_groups(np.asarray(dataset.hashes))
+    groups = len(np.unique(duplicate_groups(np.asarray(dataset.hashes))))
     train_idx, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names,
                                           np.asarray(dataset.checked))
     _log(
         config,
-        f"{len(labels)} images in {len(dataset.class_names)} classes, {len(np.unique(groups))} duplicate-free groups: "
+        f"{len(labels)} images in {len(dataset.class_names)} classes, {groups} duplicate-free groups: "
         f"{len(train_idx)} for training, {len(val_idx)} for validation ({len(val_idx) / len(labels):.1%})",
     )
+    return _Split(dataset, train_idx, val_idx, groups)
 
+
+def _features(parts, split, config, timings):
+    """Stage 1's input: the features at the cut of each augmented training view, and of the validation faces."""
     mark = time.perf_counter()
+    dataset, train_idx, val_idx = split.dataset, split.train_idx, split.val_idx
     extract = compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)
     train_views = []
@@ -207,66 +230,62 @@ def train(config):
     val_crops = [classifier_crop(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, config.lower_face) for i in val_idx]
     val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
     degraded_crops = [degraded_copy(crop) for crop in val_crops]
-    degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose, "Features, degraded validation")
+    degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose,
+                                     "Features, degraded validation")
     timings["features_s"] = time.perf_counter() - mark
+    return _Features(extract, train_views, val_crops, val_features, degraded_features)
 
-    train_labels, val_labels = labels[train_idx], labels[val_idx]
-    cells = list(zip(sources[train_idx], train_labels))
-    history, weights, difficulty = train_members(parts, train_views, train_labels, cells, (val_features, val_labels), config, timings)
 
-    third_class = weigh_incorrect_class(parts, val_features, val_labels, dataset.class_names, config.third_class_cost)
+def _measure(parts, split, features, history, config):
+    """After both stages: the third class weighed down, and the model measured on the validation faces (plain and
+    degraded); a model that diverged is refused here."""
+    class_names, val_labels = split.dataset.class_names, split.labels[split.val_idx]
+    third_class = weigh_incorrect_class(parts, features.val_features, val_labels, class_names, config.third_class_cost)
     if third_class:
         _log(config, f"{INCORRECT_CLASS}: weight {third_class['weight']:.3f} in the decision, validation recall "
                      + ", ".join(f"{name} {value:.3f}" for name, value in third_class["validation_recall"].items()))
     upper = compiled(parts.upper, tf.float32)
-    probabilities = run_batched(upper, val_features)
-    metrics = evaluate(val_labels, np.nan_to_num(probabilities, nan=-1.0), dataset.class_names, sources[val_idx])
-    check_trained(probabilities, history, metrics["accuracy"], len(dataset.class_names))
+    probabilities = run_batched(upper, features.val_features)
+    metrics = evaluate(val_labels, np.nan_to_num(probabilities, nan=-1.0), class_names, split.sources[split.val_idx])
+    check_trained(probabilities, history, metrics["accuracy"], len(class_names))
     text = metrics.pop("text")
-    degraded = per_class_recall(val_labels, run_batched(upper, degraded_features), dataset.class_names)
+    degraded = per_class_recall(val_labels, run_batched(upper, features.degraded_features), class_names)
     _log(config, text + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "
          + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
+    return {"upper": upper, "probabilities": probabilities, "metrics": metrics, "degraded": degraded,
+            "third_class": third_class}
 
-    mark = time.perf_counter()
-    judging_rule, judged = calibrate_rule(
-        lambda crops: run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, "")),
-        val_crops, val_labels, sources[val_idx], dataset.class_names, bool(third_class), config,
-        np.asarray(dataset.checked)[val_idx])
-    timings["calibration_s"] = time.perf_counter() - mark
-    _log(config, f"Judging rule (validation faces shrunk to each size band, every class and large source): {describe(judged)}")
 
-    timings["wall_time_s"] = time.perf_counter() - started
-    report = {
+def _report(split, config, measured, judging_rule, judged, history, timings, source_weights):
+    """The training report (JSON): data, split, settings, validation figures, judging rule, history, timings."""
+    dataset, labels = split.dataset, split.labels
+    train_labels, val_labels = labels[split.train_idx], labels[split.val_idx]
+    return {
         "class_names": dataset.class_names,
         "images": len(labels),
         "skipped_images": [str(path) for path, _ in dataset.skipped],
         "faces_not_detected": len(dataset.undetected),
-        "duplicate_groups": int(len(np.unique(groups))),
+        "duplicate_groups": int(split.groups),
         "split": {
-            "train": int(len(train_idx)),
-            "validation": int(len(val_idx)),
-            "validation_share": round(len(val_idx) / len(labels), 4),
+            "train": int(len(split.train_idx)),
+            "validation": int(len(split.val_idx)),
+            "validation_share": round(len(split.val_idx) / len(labels), 4),
             "train_per_class": _per_class(train_labels, dataset.class_names),
             "validation_per_class": _per_class(val_labels, dataset.class_names),
         },
         "settings": {k: v for k, v in asdict(config).items() if k != "verbose"},
         "weights": config.weights if config.weights in ("imagenet", "none") else Path(config.weights).name,
-        "source_weights": weights_table(cells, weights, difficulty, dataset.class_names),
-        **metrics,
-        "degraded_validation_recall": degraded,
-        "third_class": third_class,
-        "validation_as_detected": as_detected(probabilities, val_labels, dataset.class_names, judging_rule,
-                                              [dataset.boxes[i].height for i in val_idx]),
+        "source_weights": source_weights,
+        **measured["metrics"],
+        "degraded_validation_recall": measured["degraded"],
+        "third_class": measured["third_class"],
+        "validation_as_detected": as_detected(measured["probabilities"], val_labels, dataset.class_names, judging_rule,
+                                              [dataset.boxes[i].height for i in split.val_idx]),
         "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
         "history": history,
         "timings": {k: round(v, 2) for k, v in timings.items()},
         "wall_time_s": round(timings["wall_time_s"], 2),
     }
-    report["exports"] = {name: str(path) for name, path in exports.items()}
-    _write_outputs(parts.model, judging_rule, history, report, config, exports, val_crops[:EXPORT_CHECK_FACES])
-    written = [config.model, *report["exports"].values(), config.plot, config.report]
-    _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
-    return report
 
 
 def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_class, config, checked=None):

@@ -8,10 +8,7 @@ from maskdetect.training.model import run_batched
 
 # Measured weighting: a source's weight grows with its loss after stage 1, within these bounds.
 DIFFICULTY_RANGE = (0.5, 3.0)
-# A mask worn incorrectly looks much like one worn right: its weight in the decision is lowered until the
-# other classes' validation recall is within this of what it is when the class is never chosen.
 INCORRECT_CLASS = "mask_weared_incorrect"
-DEFAULT_THIRD_CLASS_COST = 0.005
 
 
 def cell_weights(cells, labels, difficulty):

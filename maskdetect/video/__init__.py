@@ -1,1 +1,1 @@
-"""Video: sources, the frame loop, tracking, alerts, statistics, consumers, several sources."""
+"""Video: sources, the frame loop, tracking, alerts, statistics, consumers, many sources at once."""

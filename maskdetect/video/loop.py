@@ -1,7 +1,9 @@
 """The video loop: a generator of per-frame results, drained by small consumers (maskdetect.video.sinks).
 
 ``analyse_frames`` finds, labels and tracks the faces of each frame and applies the alert rule;
-``run_video`` feeds it a source's frames and hands each result to the consumers the options ask for.
+``annotated`` draws on each frame what the settings ask for (blur, boxes and labels); ``run_video`` feeds
+them a source's frames and hands each result to the consumers the settings ask for. A camera on a Ray
+actor (maskdetect.cluster.cameras) runs the same generators.
 """
 
 import contextlib
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdetect.draw import class_colours
+from maskdetect.draw import FaceBlur, FaceBoxes, class_colours
 from maskdetect.errors import InputError, interrupt
 from maskdetect.io.outputs import (
     check_distinct,
@@ -28,10 +30,10 @@ from maskdetect.io.prefetch import Prefetch
 from maskdetect.io.redact import redacted
 from maskdetect.pipeline import single_threaded_opencv
 from maskdetect.video.alerts import PersonAlerts
+from maskdetect.settings import VideoSettings
 from maskdetect.video.sinks import (
     CODECS,
     AlertSink,
-    Annotator,
     HeartbeatSink,
     JsonLinesSink,
     LiveSink,
@@ -90,40 +92,55 @@ def analyse_frames(detector, frames, tracker, alerts, frame_rate=None, find_ahea
             yield FrameResult(index, now, frame, faces, alerts.update(people, now), not_faces=found_boxes - len(faces))
 
 
-@dataclass
-class VideoOptions:
-    """How a video run behaves; the defaults are the script's."""
+def annotators(class_names, settings):
+    """What is drawn on each frame, in order: every face blurred (with ``settings.blur``), then boxes and labels."""
+    return [*([FaceBlur()] if settings.blur else []), FaceBoxes(class_colours(class_names))]
 
-    display: bool = True
-    output: str | None = None
-    json_path: str | None = None
-    alert_frames: int = 10
-    realert_s: float = 0.0
-    alert_classes: list | None = None
-    compliant_classes: list | None = None
-    beep: bool = False
-    max_frames: int | None = None
-    progress: bool = False
-    snapshots: str | None = None
-    blur: bool = False
-    stats_csv: str | None = None
-    stats_plot: str | None = None
+
+def annotated(results, drawers):
+    """Each result of ``results`` with its frame drawn on by each of ``drawers`` in turn; closing it closes
+    ``results``."""
+    try:
+        for result in results:
+            for drawer in drawers:
+                result.frame = drawer.annotate(result.frame, result.faces)
+            yield result
+    finally:
+        results.close()
+
+
+def frame_results(detector, reader, settings, tracker, alert_classes, stop):
+    """The annotated result of each frame of ``reader`` (a FrameReader), until it ends, ``settings.max_frames``
+    frames or ``stop`` is set: faces found, labelled and tracked by ``tracker``, alerts due by the settings' rule."""
+    frames = reader.frames(stop)
+    if settings.max_frames is not None:
+        frames = itertools.islice(frames, settings.max_frames)
+    alerts = PersonAlerts(alert_classes, settings.alert_frames, settings.realert_s)
+    frame_rate = (reader.fps or ASSUMED_FPS) if reader.is_file else None
+    results = analyse_frames(detector, frames, tracker, alerts, frame_rate)
+    return annotated(results, annotators(detector.class_names, settings))
+
+
+@dataclass
+class SourceLinks:
+    """What one source's run is connected to besides its settings: the live page it shows on (and its
+    number there), the MQTT publisher of its events, and the stop shared by every source of the run."""
+
     live: object = None
     live_source: int = 0
-    stop: threading.Event | None = None
-    open_timeout: float = DEFAULT_OPEN_TIMEOUT_S
     # A connected maskdetect.video.mqtt.CameraEvents, or None.
-    mqtt: object = None
-    heartbeat: str | None = None
-
-    def file_outputs(self):
-        """(path, kind) of each file this run writes (the snapshot folder aside); only the JSON may go to '-'."""
-        named = [(self.output, "video"), (self.json_path, "json"), (self.stats_csv, "statistics_csv"), (self.stats_plot, "png"),
-                 (self.heartbeat, "json")]
-        return [(path, kind) for path, kind in named if path in file_outputs(path)]
+    events: object = None
+    stop: threading.Event | None = None
 
 
-def check_video_outputs(source, options):
+def file_outputs_of(settings):
+    """(path, kind) of each file a run writes (the snapshot folder aside); only the JSON may go to '-'."""
+    named = [(settings.output, "video"), (settings.json_path, "json"), (settings.stats_csv, "statistics_csv"),
+             (settings.stats_plot, "png"), (settings.heartbeat, "json")]
+    return [(path, kind) for path, kind in named if path in file_outputs(path)]
+
+
+def check_video_outputs(source, options: VideoSettings):
     """Refuse bad settings and outputs before any model loads or any file is touched."""
     if options.alert_frames < 1 or options.realert_s < 0:
         raise InputError("the alert frames must be at least 1 and the re-alert time at least 0 seconds")
@@ -136,7 +153,7 @@ def check_video_outputs(source, options):
                           ("statistics plot", options.stats_plot), ("heartbeat", options.heartbeat)):
         if is_stdout(path):
             raise InputError(f"the {setting} cannot go to standard output ('-'): give a file")
-    outputs = [check_file_output(path, inputs, kind) for path, kind in options.file_outputs()]
+    outputs = [check_file_output(path, inputs, kind) for path, kind in file_outputs_of(options)]
     if options.snapshots:
         folder = Path(options.snapshots)
         if folder.exists() and not folder.is_dir():
@@ -146,7 +163,7 @@ def check_video_outputs(source, options):
 
 
 def alert_rule(class_names, options):
-    """(the compliant classes, the classes that raise alerts) for a model's classes and the options."""
+    """(the compliant classes, the classes that raise alerts) for a model's classes and the video settings."""
     for setting, named in (("alert classes", options.alert_classes), ("compliant classes", options.compliant_classes)):
         unknown = set(named or ()) - set(class_names)
         if unknown:
@@ -156,7 +173,7 @@ def alert_rule(class_names, options):
     return compliant, set(alerting)
 
 
-def run_video(detector, source, options, checked=False):
+def run_video(detector, source, settings: VideoSettings, links: SourceLinks | None = None, checked=False):
     """Detect, label, annotate and report every frame of ``source``; returns the VideoSummary.
 
     The outputs are checked first (unless ``checked`` says the caller did). Ctrl+C at any moment ends the
@@ -164,48 +181,25 @@ def run_video(detector, source, options, checked=False):
     are closed and moved in place, and the summary says it was interrupted. A second Ctrl+C stops at once.
     """
     if not checked:
-        check_video_outputs(source, options)
-    compliant, alert_classes = alert_rule(detector.class_names, options)
-    stop = options.stop or threading.Event()
+        check_video_outputs(source, settings)
+    links = links or SourceLinks()
+    compliant, alert_classes = alert_rule(detector.class_names, settings)
+    stop = links.stop or threading.Event()
     with contextlib.ExitStack() as outputs:
-        reader = outputs.enter_context(contextlib.closing(FrameReader(source, options.open_timeout)))
+        reader = outputs.enter_context(contextlib.closing(FrameReader(source, settings.open_timeout)))
         frame_rate = reader.fps or ASSUMED_FPS
         tracker = FaceTracker(frame_rate)
         summary = VideoSummary(alert_classes)
-        frames = reader.frames(stop)
-        if options.max_frames is not None:
-            frames = itertools.islice(frames, options.max_frames)
-        total = reader.frame_count and min(reader.frame_count, options.max_frames or reader.frame_count)
-        sinks = [Annotator(class_colours(detector.class_names), options.blur), summary]
-        if options.live is not None:
-            counts = lambda: {"frames": summary.frames, "alerts": summary.alerts,  # noqa: E731
-                              **people_counts(tracker.people.values(), detector.class_names, compliant)}
-            sinks.append(LiveSink(options.live, options.live_source, counts))
-        sinks.append(AlertSink(options.snapshots, options.beep))
-        if options.mqtt is not None:
-            from maskdetect.video.mqtt import MqttSink
-
-            sinks.append(MqttSink(options.mqtt, lambda: people_statistics(tracker.people.values(), detector.class_names,
-                                                                          compliant), summary.as_record))
-        if options.json_path:
-            sinks.append(JsonLinesSink(options.json_path, summary))
-        sinks.append(ProgressBar(total, options.progress))
-        if options.heartbeat:
-            sinks.append(HeartbeatSink(options.heartbeat))
-        if options.output:
-            sinks.append(VideoSink(options.output, frame_rate if reader.is_file else None))
-        if options.display:
-            sinks.append(Window())
-        for sink in sinks:
+        run = _Run(detector, settings, links, tracker, summary, compliant)
+        for sink in consumers(run, reader, frame_rate):
             # Closed at the end (or Ctrl+C): outputs finished and moved in place; after a failure, discarded.
-            outputs.enter_context(sink)
-        alerts = PersonAlerts(alert_classes, options.alert_frames, options.realert_s)
+            run.sinks.append(outputs.enter_context(sink))
         results = outputs.enter_context(contextlib.closing(
-            analyse_frames(detector, frames, tracker, alerts, frame_rate if reader.is_file else None)))
+            frame_results(detector, reader, settings, tracker, alert_classes, stop)))
         try:
             with stop_on_ctrl_c(stop), single_threaded_opencv():
                 for result in results:
-                    if any([sink.write(result) for sink in sinks]):
+                    if any([sink.write(result) for sink in run.sinks]):
                         break
         except KeyboardInterrupt:
             stop.set()
@@ -216,15 +210,59 @@ def run_video(detector, source, options, checked=False):
             results.close()
             reader.close()
             summary.dropped_frames = reader.dropped
-            summary.statistics = people_statistics(tracker.people.values(), detector.class_names, compliant)
+            summary.statistics = run.statistics()
     # The video and JSON lines are committed above, whatever happens to the statistics files.
-    if options.stats_csv:
-        write_statistics_csv(summary.statistics, options.stats_csv)
-    if options.stats_plot:
-        save_statistics_plot(summary.statistics, options.stats_plot)
+    if settings.stats_csv:
+        write_statistics_csv(summary.statistics, settings.stats_csv)
+    if settings.stats_plot:
+        save_statistics_plot(summary.statistics, settings.stats_plot)
     if reader.error is not None:
         logger.warning("reading %s failed (%s); the run ended there", redacted(source), redacted(reader.error))
     return summary
+
+
+@dataclass
+class _Run:
+    """One source's run as its consumers see it: the detector, settings and links, the people tracked so far."""
+
+    detector: object
+    settings: VideoSettings
+    links: SourceLinks
+    tracker: FaceTracker
+    summary: VideoSummary
+    compliant: list
+    sinks: list = field(default_factory=list)
+
+    def statistics(self):
+        return people_statistics(self.tracker.people.values(), self.detector.class_names, self.compliant)
+
+    def counts(self):
+        return {"frames": self.summary.frames, "alerts": self.summary.alerts,
+                **people_counts(self.tracker.people.values(), self.detector.class_names, self.compliant)}
+
+
+def consumers(run, reader, frame_rate):
+    """The consumers of a run's results, in the order they take each one: the summary first, the window last."""
+    settings, links = run.settings, run.links
+    total = reader.frame_count and min(reader.frame_count, settings.max_frames or reader.frame_count)
+    sinks = [run.summary]
+    if links.live is not None:
+        sinks.append(LiveSink(links.live, links.live_source, run.counts))
+    sinks.append(AlertSink(settings.snapshots, settings.beep))
+    if links.events is not None:
+        from maskdetect.video.mqtt import MqttSink
+
+        sinks.append(MqttSink(links.events, run.statistics, run.summary.as_record))
+    if settings.json_path:
+        sinks.append(JsonLinesSink(settings.json_path, run.summary))
+    sinks.append(ProgressBar(total, settings.progress))
+    if settings.heartbeat:
+        sinks.append(HeartbeatSink(settings.heartbeat))
+    if settings.output:
+        sinks.append(VideoSink(settings.output, frame_rate if reader.is_file else None))
+    if settings.display:
+        sinks.append(Window())
+    return sinks
 
 
 @contextlib.contextmanager

@@ -13,7 +13,6 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from maskdetect.draw import blur_faces, draw_faces
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import (
     atomic_output,
@@ -57,17 +56,15 @@ class Sink:
             self.discard()
 
 
-class Annotator(Sink):
-    """Draws each frame's faces onto it (and first blurs them, with ``blur``), for every consumer after it."""
+def snapshot_name(frame, track_id, camera=None):
+    """The file name of an alert's snapshot: its frame and person, and its camera's number on a cluster."""
+    return f"{'' if camera is None else f'camera{camera}-'}alert-{frame:06d}-person{track_id}.jpg"
 
-    def __init__(self, colours, blur=False):
-        self.colours = colours
-        self.blur = blur
 
-    def write(self, result):
-        if self.blur:
-            blur_faces(result.frame, result.faces)
-        draw_faces(result.frame, result.faces, self.colours)
+def say_alert(track_id, label, frames, frame, seconds, camera=""):
+    """The alert line on stderr; ``camera``: which camera, for a run of many ("camera 2 (rtsp://...)")."""
+    logger.warning("ALERT: %sperson #%d is %s, for %d frames (frame %d, %.1f s)", f"{camera}: " if camera else "",
+                   track_id, label, frames, frame, seconds)
 
 
 class AlertSink(Sink):
@@ -79,13 +76,12 @@ class AlertSink(Sink):
 
     def write(self, result):
         for person in result.alerts:
-            logger.warning("ALERT: person #%d is %s, for %d frames (frame %d, %.1f s)",
-                           person.track_id, person.label, person.alerting_frames, result.index, result.time)
+            say_alert(person.track_id, person.label, person.alerting_frames, result.index, result.time)
             if self.beep:
                 sys.stderr.write("\a")
                 sys.stderr.flush()
             if self.snapshots:
-                snapshot = Path(self.snapshots) / f"alert-{result.index:06d}-person{person.track_id}.jpg"
+                snapshot = Path(self.snapshots) / snapshot_name(result.index, person.track_id)
                 try:
                     write_image(result.frame, snapshot)
                 except OSError as error:
