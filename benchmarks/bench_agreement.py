@@ -14,14 +14,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.detect.align import crop_face  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.io.images import list_images, read_image  # noqa: E402
-from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.settings import TrainingSettings  # noqa: E402
-from maskdetect.training.train import validation_split  # noqa: E402
+from maskdetect.classify.backends import load_classifier
+from maskdetect.detect.align import crop_face
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.io.images import list_images, read_image
+from maskdetect.settings import TrainingSettings
+from maskdetect.shipped_files import SHIPPED_MODEL
+from maskdetect.training.dataset import load_dataset, mask_classes
+from maskdetect.training.train import validation_split
 
 
 def scene_faces(folder, size):
@@ -35,8 +35,9 @@ def scene_faces(folder, size):
 
 def validation_faces(dataset_folder, size):
     config = TrainingSettings(datasets=[dataset_folder])
-    dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=False,
-                           classes=mask_classes(config.datasets))
+    dataset = load_dataset(
+        config.datasets, load_face_detector(config.framing_detector), verbose=False, classes=mask_classes(config.datasets)
+    )
     labels = np.asarray(dataset.labels)
     _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config)
     return [crop_face(dataset.images[i], dataset.boxes[i], size) for i in val_idx]

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.detect.align import classifier_crop  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.io.images import list_images, read_image  # noqa: E402
+from maskdetect.classify.backends import load_classifier
+from maskdetect.detect.align import classifier_crop
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.io.images import list_images, read_image
 
 
 def faces(count=3):
@@ -50,8 +50,10 @@ def main():
     results = {}
     for threads in args.threads:
         for suffix, backend in ((".onnx", "onnx"), (".tflite", "litert")):
-            runners = {name: load_classifier(Path(path).with_suffix(suffix), backend, threads)
-                       for name, path in (("baseline", args.baseline), ("candidate", args.candidate))}
+            runners = {
+                name: load_classifier(Path(path).with_suffix(suffix), backend, threads)
+                for name, path in (("baseline", args.baseline), ("candidate", args.candidate))
+            }
             for batch in (1, 3):
                 times = {name: [] for name in runners}
                 for runner in runners.values():
@@ -63,10 +65,15 @@ def main():
                         times[name].append(time.perf_counter() - start)
                 medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
                 key = f"{backend}, {threads} thread(s), {batch} face(s)"
-                results[key] = {**{f"{k}_ms": round(v, 3) for k, v in medians.items()},
-                                "ratio": round(medians["candidate"] / medians["baseline"], 3)}
-                print(f"{key}: baseline {medians['baseline']:.2f} ms, candidate {medians['candidate']:.2f} ms, "
-                      f"ratio {results[key]['ratio']:.2f}", flush=True)
+                results[key] = {
+                    **{f"{k}_ms": round(v, 3) for k, v in medians.items()},
+                    "ratio": round(medians["candidate"] / medians["baseline"], 3),
+                }
+                print(
+                    f"{key}: baseline {medians['baseline']:.2f} ms, candidate {medians['candidate']:.2f} ms, "
+                    f"ratio {results[key]['ratio']:.2f}",
+                    flush=True,
+                )
     print(json.dumps(results, indent=1))
 
 

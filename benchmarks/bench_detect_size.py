@@ -20,12 +20,12 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.face import Face  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.face import Face
+from maskdetect.io.images import read_image
 
 FRAME_SIDE = 640
 
@@ -60,7 +60,10 @@ def main():
     args = parser.parse_args()
     scenes = list(scene_frames(args.scenes))
     faces = list(close_ups(args.dataset, args.sources, args.per_source))
-    print(f"{len(scenes)} street photos as {FRAME_SIDE} px frames; {len(faces)} dataset close-ups at 480 px high; IoU >= {DEFAULT_IOU}")
+    print(
+        f"{len(scenes)} street photos as {FRAME_SIDE} px frames; {len(faces)} dataset close-ups at 480 px high; "
+        f"IoU >= {DEFAULT_IOU}"
+    )
     baseline = None
     for size in args.sizes:
         detector = load_face_detector("yunet", max_side=size)

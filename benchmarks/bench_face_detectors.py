@@ -19,9 +19,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.detect.detectors import DETECTORS, load_face_detector  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
-from maskdetect.training.dataset import find_classes, source_of  # noqa: E402
+from maskdetect.detect.detectors import DETECTORS, load_face_detector
+from maskdetect.io.images import read_image
+from maskdetect.training.dataset import find_classes, source_of
 
 
 def main():

@@ -21,17 +21,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.classify.judging import JudgingRule  # noqa: E402
-from maskdetect.detect.align import classifier_crop  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.pipeline import UNCALIBRATED_MIN_FACE_SIZE  # noqa: E402
-from maskdetect.training.augment import degraded_copy  # noqa: E402
-from maskdetect.training.calibration import shrunk_like  # noqa: E402
-from maskdetect.training.dataset import load_dataset  # noqa: E402
-from maskdetect.settings import TrainingSettings  # noqa: E402
-from maskdetect.training.train import validation_split  # noqa: E402
+from maskdetect.classify.backends import load_classifier
+from maskdetect.classify.judging import JudgingRule
+from maskdetect.detect.align import classifier_crop
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.pipeline import UNCALIBRATED_MIN_FACE_SIZE
+from maskdetect.settings import TrainingSettings
+from maskdetect.shipped_files import SHIPPED_MODEL
+from maskdetect.training.augment import degraded_copy
+from maskdetect.training.calibration import shrunk_like
+from maskdetect.training.dataset import load_dataset
+from maskdetect.training.train import validation_split
 
 RACES = ("White", "Black", "Asian", "Indian", "Others")
 AGE_BANDS = ((0, 18, "0-17"), (18, 40, "18-39"), (40, 60, "40-59"), (60, 200, "60+"))
@@ -78,8 +78,10 @@ def main():
     _, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names)
     groups = utk_groups()
     chosen = [i for i in val_idx if Path(dataset.paths[i]).name in groups]
-    crops = {lower_face: [classifier_crop(dataset.images[i], dataset.boxes[i], 128, lower_face) for i in chosen]
-             for lower_face in (False, True)}
+    crops = {
+        lower_face: [classifier_crop(dataset.images[i], dataset.boxes[i], 128, lower_face) for i in chosen]
+        for lower_face in (False, True)
+    }
     heights = [dataset.boxes[i].height for i in chosen]
     faces_groups = [groups[Path(dataset.paths[i]).name] for i in chosen]
     truth = dataset.class_names[labels[chosen[0]]]
@@ -105,8 +107,12 @@ def main():
         print(f"{key} ({path}), {len(chosen)} UTKFace validation faces, unmasked:")
         print(f"  {'group':8s} {'faces':>5s}  " + "  ".join(f"{view:>22s}" for view, _, _ in VIEWS))
         for name, cell in table.items():
-            print(f"  {name:8s} {cell['faces']:5d}  " + "  ".join(
-                f"{cell[view]['accuracy']:.3f} ({cell[view]['judged_share']:.0%} judged)".rjust(22) for view, _, _ in VIEWS))
+            print(
+                f"  {name:8s} {cell['faces']:5d}  "
+                + "  ".join(
+                    f"{cell[view]['accuracy']:.3f} ({cell[view]['judged_share']:.0%} judged)".rjust(22) for view, _, _ in VIEWS
+                )
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
 

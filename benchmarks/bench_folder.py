@@ -24,19 +24,19 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from opencv_yunet import OpenCvYuNet  # noqa: E402
+from opencv_yunet import OpenCvYuNet
 
-from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
-from maskdetect.draw import class_colours, draw_faces  # noqa: E402
-from maskdetect.io.images import (  # noqa: E402
+from maskdetect.classify.backends import load_classifier
+from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector
+from maskdetect.draw import class_colours, draw_faces
+from maskdetect.io.images import (
     list_images,
     read_image,
-    write_image,  # noqa: E402
+    write_image,
 )
-from maskdetect.photos import detect_photos  # noqa: E402
-from maskdetect.pipeline import FACE_FINDING_THREADS, MaskDetector  # noqa: E402
+from maskdetect.photos import detect_photos
+from maskdetect.pipeline import FACE_FINDING_THREADS, MaskDetector
+from maskdetect.shipped_files import SHIPPED_MODEL
 
 SIDE = 640
 
@@ -85,7 +85,9 @@ def main():
             for name, (backend, workers, detect_size) in variants.items():
                 threads = None if workers is None else FACE_FINDING_THREADS
                 face_detector = (
-                    OpenCvYuNet() if detect_size == "opencv" else load_face_detector("yunet", max_side=detect_size, threads=threads)
+                    OpenCvYuNet()
+                    if detect_size == "opencv"
+                    else load_face_detector("yunet", max_side=detect_size, threads=threads)
                 )
                 detector = MaskDetector(load_classifier(args.model, backend), face_detector)
                 out = Path(folder) / f"{name}-{repeat}"
@@ -99,9 +101,7 @@ def main():
                     faces[name] = sum(len(result.faces) for result in checked)
                 timings[name].append(time.perf_counter() - started)
         close_ups = paths[len(list_images(args.scenes)) :]
-        detector = MaskDetector(
-            load_classifier(args.model, "onnx"), load_face_detector("yunet", threads=FACE_FINDING_THREADS)
-        )
+        detector = MaskDetector(load_classifier(args.model, "onnx"), load_face_detector("yunet", threads=FACE_FINDING_THREADS))
         close_up_seconds = []
         for repeat in range(args.repeats):
             out = Path(folder) / f"close-ups-{repeat}"
@@ -114,7 +114,8 @@ def main():
         rate = len(paths) / statistics.median(seconds)
         results[name] = {"images_per_s": round(rate, 1), "vs_one_at_a_time": round(rate / baseline, 2), "faces": faces.get(name)}
     results["ours_onnx_dataset_close_ups_only"] = {
-        "photos": len(close_ups), "images_per_s": round(len(close_ups) / statistics.median(close_up_seconds), 1),
+        "photos": len(close_ups),
+        "images_per_s": round(len(close_ups) / statistics.median(close_up_seconds), 1),
     }
     print(json.dumps(results, indent=2))
 

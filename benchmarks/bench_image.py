@@ -23,14 +23,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from opencv_yunet import OpenCvYuNet  # noqa: E402
+from opencv_yunet import OpenCvYuNet
 
-from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import BACKENDS, load_classifier  # noqa: E402
-from maskdetect.detect.detectors import DETECTORS, load_face_detector  # noqa: E402
-from maskdetect.draw import class_colours, draw_faces  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
-from maskdetect.pipeline import MaskDetector  # noqa: E402
+from maskdetect.classify.backends import BACKENDS, load_classifier
+from maskdetect.detect.detectors import DETECTORS, load_face_detector
+from maskdetect.draw import class_colours, draw_faces
+from maskdetect.io.images import read_image
+from maskdetect.pipeline import MaskDetector
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 
 TIME = "/usr/bin/time"
 
@@ -96,7 +96,12 @@ def main():
         commands = {
             "import_tensorflow": [sys.executable, "-c", "import tensorflow"],
             "detect_one_photo": [
-                sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(photo), "-o", str(Path(folder) / "out.jpg"),
+                sys.executable,
+                str(ROOT / "detect_mask_image.py"),
+                "-i",
+                str(photo),
+                "-o",
+                str(Path(folder) / "out.jpg"),
             ],
         }
         runs = {name: [] for name in commands}

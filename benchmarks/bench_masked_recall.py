@@ -16,11 +16,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.detect.detectors import YuNetFaceDetector  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name
+from maskdetect.detect.detectors import YuNetFaceDetector
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
 
 
 def main():
@@ -31,7 +31,10 @@ def main():
     parser.add_argument("--min-height", type=int, default=24, help="recall is counted on annotated faces this tall or more")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
-    photos = {name: [(read_image(i), read_annotation(x)) for i, x in annotated_images(ROOT / "data" / name / "images")] for name in args.benchmarks}
+    photos = {
+        name: [(read_image(i), read_annotation(x)) for i, x in annotated_images(ROOT / "data" / name / "images")]
+        for name in args.benchmarks
+    }
     results = {}
     for name, pairs in photos.items():
         baseline = None
@@ -46,7 +49,7 @@ def main():
                     found_per_photo.append(detector.detect(image))
                     times.append(time.perf_counter() - start)
                 total, hit, false = {}, {}, 0
-                for (image, truth), found in zip(pairs, found_per_photo):
+                for (_, truth), found in zip(pairs, found_per_photo):
                     matched = dict(match_faces(truth, found, DEFAULT_IOU))
                     false += len(found) - len(matched)
                     for index, face in enumerate(truth):
@@ -61,12 +64,19 @@ def main():
                     faces = sum(total.get((label, b), 0) for b in tall)
                     cell[label] = {
                         "recall_24px_and_more": round(sum(hit.get((label, b), 0) for b in tall) / faces, 4) if faces else None,
-                        "by_band": {b: round(hit.get((label, b), 0) / total[(label, b)], 4) for b in BAND_NAMES if total.get((label, b))},
+                        "by_band": {
+                            b: round(hit.get((label, b), 0) / total[(label, b)], 4) for b in BAND_NAMES if total.get((label, b))
+                        },
                     }
                 results[f"{name}, x{upscale}, score {confidence}"] = cell
-                print(f"{name} x{upscale} score {confidence}: " + ", ".join(
-                    f"{label} {cell[label]['recall_24px_and_more']}" for label in cell if isinstance(cell[label], dict)
-                ) + f"; false {cell['false_faces_per_photo']}/photo; {ms:.1f} ms", flush=True)
+                print(
+                    f"{name} x{upscale} score {confidence}: "
+                    + ", ".join(
+                        f"{label} {cell[label]['recall_24px_and_more']}" for label in cell if isinstance(cell[label], dict)
+                    )
+                    + f"; false {cell['false_faces_per_photo']}/photo; {ms:.1f} ms",
+                    flush=True,
+                )
         for key, cell in results.items():
             if key.startswith(f"{name},") and baseline:
                 cell["time_ratio"] = round(cell["ms_per_photo"] / baseline, 2)

@@ -25,13 +25,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect import api  # noqa: E402
-from maskdetect.classify.judging import REASONS, band_name  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.classify.judging import NOT_A_FACE  # noqa: E402
-from maskdetect.detect.align import classifier_crop  # noqa: E402
-from maskdetect.evaluation.face_check import check_faces, labels_as_detected  # noqa: E402
-from maskdetect.evaluation.scenes import (  # noqa: E402
+from maskdetect import api
+from maskdetect.classify.judging import (
+    NOT_A_FACE,
+    REASONS,
+    band_name,
+)
+from maskdetect.detect.align import classifier_crop
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.evaluation.face_check import check_faces, labels_as_detected
+from maskdetect.evaluation.scenes import (
     CHECKED_BOX_IOU,
     CHECKS_FILE,
     DEFAULT_IOU,
@@ -39,8 +42,8 @@ from maskdetect.evaluation.scenes import (  # noqa: E402
     match_faces,
     no_face_boxes,
 )
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
 
 BENCHMARKS = {"scenes_web": ROOT / "data" / "scenes_web", "scenes": ROOT / "data" / "scenes"}
 DARK_GREY = 70
@@ -74,16 +77,20 @@ def benchmark_records(detector, folder):
         image = read_image(image_path)
         found = detector.detect(image)
         matched = dict(match_faces(truth, found, DEFAULT_IOU))
-        still_reported += sum(1 for box in no_faces.get(image_path.name, [])
-                              if any(iou(box, face) >= CHECKED_BOX_IOU for face in found))
+        still_reported += sum(
+            1 for box in no_faces.get(image_path.name, []) if any(iou(box, face) >= CHECKED_BOX_IOU for face in found)
+        )
         for index, face in enumerate(truth):
             hit = found[matched[index]] if index in matched else None
-            records.append({
-                "truth": face.label, "band": band_name(face.height),
-                "predicted": None if hit is None else hit.verdict,
-                "dark_mask": face.label != "without_mask" and is_dark_mask(image, face),
-                "turned": is_turned(hit),
-            })
+            records.append(
+                {
+                    "truth": face.label,
+                    "band": band_name(face.height),
+                    "predicted": None if hit is None else hit.verdict,
+                    "dark_mask": face.label != "without_mask" and is_dark_mask(image, face),
+                    "turned": is_turned(hit),
+                }
+            )
     return records, still_reported, sum(map(len, no_faces.values()))
 
 
@@ -92,7 +99,9 @@ def cell(records, truth):
     judged = [r for r in found if r["predicted"] not in REASONS]
     right = sum(1 for r in judged if r["predicted"] == truth)
     return {
-        "faces": len(records), "found": len(found), "judged": len(judged),
+        "faces": len(records),
+        "found": len(found),
+        "judged": len(judged),
         "judged_share": round(len(judged) / len(found), 4) if found else None,
         "label_accuracy": round(right / len(judged), 4) if judged else None,
         "end_to_end": round(right / len(records), 4) if records else None,
@@ -102,14 +111,13 @@ def cell(records, truth):
 def summary(records, still_reported, checked):
     result = {
         "face_recall": round(sum(r["predicted"] is not None for r in records) / len(records), 4),
-        "no_face_still_reported": still_reported, "no_face_checked": checked,
+        "no_face_still_reported": still_reported,
+        "no_face_checked": checked,
     }
     masked_unmasked = [r for r in records if r["truth"] != "mask_weared_incorrect"]
     judged = [r for r in masked_unmasked if r["predicted"] not in (None, *REASONS)]
-    result["end_to_end_masked_unmasked"] = round(
-        sum(r["predicted"] == r["truth"] for r in judged) / len(masked_unmasked), 4)
-    result["end_to_end_all"] = round(
-        sum(r["predicted"] == r["truth"] for r in records if r["predicted"]) / len(records), 4)
+    result["end_to_end_masked_unmasked"] = round(sum(r["predicted"] == r["truth"] for r in judged) / len(masked_unmasked), 4)
+    result["end_to_end_all"] = round(sum(r["predicted"] == r["truth"] for r in records if r["predicted"]) / len(records), 4)
     for truth in CLASSES:
         of_class = [r for r in records if r["truth"] == truth]
         if not of_class:
@@ -126,8 +134,8 @@ def summary(records, still_reported, checked):
 def validation_faces():
     """The default recipe's validation faces (the split of every model here: 1.4.0's faces, and the checked
     boxes apart), as (crops for a one-view and a two-view classifier, true class names, heights, sources)."""
-    from maskdetect.training.dataset import load_dataset
     from maskdetect.settings import TrainingSettings
+    from maskdetect.training.dataset import load_dataset
     from maskdetect.training.train import validation_split
 
     config = TrainingSettings(verbose=False)
@@ -149,8 +157,9 @@ def validation_scores(classifier, validation):
     scores = {name: round(float(right[truths == name].mean()), 4) for name in np.unique(truths)}
     scores["all"] = round(float(right.mean()), 4)
     scores["dropped_as_no_face"] = int(sum(p == NOT_A_FACE for p in predicted))
-    scores["per_source"] = {name: round(float(right[sources == name].mean()), 4)
-                            for name in np.unique(sources) if (sources == name).sum() >= 100}
+    scores["per_source"] = {
+        name: round(float(right[sources == name].mean()), 4) for name in np.unique(sources) if (sources == name).sum() >= 100
+    }
     return scores
 
 
@@ -160,8 +169,9 @@ def measure(model, validation):
     for name, folder in BENCHMARKS.items():
         results[name] = summary(*benchmark_records(detector, folder))
     hard = check_faces(detector.classifier, ROOT / "data" / "hard_cases", load_face_detector("yunet"))
-    results["hard_cases"] = {kind: {cls: round(score["accuracy"], 4) for cls, score in classes.items()}
-                             for kind, classes in hard.items()}
+    results["hard_cases"] = {
+        kind: {cls: round(score["accuracy"], 4) for cls, score in classes.items()} for kind, classes in hard.items()
+    }
     report = Path(model).parent / "training_report.json"
     if report.is_file():
         data = json.loads(report.read_text())
@@ -182,12 +192,16 @@ def main():
         name, model = item.split("=", 1)
         results[name] = measure(model, validation)
         web, streets = results[name]["scenes_web"], results[name]["scenes"]
-        print(f"{name}: validation {results[name]['validation_as_detected']['all']}, web masked {web['with_mask']['all']['label_accuracy']} unmasked "
-              f"{web['without_mask']['all']['label_accuracy']} (>=40 {web['without_mask']['>=40']['label_accuracy']}) "
-              f"incorrect e2e {web['mask_weared_incorrect']['all']['end_to_end']} e2e {web['end_to_end_masked_unmasked']} / "
-              f"{web['end_to_end_all']}, recall {web['face_recall']}, no-face {web['no_face_still_reported']}/"
-              f"{web['no_face_checked']}; streets recall {streets['face_recall']}, no-face "
-              f"{streets['no_face_still_reported']}/{streets['no_face_checked']}", flush=True)
+        print(
+            f"{name}: validation {results[name]['validation_as_detected']['all']}, "
+            f"web masked {web['with_mask']['all']['label_accuracy']} unmasked "
+            f"{web['without_mask']['all']['label_accuracy']} (>=40 {web['without_mask']['>=40']['label_accuracy']}) "
+            f"incorrect e2e {web['mask_weared_incorrect']['all']['end_to_end']} e2e {web['end_to_end_masked_unmasked']} / "
+            f"{web['end_to_end_all']}, recall {web['face_recall']}, no-face {web['no_face_still_reported']}/"
+            f"{web['no_face_checked']}; streets recall {streets['face_recall']}, no-face "
+            f"{streets['no_face_still_reported']}/{streets['no_face_checked']}",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
 

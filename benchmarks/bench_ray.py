@@ -27,15 +27,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect import api  # noqa: E402
-from maskdetect.cluster.archive import ResultsStore, run_archive  # noqa: E402
-from maskdetect.cluster.connect import connect  # noqa: E402
-from maskdetect.io.records import write_json  # noqa: E402
-from maskdetect.photos import detect_photos  # noqa: E402
-from maskdetect.settings import DetectorSettings  # noqa: E402
+from maskdetect import api
+from maskdetect.cluster.archive import ResultsStore, run_archive
+from maskdetect.cluster.connect import connect
+from maskdetect.io.records import write_json
+from maskdetect.photos import detect_photos
+from maskdetect.settings import DetectorSettings
 
-SETTINGS = DetectorSettings(model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"), backend="onnx",
-                            face_detector="yunet", face_detector_dir=str(ROOT / "face_detector"))
+SETTINGS = DetectorSettings(
+    model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"),
+    backend="onnx",
+    face_detector="yunet",
+    face_detector_dir=str(ROOT / "face_detector"),
+)
 MILLION = 1_000_000
 # The network a worker reads photos over from object storage, for the 1-million table (not measured here).
 ASSUMED_STORAGE_MB_S = 100.0
@@ -49,8 +53,12 @@ def busy_cpu_seconds():
 
 
 def make_archive(folder):
-    paths = sorted((ROOT / "data" / "scenes" / "images").glob("*.jpg")) + sorted((ROOT / "data" / "scenes_web" / "images").glob("*"))
-    paths += sorted((ROOT / "dataset" / "without_mask").glob("*"))[:100] + sorted((ROOT / "dataset" / "with_mask").glob("*"))[:100]
+    paths = sorted((ROOT / "data" / "scenes" / "images").glob("*.jpg")) + sorted(
+        (ROOT / "data" / "scenes_web" / "images").glob("*")
+    )
+    paths += (
+        sorted((ROOT / "dataset" / "without_mask").glob("*"))[:100] + sorted((ROOT / "dataset" / "with_mask").glob("*"))[:100]
+    )
     for number, path in enumerate(paths):
         shutil.copy(path, folder / f"{number:04d}_{path.name}")
     return sorted(folder.iterdir())
@@ -89,20 +97,24 @@ def main():
         first.mkdir()
         for path in photos[:16]:
             shutil.copy(path, first / path.name)
-        first_dataset = measured(lambda: run_archive(ray, str(first), ResultsStore(scratch / "first_results"), SETTINGS,
-                                                     progress=False))[0]
+        first_dataset = measured(
+            lambda: run_archive(ray, str(first), ResultsStore(scratch / "first_results"), SETTINGS, progress=False)
+        )[0]
         runs = {"one_machine": [], "ray": []}
         for repeat in range(args.repeats):
             runs["one_machine"].append(measured(one_machine))
 
             def on_ray(repeat=repeat):
-                summary = run_archive(ray, str(archive), ResultsStore(scratch / f"ray_results_{repeat}"), SETTINGS,
-                                      progress=False)
+                summary = run_archive(
+                    ray, str(archive), ResultsStore(scratch / f"ray_results_{repeat}"), SETTINGS, progress=False
+                )
                 assert summary.recorded == len(photos) and not summary.unreadable
 
             runs["ray"].append(measured(on_ray))
-            print(f"repeat {repeat + 1}: one machine {runs['one_machine'][-1][0]:.1f} s, ray {runs['ray'][-1][0]:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"repeat {repeat + 1}: one machine {runs['one_machine'][-1][0]:.1f} s, ray {runs['ray'][-1][0]:.1f} s",
+                file=sys.stderr,
+            )
         ray.shutdown()
 
     count = len(photos)
@@ -112,12 +124,22 @@ def main():
     # of the per-photo figures with the first dataset's time, the run's fixed part.
     ray_steady_wall = max(on_ray[0] - first_dataset, 1e-9)
     results = {
-        "photos": count, "megabytes": round(megabytes, 1), "cpus": cpus, "repeats": args.repeats,
-        "one_machine": {"photos_per_s": round(count / one[0], 1), "cpu_s_per_photo": round(one[1] / count, 4),
-                        "wall_s": round(one[0], 2)},
-        "ray": {"photos_per_s": round(count / on_ray[0], 1), "photos_per_s_after_start": round(count / ray_steady_wall, 1),
-                "cpu_s_per_photo": round(on_ray[1] / count, 4), "driver_cpu_s_per_photo": round(on_ray[2] / count, 5),
-                "wall_s": round(on_ray[0], 2)},
+        "photos": count,
+        "megabytes": round(megabytes, 1),
+        "cpus": cpus,
+        "repeats": args.repeats,
+        "one_machine": {
+            "photos_per_s": round(count / one[0], 1),
+            "cpu_s_per_photo": round(one[1] / count, 4),
+            "wall_s": round(one[0], 2),
+        },
+        "ray": {
+            "photos_per_s": round(count / on_ray[0], 1),
+            "photos_per_s_after_start": round(count / ray_steady_wall, 1),
+            "cpu_s_per_photo": round(on_ray[1] / count, 4),
+            "driver_cpu_s_per_photo": round(on_ray[2] / count, 5),
+            "wall_s": round(on_ray[0], 2),
+        },
         "wall_s_of_each_run": {name: [round(run[0], 2) for run in values] for name, values in runs.items()},
         "ray_fixed_cost_s": {"start_local_ray": round(ray_start, 2), "first_dataset_of_16_photos": round(first_dataset, 2)},
     }
@@ -146,20 +168,33 @@ def million_table(results, megabytes_per_photo):
             "reading": MILLION * megabytes_per_photo / (ASSUMED_STORAGE_MB_S * workers),
         }
         bound = max(stages, key=stages.get)
-        table.append({"workers": workers, "hours": round((stages[bound] + fixed) / 3600, 2), "bounded_by": bound,
-                      **{f"{name}_hours": round(seconds / 3600, 2) for name, seconds in stages.items()}})
+        table.append(
+            {
+                "workers": workers,
+                "hours": round((stages[bound] + fixed) / 3600, 2),
+                "bounded_by": bound,
+                **{f"{name}_hours": round(seconds / 3600, 2) for name, seconds in stages.items()},
+            }
+        )
     return table
 
 
 def markdown(results):
-    lines = ["| run | photos/s | CPU-s per photo |", "|---|---|---|",
-             f"| one machine | {results['one_machine']['photos_per_s']} | {results['one_machine']['cpu_s_per_photo']} |",
-             f"| Ray, local | {results['ray']['photos_per_s']} ({results['ray']['photos_per_s_after_start']} after start) "
-             f"| {results['ray']['cpu_s_per_photo']} (driver {results['ray']['driver_cpu_s_per_photo']}) |", "",
-             "| workers | hours | bounded by | detection h | writing h | reading h |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| run | photos/s | CPU-s per photo |",
+        "|---|---|---|",
+        f"| one machine | {results['one_machine']['photos_per_s']} | {results['one_machine']['cpu_s_per_photo']} |",
+        f"| Ray, local | {results['ray']['photos_per_s']} ({results['ray']['photos_per_s_after_start']} after start) "
+        f"| {results['ray']['cpu_s_per_photo']} (driver {results['ray']['driver_cpu_s_per_photo']}) |",
+        "",
+        "| workers | hours | bounded by | detection h | writing h | reading h |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in results["million_photos"]:
-        lines.append(f"| {row['workers']} | {row['hours']} | {row['bounded_by']} | {row['detection_hours']} "
-                     f"| {row['writing_hours']} | {row['reading_hours']} |")
+        lines.append(
+            f"| {row['workers']} | {row['hours']} | {row['bounded_by']} | {row['detection_hours']} "
+            f"| {row['writing_hours']} | {row['reading_hours']} |"
+        )
     return "\n".join(lines)
 
 

@@ -22,21 +22,21 @@ import tensorflow as tf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import maskdetect  # noqa: E402,F401
-from maskdetect.settings import TrainingSettings  # noqa: E402
-from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
-from maskdetect.classify.judging import band_name  # noqa: E402
-from maskdetect.classify.keras_backend import compiled  # noqa: E402
-from maskdetect.detect.align import aligned_face, crop_face  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.evaluation.face_check import kinds_of  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
-from maskdetect.training import train as training  # noqa: E402
-from maskdetect.training.augment import degraded_copy  # noqa: E402
-from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.model import build_classifier, set_top_trainable  # noqa: E402
+import maskdetect  # noqa: F401
+from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.judging import band_name
+from maskdetect.classify.keras_backend import compiled
+from maskdetect.detect.align import aligned_face, crop_face
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.evaluation.face_check import kinds_of
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
+from maskdetect.settings import TrainingSettings
+from maskdetect.training import train as training
+from maskdetect.training.augment import degraded_copy
+from maskdetect.training.dataset import load_dataset, mask_classes
+from maskdetect.training.model import build_classifier, set_top_trainable
 
 VARIANTS = {
     "head, no weights": (False, "none"),
@@ -86,8 +86,11 @@ def main():
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     config = TrainingSettings(
-        datasets=[args.dataset], degrade=args.degrade, head_epochs=args.head_epochs,
-        fine_tune_epochs=args.fine_tune_epochs, verbose=False,
+        datasets=[args.dataset],
+        degrade=args.degrade,
+        head_epochs=args.head_epochs,
+        fine_tune_epochs=args.fine_tune_epochs,
+        verbose=False,
     )
     started = time.perf_counter()
     detector = load_face_detector("yunet")
@@ -99,7 +102,9 @@ def main():
     extract = compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)
     views = [
-        training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, "")
+        training.cut_features(
+            extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, ""
+        )
         for _ in range(config.views)
     ]
     val_crops = [aligned_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE) for i in val_idx]
@@ -111,8 +116,12 @@ def main():
         "scenes": scene_crops,
         "hard": hard_crops,
     }
-    features = {key: training.cut_features(extract, training.crop_batches(crops), len(crops), False, "") for key, crops in sets.items()}
-    print(f"features of {config.views} views and {sum(map(len, sets.values()))} check faces: {time.perf_counter() - started:.0f} s")
+    features = {
+        key: training.cut_features(extract, training.crop_batches(crops), len(crops), False, "") for key, crops in sets.items()
+    }
+    print(
+        f"features of {config.views} views and {sum(map(len, sets.values()))} check faces: {time.perf_counter() - started:.0f} s"
+    )
 
     train_labels, val_labels = labels[train_idx], labels[val_idx]
     cells = list(zip(sources[train_idx], train_labels))
@@ -126,15 +135,32 @@ def main():
         pooled = compiled(member.top, tf.float32)
         weights = training.cell_weights(cells, train_labels, None if weighting == "none" else {})
         validation = (training.run_batched(pooled, features["validation"]), val_labels)
-        training.fit_epochs(member.head, [training.run_batched(pooled, v) for v in views], train_labels, weights, validation,
-                            config.head_epochs, config.learning_rate, config)
+        training.fit_epochs(
+            member.head,
+            [training.run_batched(pooled, v) for v in views],
+            train_labels,
+            weights,
+            validation,
+            config.head_epochs,
+            config.learning_rate,
+            config,
+        )
         if fine_tune:
             if weighting == "measured":
                 difficulty = training.cell_difficulty(member.head, training.run_batched(pooled, views[0]), train_labels, cells)
                 weights = training.cell_weights(cells, train_labels, difficulty)
             set_top_trainable(member, True)
-            training.fit_epochs(member.upper, views, train_labels, weights, (features["validation"], val_labels),
-                                config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs)
+            training.fit_epochs(
+                member.upper,
+                views,
+                train_labels,
+                weights,
+                (features["validation"], val_labels),
+                config.fine_tune_epochs,
+                config.fine_tune_learning_rate,
+                config,
+                first_epoch=config.head_epochs,
+            )
         upper = compiled(member.upper, tf.float32)
         predicted = {key: training.run_batched(upper, value).argmax(axis=1) for key, value in features.items()}
         val_right = predicted["validation"] == val_labels
@@ -142,19 +168,28 @@ def main():
         results[variant] = {
             "train_s": round(time.perf_counter() - mark, 1),
             "validation": round(float(val_right.mean()), 4),
-            "validation_worst_source": min((
-                (round(float(val_right[sources[val_idx] == s].mean()), 4), s)
-                for s in set(sources[val_idx]) if np.count_nonzero(sources[val_idx] == s) >= 100
-            ), default=None),
-            "degraded": {name: recall(val_labels, predicted["degraded"], np.ones(len(val_labels), bool), i) for i, name in enumerate(names)},
+            "validation_worst_source": min(
+                (
+                    (round(float(val_right[sources[val_idx] == s].mean()), 4), s)
+                    for s in set(sources[val_idx])
+                    if np.count_nonzero(sources[val_idx] == s) >= 100
+                ),
+                default=None,
+            ),
+            "degraded": {
+                name: recall(val_labels, predicted["degraded"], np.ones(len(val_labels), bool), i) for i, name in enumerate(names)
+            },
             "scenes": {
-                name: {size: recall(scene_truths, predicted["scenes"], scene_sizes == size, i) for size in sorted(set(scene_sizes))}
+                name: {
+                    size: recall(scene_truths, predicted["scenes"], scene_sizes == size, i) for size in sorted(set(scene_sizes))
+                }
                 | {"all": recall(scene_truths, predicted["scenes"], every, i)}
                 for i, name in ((masked, "with_mask"), (unmasked, "without_mask"))
             },
             "hard_cases": {
                 f"{kind}/{name}": recall(hard_truths, predicted["hard"], hard_kinds == kind, i)
-                for kind in sorted(set(hard_kinds)) for i, name in enumerate(names)
+                for kind in sorted(set(hard_kinds))
+                for i, name in enumerate(names)
                 if np.any((hard_kinds == kind) & (hard_truths == i))
             },
         }

@@ -18,19 +18,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench_seeds import rotated  # noqa: E402
+from bench_seeds import rotated
 
-from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.detect.align import classifier_crop  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
-from maskdetect.pipeline import MaskDetector  # noqa: E402
-from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.settings import TrainingSettings  # noqa: E402
-from maskdetect.training.train import validation_split  # noqa: E402
+from maskdetect.classify.backends import load_classifier
+from maskdetect.detect.align import classifier_crop
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
+from maskdetect.pipeline import MaskDetector
+from maskdetect.settings import TrainingSettings
+from maskdetect.shipped_files import SHIPPED_MODEL
+from maskdetect.training.dataset import load_dataset, mask_classes
+from maskdetect.training.train import validation_split
 
 ANGLES = (0, 30, 60, 90)
 
@@ -42,8 +42,10 @@ def main():
     args = parser.parse_args()
     classifier = load_classifier(args.model)
     face_detector = load_face_detector("yunet")
-    detectors = {"upright search": MaskDetector(classifier, face_detector, upright=True),
-                 "landmarks only": MaskDetector(classifier, face_detector, upright=False)}
+    detectors = {
+        "upright search": MaskDetector(classifier, face_detector, upright=True),
+        "landmarks only": MaskDetector(classifier, face_detector, upright=False),
+    }
     config = TrainingSettings(verbose=False)
     dataset = load_dataset(config.datasets, face_detector, verbose=False, classes=mask_classes(config.datasets))
     labels = np.asarray(dataset.labels)
@@ -69,7 +71,8 @@ def main():
                 cell["right_judged"] += faces[best].label == truth
         for name, cell in counts.items():
             results[f"validation turned {angle}, {name}"] = {
-                "faces": len(val_idx), "found": round(cell["found"] / len(val_idx), 4),
+                "faces": len(val_idx),
+                "found": round(cell["found"] / len(val_idx), 4),
                 "accuracy_found": round(cell["right"] / max(1, cell["found"]), 4),
                 "judged_share": round(cell["judged"] / max(1, cell["found"]), 4),
                 "accuracy_judged": round(cell["right_judged"] / max(1, cell["judged"]), 4),
@@ -91,7 +94,9 @@ def main():
                 turned_faces[name]["right"] += predicted == truth[ti].label
     for name, cell in turned_faces.items():
         results[f"scenes_web faces turned 25 degrees or more, {name}"] = {
-            "faces": cell["faces"], "accuracy": round(cell["right"] / max(1, cell["faces"]), 4)}
+            "faces": cell["faces"],
+            "accuracy": round(cell["right"] / max(1, cell["faces"]), 4),
+        }
         print(f"scenes_web turned faces, {name}: {cell}", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))

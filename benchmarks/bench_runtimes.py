@@ -19,11 +19,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.shipped_files import SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import load_classifier  # noqa: E402
-from maskdetect.detect.align import crop_face  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.io.images import list_images, read_image  # noqa: E402
+from maskdetect.classify.backends import load_classifier
+from maskdetect.detect.align import crop_face
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.io.images import list_images, read_image
+from maskdetect.shipped_files import SHIPPED_MODEL
 
 
 def dataset_faces(dataset, count, size):
@@ -65,8 +65,15 @@ def runners(model, folder, calibration):
             return None if batch is None else {"image": batch}
 
     int8_path = Path(folder) / "int8.onnx"
-    quantize_static(str(onnx_path), str(int8_path), Calibration(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_static(
+        str(onnx_path),
+        str(int8_path),
+        Calibration(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
     int8 = onnxruntime.InferenceSession(str(int8_path), options, providers=["CPUExecutionProvider"])
     core = openvino.Core()
     core.set_property("CPU", {"INFERENCE_NUM_THREADS": 2})

@@ -25,26 +25,26 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.settings import TrainingSettings  # noqa: E402
-from maskdetect.classify.batch import IMAGE_SIZE  # noqa: E402
-from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.classify.keras_backend import compiled  # noqa: E402
-from maskdetect.detect.align import aligned_face  # noqa: E402
-from maskdetect.detect.detectors import load_face_detector  # noqa: E402
-from maskdetect.evaluation.face_check import kinds_of  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
-from maskdetect.quiet_tensorflow import tf  # noqa: E402
-from maskdetect.training import train as training  # noqa: E402
-from maskdetect.training.augment import degraded_copy  # noqa: E402
-from maskdetect.training.calibration import (  # noqa: E402
+from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.judging import BAND_NAMES, band_name
+from maskdetect.classify.keras_backend import compiled
+from maskdetect.detect.align import aligned_face
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.evaluation.face_check import kinds_of
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
+from maskdetect.quiet_tensorflow import tf
+from maskdetect.settings import TrainingSettings
+from maskdetect.training import train as training
+from maskdetect.training.augment import degraded_copy
+from maskdetect.training.calibration import (
     CALIBRATION_HEIGHTS,
     calibrate,
     calibration_faces,
 )
-from maskdetect.training.dataset import load_dataset, mask_classes  # noqa: E402
-from maskdetect.training.model import build_classifier  # noqa: E402
+from maskdetect.training.dataset import load_dataset, mask_classes
+from maskdetect.training.model import build_classifier
 
 INCORRECT = "mask_weared_incorrect"
 ANGLES = (30, 60, 90)
@@ -70,13 +70,15 @@ def benchmark_faces(folder, names, detector):
         matched = dict(match_faces(truth, found, DEFAULT_IOU))
         for index, face in enumerate(truth):
             box = found[matched[index]] if index in matched else None
-            faces.append({
-                "truth": names.index(face.label) if face.label in names else -1,
-                "band": band_name(face.height),
-                "crop": None if box is None else aligned_face(image, box, IMAGE_SIZE),
-                "roll": None if box is None else box.roll,
-                "height": box.height if box is not None else face.height,
-            })
+            faces.append(
+                {
+                    "truth": names.index(face.label) if face.label in names else -1,
+                    "band": band_name(face.height),
+                    "crop": None if box is None else aligned_face(image, box, IMAGE_SIZE),
+                    "roll": None if box is None else box.roll,
+                    "height": box.height if box is not None else face.height,
+                }
+            )
     return faces
 
 
@@ -118,7 +120,10 @@ def main():
     names = dataset.class_names
     labels, sources = np.asarray(dataset.labels), np.asarray(dataset.sources)
     train_idx, val_idx = training.validation_split(labels, np.asarray(dataset.hashes), config)
-    print(f"{len(labels)} images, {len(train_idx)} training, {len(val_idx)} validation: {time.perf_counter() - started:.0f} s", flush=True)
+    print(
+        f"{len(labels)} images, {len(train_idx)} training, {len(val_idx)} validation: {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
 
     lower = build_classifier(names, config.weights, config.top_blocks, lower_face=False).lower
     extract = compiled(lower, tf.uint8)
@@ -144,7 +149,11 @@ def main():
     checks["hard"] = hard_crops
     hard_truths, hard_kinds = np.array(hard_truths), np.array(hard_kinds)
     check_features = {key: features(crops) for key, crops in checks.items()}
-    shrunk = {height: features(calibration_faces(val_crops, height, config.seed)) for heights in CALIBRATION_HEIGHTS for height in heights}
+    shrunk = {
+        height: features(calibration_faces(val_crops, height, config.seed))
+        for heights in CALIBRATION_HEIGHTS
+        for height in heights
+    }
     print(f"check faces: {sum(map(len, checks.values()))}, {time.perf_counter() - started:.0f} s", flush=True)
 
     def score(upper, class_names, name):
@@ -161,15 +170,19 @@ def main():
         in_val = val_truth >= 0
         # As training does: a weighed-down third class is left out of the calibration.
         held = in_val & (val_labels != names.index(INCORRECT)) if INCORRECT in class_names else in_val
-        rule, judged = calibrate(lambda height: training.run_batched(upper, shrunk[height][held]), val_truth[held],
-                                sources=sources[val_idx][held])
+        rule, judged = calibrate(
+            lambda height: training.run_batched(upper, shrunk[height][held]), val_truth[held], sources=sources[val_idx][held]
+        )
         result = {"model": name, "classes": class_names, "judging": judged}
         result["validation"] = {
             "accuracy": accuracy(val_truth[in_val], predicted["validation"][in_val]),
             "recall": {c: accuracy(val_truth, predicted["validation"], i) for i, c in enumerate(class_names)},
             "by_source": {
-                s: accuracy(val_truth[in_val & (sources[val_idx] == s)], predicted["validation"][in_val & (sources[val_idx] == s)])
-                for s in sorted(set(sources[val_idx])) if np.count_nonzero(in_val & (sources[val_idx] == s)) >= 100
+                s: accuracy(
+                    val_truth[in_val & (sources[val_idx] == s)], predicted["validation"][in_val & (sources[val_idx] == s)]
+                )
+                for s in sorted(set(sources[val_idx]))
+                if np.count_nonzero(in_val & (sources[val_idx] == s)) >= 100
             },
             "degraded_recall": {c: accuracy(val_truth, predicted["degraded"], i) for i, c in enumerate(class_names)},
         }
@@ -204,29 +217,45 @@ def main():
                     "by_band": {
                         b: {
                             "found": int((of_class & (bands == b)).sum()),
-                            "judged_share": round(float(judged_mask[of_class & (bands == b)].mean()), 4) if (of_class & (bands == b)).any() else None,
-                            "accuracy_all_found": accuracy(truths[of_class & (bands == b)], predicted[bench][of_class & (bands == b)]),
-                            "accuracy_judged": accuracy(truths[of_class & (bands == b) & judged_mask], predicted[bench][of_class & (bands == b) & judged_mask]),
-                        } for b in BAND_NAMES
+                            "judged_share": round(float(judged_mask[of_class & (bands == b)].mean()), 4)
+                            if (of_class & (bands == b)).any()
+                            else None,
+                            "accuracy_all_found": accuracy(
+                                truths[of_class & (bands == b)], predicted[bench][of_class & (bands == b)]
+                            ),
+                            "accuracy_judged": accuracy(
+                                truths[of_class & (bands == b) & judged_mask],
+                                predicted[bench][of_class & (bands == b) & judged_mask],
+                            ),
+                        }
+                        for b in BAND_NAMES
                     },
-                    "rotated_faces": {"found": int((of_class & rolled).sum()), "accuracy": accuracy(truths[of_class & rolled], predicted[bench][of_class & rolled])},
+                    "rotated_faces": {
+                        "found": int((of_class & rolled).sum()),
+                        "accuracy": accuracy(truths[of_class & rolled], predicted[bench][of_class & rolled]),
+                    },
                 }
             annotated = sum(1 for f in faces if f["truth"] >= 0 and local([f["truth"]])[0] >= 0)
             cells["end_to_end"] = round(float((right & judged_mask & (truths >= 0)).sum() / annotated), 4)
             result[bench] = cells
         result["hard_cases"] = {
             f"{kind}/{c}": accuracy(local(hard_truths)[hard_kinds == kind], predicted["hard"][hard_kinds == kind], i)
-            for kind in sorted(set(hard_kinds)) for i, c in enumerate(class_names)
+            for kind in sorted(set(hard_kinds))
+            for i, c in enumerate(class_names)
             if np.any((hard_kinds == kind) & (local(hard_truths) == i))
         }
         result["judging_rule"] = rule.as_dict()
         dump = Path(args.json).with_suffix("") / (name.replace(" ", "_").replace(",", "") + ".npz")
         dump.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(dump, **{key: value for key, value in probabilities.items()}, val_truth=val_truth,
-                            **{f"{b}_truth": local([f["truth"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
-                            **{f"{b}_band": np.array([f["band"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
-                            **{f"{b}_height": np.array([f["height"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
-                            **{f"{b}_annotated": np.array([len(faces)]) for b, faces in benchmarks.items()})
+        np.savez_compressed(
+            dump,
+            **{key: value for key, value in probabilities.items()},
+            val_truth=val_truth,
+            **{f"{b}_truth": local([f["truth"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
+            **{f"{b}_band": np.array([f["band"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
+            **{f"{b}_height": np.array([f["height"] for f in faces if f["crop"] is not None]) for b, faces in benchmarks.items()},
+            **{f"{b}_annotated": np.array([len(faces)]) for b, faces in benchmarks.items()},
+        )
         result["probabilities"] = str(dump)
         return result
 
@@ -237,7 +266,9 @@ def main():
         mark = time.perf_counter()
         rng = np.random.default_rng(seed)
         views = [
-            training.cut_features(extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, "")
+            training.cut_features(
+                extract, training.augmented_batches(dataset, train_idx, rng, config.degrade), len(train_idx), False, ""
+            )
             for _ in range(config.views)
         ]
         views = training.with_rare_class_views(views, dataset, train_idx, rng, config, extract)
@@ -264,7 +295,10 @@ def main():
             }
             train_s = time.perf_counter() - mark
             tag = f"{len(class_names)}-class seed {seed}"
-            for name, upper, kind in ((f"{tag}, member 1", single.upper, "single"), (f"{tag}, {args.members} members", parts.upper, "members")):
+            for name, upper, kind in (
+                (f"{tag}, member 1", single.upper, "single"),
+                (f"{tag}, {args.members} members", parts.upper, "members"),
+            ):
                 result = score(compiled(upper, tf.float32), class_names, name)
                 result["train_s"] = round(train_s, 1)
                 result["seed"] = seed

@@ -17,11 +17,11 @@ import cv2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.classify.judging import BAND_NAMES, band_name  # noqa: E402
-from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.classify.judging import BAND_NAMES, band_name
+from maskdetect.detect.detectors import YUNET_MAX_SIDE, load_face_detector
+from maskdetect.evaluation.scenes import DEFAULT_IOU, match_faces
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
 
 
 def measure(photos, factor, confidence):
@@ -55,8 +55,10 @@ def main():
     for factor in args.factors:
         found, total, false_faces, median_s = measure(photos, factor, args.confidence)
         baseline = baseline or median_s
-        print(f"\nx{factor:g}: {median_s * 1000:.1f} ms per photo (median, {median_s / baseline:.2f}x of x{args.factors[0]:g}), "
-              f"{false_faces} false faces")
+        print(
+            f"\nx{factor:g}: {median_s * 1000:.1f} ms per photo (median, {median_s / baseline:.2f}x of x{args.factors[0]:g}), "
+            f"{false_faces} false faces"
+        )
         for label in sorted({key[0] for key in total}):
             cells = [f"{size} {found[(label, size)]}/{total[(label, size)]}" for size in BAND_NAMES if total[(label, size)]]
             overall = sum(found[(label, s)] for s in BAND_NAMES) / sum(total[(label, s)] for s in BAND_NAMES)

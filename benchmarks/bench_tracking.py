@@ -20,25 +20,40 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import supervision as sv  # noqa: E402
-import trackers  # noqa: E402
-from crossing import FPS, make_crossing_video  # noqa: E402
+import supervision as sv
+import trackers
+from crossing import FPS, make_crossing_video
 
-from maskdetect.api import load_detector  # noqa: E402
-from maskdetect.detect.detectors import VIDEO_DETECT_SIZE  # noqa: E402
-from maskdetect.face import Face  # noqa: E402
-from maskdetect.video.sources import FrameReader  # noqa: E402
-from maskdetect.video.tracking import LOST_SECONDS, MIN_IOU, FaceTracker  # noqa: E402
+from maskdetect.api import load_detector
+from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
+from maskdetect.face import Face
+from maskdetect.video.sources import FrameReader
+from maskdetect.video.tracking import LOST_SECONDS, MIN_IOU, FaceTracker
 
 LOST = round(LOST_SECONDS * FPS)
 CANDIDATES = {
-    "bytetrack": lambda: trackers.ByteTrackTracker(frame_rate=FPS, lost_track_buffer=LOST, minimum_consecutive_frames=2,
-                                                   minimum_iou_threshold=MIN_IOU, high_conf_det_threshold=0.5,
-                                                   track_activation_threshold=0.4),
-    "sort": lambda: trackers.SORTTracker(frame_rate=FPS, lost_track_buffer=LOST, minimum_consecutive_frames=2,
-                                         minimum_iou_threshold=MIN_IOU, track_activation_threshold=0.4),
-    "ocsort": lambda: trackers.OCSORTTracker(frame_rate=FPS, lost_track_buffer=LOST, minimum_consecutive_frames=2,
-                                             minimum_iou_threshold=MIN_IOU, high_conf_det_threshold=0.5),
+    "bytetrack": lambda: trackers.ByteTrackTracker(
+        frame_rate=FPS,
+        lost_track_buffer=LOST,
+        minimum_consecutive_frames=2,
+        minimum_iou_threshold=MIN_IOU,
+        high_conf_det_threshold=0.5,
+        track_activation_threshold=0.4,
+    ),
+    "sort": lambda: trackers.SORTTracker(
+        frame_rate=FPS,
+        lost_track_buffer=LOST,
+        minimum_consecutive_frames=2,
+        minimum_iou_threshold=MIN_IOU,
+        track_activation_threshold=0.4,
+    ),
+    "ocsort": lambda: trackers.OCSORTTracker(
+        frame_rate=FPS,
+        lost_track_buffer=LOST,
+        minimum_consecutive_frames=2,
+        minimum_iou_threshold=MIN_IOU,
+        high_conf_det_threshold=0.5,
+    ),
 }
 
 
@@ -59,7 +74,8 @@ def switches(tracker, faces_per_frame, truth):
             continue
         detections = sv.Detections(
             xyxy=np.array([f.box for f in faces], np.float32).reshape(-1, 4),
-            confidence=np.array([f.score for f in faces], np.float32), class_id=np.zeros(len(faces), int),
+            confidence=np.array([f.score for f in faces], np.float32),
+            class_id=np.zeros(len(faces), int),
             data={"order": np.arange(len(faces))},
         )
         started = time.perf_counter()
@@ -71,15 +87,28 @@ def switches(tracker, faces_per_frame, truth):
             under = [n for n, b in in_view if b.x1 <= centre[0] < b.x2 and b.y1 <= centre[1] < b.y2]
             if under and track_id >= 0:
                 ids[under[-1]].add(int(track_id))
-    return {"id_switches": sum(len(found) - 1 for found in ids.values()), "people_tracked": len(ids),
-            "ms_per_frame": round(1000 * statistics.median(seconds), 3)}
+    return {
+        "id_switches": sum(len(found) - 1 for found in ids.values()),
+        "people_tracked": len(ids),
+        "ms_per_frame": round(1000 * statistics.median(seconds), 3),
+    }
 
 
 def five_faces_cost(frames):
     tracker, seconds = FaceTracker(FPS), []
     for index in range(frames):
-        faces = [Face(20 + 120 * n + index % 50, 100 + 10 * n, 120 + 120 * n + index % 50, 200 + 10 * n, 0.9,
-                      label="with_mask" if n % 2 else "without_mask", probability=0.99) for n in range(5)]
+        faces = [
+            Face(
+                20 + 120 * n + index % 50,
+                100 + 10 * n,
+                120 + 120 * n + index % 50,
+                200 + 10 * n,
+                0.9,
+                label="with_mask" if n % 2 else "without_mask",
+                probability=0.99,
+            )
+            for n in range(5)
+        ]
         started = time.perf_counter()
         tracker.update(index / FPS, faces)
         seconds.append(time.perf_counter() - started)

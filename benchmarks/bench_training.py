@@ -52,16 +52,17 @@ def run_naive(epochs):
     from maskdetect.classify.batch import IMAGE_SIZE
     from maskdetect.detect.align import aligned_face
     from maskdetect.detect.detectors import load_face_detector
+    from maskdetect.settings import TrainingSettings
     from maskdetect.training.augment import augmented_face
     from maskdetect.training.dataset import load_dataset, mask_classes
     from maskdetect.training.duplicates import duplicate_groups, grouped_split
     from maskdetect.training.model import build_classifier
-    from maskdetect.settings import TrainingSettings
 
     config = TrainingSettings()
     started = time.perf_counter()
-    dataset = load_dataset([ROOT / "dataset"], load_face_detector(config.framing_detector), verbose=False,
-                           classes=mask_classes([ROOT / "dataset"]))
+    dataset = load_dataset(
+        [ROOT / "dataset"], load_face_detector(config.framing_detector), verbose=False, classes=mask_classes([ROOT / "dataset"])
+    )
     labels = np.asarray(dataset.labels)
     train_idx, val_idx = grouped_split(labels, duplicate_groups(np.asarray(dataset.hashes)), config.val_split, config.seed)
     model = build_classifier(dataset.class_names, config.weights).model
@@ -107,7 +108,9 @@ def child(kind, naive_epochs):
 def measure(kind, naive_epochs):
     output = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--naive-epochs", str(naive_epochs)],
-        stdout=subprocess.PIPE, text=True, check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 

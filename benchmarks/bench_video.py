@@ -24,21 +24,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL  # noqa: E402
-from maskdetect.classify.backends import DEFAULT_BACKEND, load_classifier  # noqa: E402
-from maskdetect.classify.keras_backend import KerasClassifier  # noqa: E402
-from maskdetect.detect.detectors import (  # noqa: E402
+from maskdetect.classify.backends import DEFAULT_BACKEND, load_classifier
+from maskdetect.classify.keras_backend import KerasClassifier
+from maskdetect.detect.detectors import (
     VIDEO_DETECT_SIZE,
     SsdFaceDetector,
     load_face_detector,
 )
-from maskdetect.pipeline import (  # noqa: E402
+from maskdetect.pipeline import (
     FACE_FINDING_THREADS,
     VIDEO_CLASSIFIER_THREADS,
     MaskDetector,
 )
-from maskdetect.settings import VideoSettings  # noqa: E402
-from maskdetect.video.loop import run_video  # noqa: E402
+from maskdetect.settings import VideoSettings
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
+from maskdetect.video.loop import run_video
 
 PHOTOS = ["fmd_4d175c5964.jpg", "fmd_2c7408b330.jpg", "fmd_3fd9477f16.jpg", "fmd_4eef93dd7d.jpg"]
 
@@ -129,7 +129,9 @@ def main():
         classic = time_classic(video, classic_loop(keras_classifier.model, keras_classifier.class_names), args.classic_frames)
         results["classic_median_fps"] = round(1 / statistics.median(classic), 1)
         for backend, face_detector, size in runs:
-            classifier = keras_classifier if backend == "keras" else load_classifier(args.model, backend, VIDEO_CLASSIFIER_THREADS)
+            classifier = (
+                keras_classifier if backend == "keras" else load_classifier(args.model, backend, VIDEO_CLASSIFIER_THREADS)
+            )
             detector = MaskDetector(classifier, load_face_detector(face_detector, max_side=size, threads=FACE_FINDING_THREADS))
             summary = run_video(detector, video, VideoSettings(display=False))
             name = f"{backend}_{face_detector}_{size}"
@@ -139,8 +141,14 @@ def main():
                 "faces": dict(summary.faces),
             }
     print(json.dumps(results, indent=2))
-    print("\n".join(f"{name}: {row['median_fps']} FPS, {row['vs_classic']}x classic" for name, row in results.items()
-                     if isinstance(row, dict)), file=sys.stderr)
+    print(
+        "\n".join(
+            f"{name}: {row['median_fps']} FPS, {row['vs_classic']}x classic"
+            for name, row in results.items()
+            if isinstance(row, dict)
+        ),
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

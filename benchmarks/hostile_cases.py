@@ -39,8 +39,10 @@ def make_files(folder, root):
     annotations.mkdir()
     (folder / "images").mkdir()
     shutil.copy(photo, folder / "images" / "a.jpg")
-    (annotations / "a.xml").write_text("<annotation><object><name>without_mask</name><bndbox><xmin>nan</xmin>"
-                                       "<ymin>1</ymin><xmax>50</xmax><ymax>60</ymax></bndbox></object></annotation>")
+    (annotations / "a.xml").write_text(
+        "<annotation><object><name>without_mask</name><bndbox><xmin>nan</xmin>"
+        "<ymin>1</ymin><xmax>50</xmax><ymax>60</ymax></bndbox></object></annotation>"
+    )
     (folder / "big").mkdir()
     with open(folder / "big" / "big.jpg", "wb") as big:
         big.truncate(3 * 2**30)
@@ -65,18 +67,51 @@ def make_files(folder, root):
 
 
 CASES = [
-    ("image --json onto a photo", ["detect_mask_image.py", "-i", "images/a.jpg", "-o", "out", "--json", "photo.jpg"], ["photo.jpg"]),
+    (
+        "image --json onto a photo",
+        ["detect_mask_image.py", "-i", "images/a.jpg", "-o", "out", "--json", "photo.jpg"],
+        ["photo.jpg"],
+    ),
     ("video --json onto a script", ["detect_mask_video.py", "-s", "door.avi", "--no-display", "--json", "run.py"], ["run.py"]),
-    ("video --stats-csv onto a video", ["detect_mask_video.py", "-s", "door.avi", "--no-display", "--stats-csv", "clip.avi"], ["clip.avi"]),
+    (
+        "video --stats-csv onto a video",
+        ["detect_mask_video.py", "-s", "door.avi", "--no-display", "--stats-csv", "clip.avi"],
+        ["clip.avi"],
+    ),
     ("video -o onto JSON lines", ["detect_mask_video.py", "-s", "door.avi", "--no-display", "-o", "events.avi"], ["events.avi"]),
-    ("image --json onto someone's config.json", ["detect_mask_image.py", "-i", "images/a.jpg", "-o", "out", "--json",
-                                                "config.json"], ["config.json"]),
-    ("video --stats-csv onto someone's data.csv", ["detect_mask_video.py", "-s", "door.avi", "--no-display", "--stats-csv",
-                                                  "data.csv"], ["data.csv"]),
-    ("train --learning-rate nan over a good model", ["train_mask_detector.py", "--learning-rate", "nan", "--dataset", "faces",
-                                                    "--model", "good.model", "--head-epochs", "1", "--fine-tune-epochs", "0",
-                                                    "--members", "1", "--views", "1", "--export", "onnx"],
-     ["good.model/model.weights.h5"]),
+    (
+        "image --json onto someone's config.json",
+        ["detect_mask_image.py", "-i", "images/a.jpg", "-o", "out", "--json", "config.json"],
+        ["config.json"],
+    ),
+    (
+        "video --stats-csv onto someone's data.csv",
+        ["detect_mask_video.py", "-s", "door.avi", "--no-display", "--stats-csv", "data.csv"],
+        ["data.csv"],
+    ),
+    (
+        "train --learning-rate nan over a good model",
+        [
+            "train_mask_detector.py",
+            "--learning-rate",
+            "nan",
+            "--dataset",
+            "faces",
+            "--model",
+            "good.model",
+            "--head-epochs",
+            "1",
+            "--fine-tune-epochs",
+            "0",
+            "--members",
+            "1",
+            "--views",
+            "1",
+            "--export",
+            "onnx",
+        ],
+        ["good.model/model.weights.h5"],
+    ),
     ("a 3 GiB big.jpg", ["detect_mask_image.py", "-i", "big", "-o", "out"], []),
     ("three 20000x20000 PNG bombs", ["detect_mask_image.py", "-i", "bombs", "-o", "out"], []),
     ("-s 99999999999999999999", ["detect_mask_video.py", "-s", "99999999999999999999", "--no-display"], []),
@@ -90,8 +125,15 @@ CASES = [
 def run_case(python, root, folder, argv, timeout):
     command = [python, *argv[:2], *argv[2:]] if argv[0] == "-m" else [python, str(root / argv[0]), *argv[1:]]
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        start_new_session=True,
+    )
     try:
         _, stderr = process.communicate(timeout=timeout)
         status = process.returncode
@@ -120,7 +162,10 @@ def main():
             before = {path: (folder / path).read_bytes() for path in guarded}
             status, traceback, seconds = run_case(args.python, root, folder, argv, args.timeout)
             intact = all((folder / path).is_file() and (folder / path).read_bytes() == data for path, data in before.items())
-            print(f"| {name} | {status} | {'yes' if traceback else 'no'} | {'yes' if intact else 'NO'} | {seconds:.1f} |", flush=True)
+            print(
+                f"| {name} | {status} | {'yes' if traceback else 'no'} | {'yes' if intact else 'NO'} | {seconds:.1f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import threading
 import cv2
 import numpy as np
 
-from maskdetect.shipped_files import FACE_DETECTOR_DIR
 from maskdetect.detect.detectors import (
     DEFAULT_CONFIDENCE,
     YUNET_MAX_SIDE,
@@ -14,6 +13,7 @@ from maskdetect.detect.detectors import (
     boxes_in_image,
     scaled_for_search,
 )
+from maskdetect.shipped_files import FACE_DETECTOR_DIR
 
 
 class OpenCvYuNet:

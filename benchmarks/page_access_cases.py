@@ -79,10 +79,24 @@ def main():
         (scratch / "token").write_text(TOKEN)
         (scratch / "token").chmod(0o600)
         extra = ["--serve-token-file", str(scratch / "token")]
-    run = subprocess.Popen([sys.executable, str(Path(args.root) / "detect_mask_video.py"), "-s",
-                            f"http://user:secret@127.0.0.1:{camera}/live.mjpg", "--no-display", "--serve", str(port),
-                            "--json", str(scratch / "events.jsonl"), *extra], env={**os.environ, "PYTHONPATH": args.root},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(args.root) / "detect_mask_video.py"),
+            "-s",
+            f"http://user:secret@127.0.0.1:{camera}/live.mjpg",
+            "--no-display",
+            "--serve",
+            str(port),
+            "--json",
+            str(scratch / "events.jsonl"),
+            *extra,
+        ],
+        env={**os.environ, "PYTHONPATH": args.root},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while request(port, "/")[0] in ("ConnectionRefusedError",) and time.monotonic() < deadline:
         time.sleep(0.3)

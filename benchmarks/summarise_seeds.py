@@ -72,4 +72,3 @@ def disagreement(results_path):
 
 if __name__ == "__main__":
     main()
-

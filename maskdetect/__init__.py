@@ -10,7 +10,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 # OpenCV's own limit on the pixels it decodes, for the kinds whose size maskdetect.io.images cannot read first.
 os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(400_000_000))
 
-from maskdetect.errors import InputError  # noqa: E402
+from maskdetect.errors import InputError
 
 __all__ = ["InputError"]
 __version__ = "1.6.0"

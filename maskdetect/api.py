@@ -24,20 +24,35 @@ from typing import Any
 
 import numpy as np
 
-from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 from maskdetect.detect.align import classifier_crop as _classifier_crop
 from maskdetect.face import Face
 from maskdetect.io.images import read_image
 from maskdetect.io.records import face_record
 from maskdetect.pipeline import MaskDetector
-from maskdetect.video.loop import ASSUMED_FPS, FrameResult
 from maskdetect.pipeline import load_detector as _load_detector
 from maskdetect.runs import run_archive, run_cameras, run_photos, run_video
 from maskdetect.settings import DetectorSettings, PhotoSettings, TrainingSettings, VideoSettings
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
+from maskdetect.video.loop import ASSUMED_FPS, FrameResult
 
-__all__ = ["EXAMPLES", "DetectorSettings", "Face", "MaskDetector", "PhotoSettings", "TrainingSettings", "VideoSettings",
-           "classifier_crop", "face_record", "load_detector", "read_image", "run_archive", "run_cameras", "run_photos",
-           "run_video", "video_results"]
+__all__ = [
+    "EXAMPLES",
+    "DetectorSettings",
+    "Face",
+    "MaskDetector",
+    "PhotoSettings",
+    "TrainingSettings",
+    "VideoSettings",
+    "classifier_crop",
+    "face_record",
+    "load_detector",
+    "read_image",
+    "run_archive",
+    "run_cameras",
+    "run_photos",
+    "run_video",
+    "video_results",
+]
 
 
 def classifier_crop(image: np.ndarray, face: Face, classifier: Any) -> np.ndarray:
@@ -61,8 +76,9 @@ def load_detector(settings: DetectorSettings | str | os.PathLike | None = None, 
     return _load_detector(dataclasses.replace(settings, **changes))
 
 
-def video_results(source: str, settings: VideoSettings | None = None,
-                  detector: MaskDetector | None = None) -> Iterator[FrameResult]:
+def video_results(
+    source: str, settings: VideoSettings | None = None, detector: MaskDetector | None = None
+) -> Iterator[FrameResult]:
     """Each frame of ``source`` (a video file, webcam index, stream URL, ...) as a FrameResult, as it comes: its
     index and time, the frame annotated as ``settings`` ask (boxes and labels; blurred faces with ``blur``), its
     faces labelled and tracked (``track_id``, ``person_label``), and the people who raise an alert. Nothing is

@@ -51,12 +51,18 @@ def detect_photos(detector, paths, targets, show=False, workers=None, progress=F
     targets = targets or [None] * len(paths)
     workers = workers or os.cpu_count() or 1
     results, failures = [], []
-    with single_threaded_opencv(), ThreadPoolExecutor(workers) as pool, tqdm(
-        total=len(paths), unit="image", disable=None if progress else True, leave=False
-    ) as bar:
+    with (
+        single_threaded_opencv(),
+        ThreadPoolExecutor(workers) as pool,
+        tqdm(total=len(paths), unit="image", disable=None if progress else True, leave=False) as bar,
+    ):
         writes = deque()
-        found = mapped_ahead(pool, lambda item: _read_and_find(detector, item), map(_Item, range(len(paths)), paths),
-                             ahead=2 * workers + BATCH_FACES)
+        found = mapped_ahead(
+            pool,
+            lambda item: _read_and_find(detector, item),
+            map(_Item, range(len(paths)), paths),
+            ahead=2 * workers + BATCH_FACES,
+        )
         for chunk in _face_batches(found):
             detector.label([item.faces for item in chunk if item.error is None])
             for item, target in ((item, targets[item.index]) for item in chunk):

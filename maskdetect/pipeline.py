@@ -47,8 +47,14 @@ class MaskDetector:
     upright first, even one lying on its side.
     """
 
-    def __init__(self, classifier: Any, face_detector: Any = None, min_face_size: int = DEFAULT_MIN_FACE_SIZE,
-                 upright: bool = True, judging_rule: JudgingRule | None = None) -> None:
+    def __init__(
+        self,
+        classifier: Any,
+        face_detector: Any = None,
+        min_face_size: int = DEFAULT_MIN_FACE_SIZE,
+        upright: bool = True,
+        judging_rule: JudgingRule | None = None,
+    ) -> None:
         self.classifier = classifier
         self.face_detector = face_detector
         self.min_face_size = min_face_size
@@ -125,7 +131,13 @@ def load_detector(settings: DetectorSettings | None = None) -> MaskDetector:
     settings = settings or DetectorSettings()
     face_detector = None
     if settings.face_detector is not None:
-        face_detector = load_face_detector(settings.face_detector, settings.face_detector_dir, settings.confidence,
-                                           settings.detect_size, settings.face_detector_threads, settings.upscale)
+        face_detector = load_face_detector(
+            settings.face_detector,
+            settings.face_detector_dir,
+            settings.confidence,
+            settings.detect_size,
+            settings.face_detector_threads,
+            settings.upscale,
+        )
     classifier = backends.load_classifier(settings.model, settings.backend, settings.classifier_threads)
     return MaskDetector(classifier, face_detector, settings.min_face_size, settings.upright)

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,9 @@ def run_archive(settings: PhotoSettings, verbose: bool = False) -> Any:
     if settings.json or settings.show:
         raise InputError("with --ray the records go to --results: --json and --show are for runs on one machine")
     detector = _photo_detector(settings)
-    detector = dataclasses.replace(detector, model=_absolute(detector.model),
-                                   face_detector_dir=_absolute(detector.face_detector_dir))
+    detector = dataclasses.replace(
+        detector, model=_absolute(detector.model), face_detector_dir=_absolute(detector.face_detector_dir)
+    )
     _, model_file = resolve_model(detector.model, detector.backend)
     if not Path(model_file).exists():
         raise InputError(f"no model at {model_file} (every node reads the model at this path)")
@@ -118,8 +119,17 @@ def run_archive(settings: PhotoSettings, verbose: bool = False) -> Any:
             if _is_inside(annotated, _absolute(settings.image[0])):
                 raise InputError(f"refusing to write annotated copies into {settings.output}: it is inside the archive")
         ray = connect(archive.ray, verbose=verbose)
-        return run_on_cluster(ray, settings.image[0], store, detector, annotated, archive.part_size, archive.workers,
-                              progress=settings.progress, max_pixels=settings.max_pixels)
+        return run_on_cluster(
+            ray,
+            settings.image[0],
+            store,
+            detector,
+            annotated,
+            archive.part_size,
+            archive.workers,
+            progress=settings.progress,
+            max_pixels=settings.max_pixels,
+        )
     except OSError as error:
         # pyarrow's filesystems: a permission, a credential or a network failure of the storage.
         raise InputError(f"storage: {str(error).splitlines()[0]}") from None
@@ -165,8 +175,10 @@ def check_video_settings(sources: Sequence[str], settings: VideoSettings) -> lis
     if settings.display and not has_display():
         raise InputError("cannot open a window here (no display); run with --no-display")
     if len(sources) > 1 and (settings.display or is_stdout(settings.json_path)):
-        raise InputError("several sources show side by side on the live page (--serve), not in windows or on stdout: "
-                         "add --no-display, and give --json a file")
+        raise InputError(
+            "several sources show side by side on the live page (--serve), not in windows or on stdout: "
+            "add --no-display, and give --json a file"
+        )
     per_source = numbered_settings(settings, len(sources))
     check_sources(sources, per_source)
     return per_source
@@ -189,8 +201,9 @@ def run_video(settings: VideoSettings) -> list:
         server = _page_server(feed, settings)
     links = links_for(len(sources), feed, events)
     try:
-        detector = dataclasses.replace(settings.detector, classifier_threads=VIDEO_CLASSIFIER_THREADS,
-                                       face_detector_threads=FACE_FINDING_THREADS)
+        detector = dataclasses.replace(
+            settings.detector, classifier_threads=VIDEO_CLASSIFIER_THREADS, face_detector_threads=FACE_FINDING_THREADS
+        )
         detectors = [load_detector(detector) for _ in sources]
         if len(sources) == 1:
             return [run_source(detectors[0], sources[0], per_source[0], links[0], checked=True)]
@@ -214,8 +227,15 @@ def _page_server(state: Any, settings: VideoSettings) -> Any:
 
     host, port = parse_address(settings.serve)
     page = settings.page
-    access = access_for(host, page.serve_token_file, page.serve_no_auth, page.serve_cert, page.serve_key,
-                        page.serve_allow_host, page.serve_max_clients)
+    access = access_for(
+        host,
+        page.serve_token_file,
+        page.serve_no_auth,
+        page.serve_cert,
+        page.serve_key,
+        page.serve_allow_host,
+        page.serve_max_clients,
+    )
     return PageServer(state, host, port, access)
 
 
@@ -261,8 +281,11 @@ def run_cameras(settings: VideoSettings, verbose: bool = False) -> tuple[list[di
     for source in sources:
         check_video_outputs(source, dataclasses.replace(settings, stats_csv=None, stats_plot=None))
     # The watchers run in other folders, maybe on other machines: local paths made absolute.
-    detector = dataclasses.replace(settings.detector, model=str(Path(settings.detector.model).resolve()),
-                                   face_detector_dir=str(Path(settings.detector.face_detector_dir).resolve()))
+    detector = dataclasses.replace(
+        settings.detector,
+        model=str(Path(settings.detector.model).resolve()),
+        face_detector_dir=str(Path(settings.detector.face_detector_dir).resolve()),
+    )
     settings = dataclasses.replace(settings, detector=detector)
     sources = [str(Path(source).resolve()) if is_file_source(source) else source for source in sources]
     mqtt = mqtt_events(settings, sources) if settings.events.mqtt else None

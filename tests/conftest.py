@@ -161,7 +161,20 @@ def tiny_training(tmp_path_factory):
     (dataset / "without_mask" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
     outputs = {"model": work / "mask_detector.model", "plot": work / "plot.png", "report": work / "report.json"}
     result = run_script(
-        "train_mask_detector.py", "--dataset", dataset, "--model", outputs["model"], "--plot", outputs["plot"],
-        "--report", outputs["report"], "--head-epochs", 3, "--fine-tune-epochs", 2, "--views", 2,
+        "train_mask_detector.py",
+        "--dataset",
+        dataset,
+        "--model",
+        outputs["model"],
+        "--plot",
+        outputs["plot"],
+        "--report",
+        outputs["report"],
+        "--head-epochs",
+        3,
+        "--fine-tune-epochs",
+        2,
+        "--views",
+        2,
     )
     return result, outputs

@@ -57,7 +57,9 @@ def frame_count():
 def make_crossing_video(path, repeats=1):
     """Write the video (MJPG), the crossing ``repeats`` times over; returns the truth: per frame,
     (walker index, photo's box) in view, front-most last."""
-    faces = [cv2.resize(cv2.imread(str(DATASET / w.photo)), (FACE_SIDE, FACE_SIDE), interpolation=cv2.INTER_AREA) for w in WALKERS]
+    faces = [
+        cv2.resize(cv2.imread(str(DATASET / w.photo)), (FACE_SIDE, FACE_SIDE), interpolation=cv2.INTER_AREA) for w in WALKERS
+    ]
     gradient = np.linspace(70, 150, FRAME_SIZE[0], dtype=np.uint8)
     background = cv2.merge([np.tile(gradient, (FRAME_SIZE[1], 1))] * 3)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, FRAME_SIZE)

@@ -200,8 +200,11 @@ def test_members_are_averaged_in_one_graph_and_the_rule_travels_with_the_model(t
         save_classifier(parts.model, tmp_path / name, rule)
         loaded = KerasClassifier.load(tmp_path / name)
         assert loaded.judging_rule == rule
-        assert np.allclose(loaded.probabilities([face.astype(np.uint8)[:, :, ::-1] for face in faces]),
-                           parts.model(tf.constant(faces.astype(np.uint8).astype("float32")))["probabilities"], atol=1e-5)
+        assert np.allclose(
+            loaded.probabilities([face.astype(np.uint8)[:, :, ::-1] for face in faces]),
+            parts.model(tf.constant(faces.astype(np.uint8).astype("float32")))["probabilities"],
+            atol=1e-5,
+        )
 
 
 @pytest.mark.slow
@@ -221,8 +224,18 @@ def test_training_calibrates_a_rule_that_detection_applies(tiny_training, tmp_pa
     photos.mkdir()
     for path in bundled_images("with_mask", "fmd", 4, offset=300):
         cv2.imwrite(str(photos / path.name), read_image(path))
-    run = run_script("detect_mask_image.py", "-i", photos, "--model", outputs["model"], "-o", tmp_path / "annotated",
-                     "--json", tmp_path / "faces.json", "-q")
+    run = run_script(
+        "detect_mask_image.py",
+        "-i",
+        photos,
+        "--model",
+        outputs["model"],
+        "-o",
+        tmp_path / "annotated",
+        "--json",
+        tmp_path / "faces.json",
+        "-q",
+    )
     assert run.returncode == 0, run.stderr
     faces = [face for record in json.loads((tmp_path / "faces.json").read_text()) for face in record["faces"]]
     assert faces

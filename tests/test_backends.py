@@ -15,8 +15,14 @@ from conftest import ROOT, assert_one_line_error, bundled_images, run_script
 from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 
 # Real faces of every kind of source, masked and not, in the crops detection makes of them.
-FACE_SOURCES = [("with_mask", "fmd"), ("with_mask", "amvd"), ("with_mask", "wchm"), ("without_mask", "utk"),
-                ("without_mask", "wcmd"), ("without_mask", "fexp")]
+FACE_SOURCES = [
+    ("with_mask", "fmd"),
+    ("with_mask", "amvd"),
+    ("with_mask", "wchm"),
+    ("without_mask", "utk"),
+    ("without_mask", "wcmd"),
+    ("without_mask", "fexp"),
+]
 
 
 def real_face_crops(classifier, offset=300):
@@ -61,7 +67,8 @@ def test_training_exports_a_model_that_gives_keras_probabilities(tiny_training):
     assert result.returncode == 0, result.stderr
     report = json.loads(outputs["report"].read_text())
     assert report["exports"] == {
-        "onnx": str(outputs["model"].with_suffix(".onnx")), "litert": str(outputs["model"].with_suffix(".tflite")),
+        "onnx": str(outputs["model"].with_suffix(".onnx")),
+        "litert": str(outputs["model"].with_suffix(".tflite")),
     }
     assert_exports_match_keras(outputs["model"])
 
@@ -79,8 +86,17 @@ def test_every_backend_gives_the_same_labels(tmp_path):
         labels[backend] = _labels_by_image(result.stdout)
     assert labels["onnx"] == labels["litert"] == labels["keras"]
     assert sum(len(faces) for faces in labels["onnx"].values()) == 7
-    direct = run_script("detect_mask_image.py", "-i", EXAMPLES, "-m", SHIPPED_MODEL.with_suffix(".tflite"), "--json", "-",
-                        "-o", tmp_path / "direct")
+    direct = run_script(
+        "detect_mask_image.py",
+        "-i",
+        EXAMPLES,
+        "-m",
+        SHIPPED_MODEL.with_suffix(".tflite"),
+        "--json",
+        "-",
+        "-o",
+        tmp_path / "direct",
+    )
     assert _labels_by_image(direct.stdout) == labels["onnx"]
 
 
@@ -108,7 +124,10 @@ def test_detection_scripts_do_not_import_tensorflow(tmp_path):
     writer.release()
     assert _run_without_importing_tensorflow("detect_mask_image.py", "-i", EXAMPLES, "-o", tmp_path / "out") == (0, False)
     assert _run_without_importing_tensorflow("detect_mask_video.py", "-s", video, "--no-display") == (0, False)
-    assert _run_without_importing_tensorflow("detect_mask_image.py", "-i", EXAMPLES, "-o", tmp_path / "k", "-b", "keras") == (0, True)
+    assert _run_without_importing_tensorflow("detect_mask_image.py", "-i", EXAMPLES, "-o", tmp_path / "k", "-b", "keras") == (
+        0,
+        True,
+    )
 
 
 @pytest.mark.slow
@@ -122,8 +141,12 @@ def test_pip_install_gives_commands_that_detect_without_tensorflow_from_any_fold
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True, timeout=300)
     python, bin_dir = venv / "bin" / "python", venv / "bin"
-    built = subprocess.run([python, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp_path / "wheel", source],
-                           capture_output=True, text=True, timeout=900)
+    built = subprocess.run(
+        [python, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp_path / "wheel", source],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next((tmp_path / "wheel").glob("maskdetect-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -132,8 +155,12 @@ def test_pip_install_gives_commands_that_detect_without_tensorflow_from_any_fold
     assert {f"maskdetect/face_detector/{path.name}" for path in (ROOT / "face_detector").iterdir()} <= names
     assert {"maskdetect/models/mask_detector.onnx", "maskdetect/models/mask_detector.tflite"} <= names
     assert all(name.startswith(("maskdetect/", "maskdetect-")) for name in names)
-    install = subprocess.run([python, "-m", "pip", "install", "--quiet", "-c", source / "requirements-detect.txt", wheel],
-                             capture_output=True, text=True, timeout=900)
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "-c", source / "requirements-detect.txt", wheel],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -192,7 +219,9 @@ def test_bad_models_and_backends_get_one_line(tmp_path):
         (tmp_path / name).write_text("not a model at all")
         result = run_script("detect_mask_image.py", "-i", image, "-m", tmp_path / name, "-o", tmp_path / "a.jpg")
         assert_one_line_error(result, words)
-    result = run_script("detect_mask_image.py", "-i", image, "-m", SHIPPED_MODEL.with_suffix(".onnx"), "-b", "litert", "-o", tmp_path / "a.jpg")
+    result = run_script(
+        "detect_mask_image.py", "-i", image, "-m", SHIPPED_MODEL.with_suffix(".onnx"), "-b", "litert", "-o", tmp_path / "a.jpg"
+    )
     assert_one_line_error(result, "litert backend", ".onnx")
     keras_only = tmp_path / "keras_only.model"
     shutil.copytree(SHIPPED_MODEL, keras_only)

@@ -19,16 +19,22 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'mask
 from conftest import ROOT, free_port, run_script  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from maskdetect.shipped_files import EXAMPLES  # noqa: E402
 from maskdetect.cluster.archive import ResultsStore, read_results, run_archive  # noqa: E402
 from maskdetect.cluster.connect import connect  # noqa: E402
 from maskdetect.errors import InputError  # noqa: E402
 from maskdetect.settings import DetectorSettings  # noqa: E402
+from maskdetect.shipped_files import EXAMPLES  # noqa: E402
 
 SCENES = ROOT / "data" / "scenes" / "images"
 SETTINGS = DetectorSettings(
-    model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"), backend="onnx", face_detector="yunet",
-    confidence=0.5, detect_size=640, min_face_size=0, upscale=1.0, upright=True,
+    model=str(ROOT / "maskdetect" / "models" / "mask_detector.model"),
+    backend="onnx",
+    face_detector="yunet",
+    confidence=0.5,
+    detect_size=640,
+    min_face_size=0,
+    upscale=1.0,
+    upright=True,
     face_detector_dir=str(ROOT / "face_detector"),
 )
 
@@ -37,10 +43,15 @@ SETTINGS = DetectorSettings(
 def object_storage():
     """A real S3-compatible server (moto's) on a free port; every Ray process started after it uses it."""
     port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    settings = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "test",
-                "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    settings = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     saved = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)
     _wait_for(lambda: _answers(port), seconds=30)
@@ -183,8 +194,11 @@ def test_a_node_lost_mid_run_costs_time_not_records(cluster, archive, tmp_path):
     extra = cluster.add_node(num_cpus=1, object_store_memory=100 * 2**20)
     cluster.wait_for_nodes()
     runs = []
-    worker = threading.Thread(target=lambda: runs.append(run_archive(
-        ray, str(archive), ResultsStore(results), SETTINGS, part_size=4, workers=3, progress=False)))
+    worker = threading.Thread(
+        target=lambda: runs.append(
+            run_archive(ray, str(archive), ResultsStore(results), SETTINGS, part_size=4, workers=3, progress=False)
+        )
+    )
     worker.start()
     _wait_for(lambda: any(results.glob("part-*.jsonl")))
     cluster.remove_node(extra)  # from the main thread, as Ray requires
@@ -195,8 +209,23 @@ def test_a_node_lost_mid_run_costs_time_not_records(cluster, archive, tmp_path):
 
 def test_a_killed_run_started_again_records_only_what_is_missing(cluster, archive, tmp_path):
     results = tmp_path / "results"
-    command = [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(archive), "--ray", cluster.address,
-               "--results", str(results), "--part-size", "3", "--workers", "2", "-q", "--min-face-size", "0"]
+    command = [
+        sys.executable,
+        str(ROOT / "detect_mask_image.py"),
+        "-i",
+        str(archive),
+        "--ray",
+        cluster.address,
+        "--results",
+        str(results),
+        "--part-size",
+        "3",
+        "--workers",
+        "2",
+        "-q",
+        "--min-face-size",
+        "0",
+    ]
     first = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         _wait_for(lambda: len(list(results.glob("part-*.jsonl"))) >= 2 or first.poll() is not None, seconds=120)
@@ -223,8 +252,20 @@ def test_parquet_results_and_annotated_copies_in_the_results(cluster, tmp_path):
     results = tmp_path / "results"
     listing = tmp_path / "photos.txt"
     listing.write_text("".join(f"{path}\n" for path in sorted(EXAMPLES.glob("*.jpg"))))
-    finished = run_script("detect_mask_image.py", "-i", listing, "--ray", cluster.address, "--results", results,
-                          "--format", "parquet", "-o", results / "annotated", "-q")
+    finished = run_script(
+        "detect_mask_image.py",
+        "-i",
+        listing,
+        "--ray",
+        cluster.address,
+        "--results",
+        results,
+        "--format",
+        "parquet",
+        "-o",
+        results / "annotated",
+        "-q",
+    )
     assert finished.returncode == 0, finished.stderr
     records = _by_image(read_results(results))
     assert set(records) == {str(path) for path in EXAMPLES.glob("*.jpg")}
@@ -247,8 +288,18 @@ def test_an_archive_in_object_storage_with_results_and_copies_there(cluster, obj
             stream.write(path.read_bytes())
     with s3.open_output_stream("doors/archive/2026/broken.jpg") as stream:
         stream.write(b"not a photo")
-    command = ("detect_mask_image.py", "-i", "s3://doors/archive", "--ray", cluster.address, "--results",
-               "s3://doors/results", "-o", "s3://doors/annotated", "-q")
+    command = (
+        "detect_mask_image.py",
+        "-i",
+        "s3://doors/archive",
+        "--ray",
+        cluster.address,
+        "--results",
+        "s3://doors/results",
+        "-o",
+        "s3://doors/annotated",
+        "-q",
+    )
     finished = run_script(*command)
     assert finished.returncode == 1, finished.stderr  # the broken photo
     records = _by_image(read_results("s3://doors/results"))
@@ -278,13 +329,20 @@ def test_results_never_go_into_a_folder_of_other_things(tmp_path):
 
 
 def test_joining_a_cluster_that_is_not_there_is_one_line(tmp_path):
-    command = [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", str(EXAMPLES), "--ray", "127.0.0.1:9",
-               "--results", str(tmp_path / "results")]
+    command = [
+        sys.executable,
+        str(ROOT / "detect_mask_image.py"),
+        "-i",
+        str(EXAMPLES),
+        "--ray",
+        "127.0.0.1:9",
+        "--results",
+        str(tmp_path / "results"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr
     assert "cannot reach a Ray cluster at 127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "results").exists() or not list((tmp_path / "results").iterdir())
-
 
 
 def _watcher_pids():
@@ -317,19 +375,24 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
     from test_live_page import CHROMIUM, CHROMIUM_FLAGS
 
     from maskdetect.cluster.cameras import run_cameras
-    from maskdetect.settings import CameraSettings, VideoSettings
     from maskdetect.serve.dashboard import Dashboard
     from maskdetect.serve.pages import PageServer as DashboardServer
+    from maskdetect.settings import CameraSettings, VideoSettings
 
     videos, frames = doors
     dashboard = Dashboard([str(video) for video in videos])
     server = DashboardServer(dashboard, "127.0.0.1", 0)
     settings = VideoSettings(
-        detector=dataclasses.replace(SETTINGS, upright=False), alert_frames=5, json_path=str(tmp_path / "events.jsonl"),
-        snapshots=str(tmp_path / "alerts"), cameras=CameraSettings(streams_per_watcher=1, stats_every=1.0))
+        detector=dataclasses.replace(SETTINGS, upright=False),
+        alert_frames=5,
+        json_path=str(tmp_path / "events.jsonl"),
+        snapshots=str(tmp_path / "alerts"),
+        cameras=CameraSettings(streams_per_watcher=1, stats_every=1.0),
+    )
     runs, killed, stop = [], [], threading.Event()
-    worker = threading.Thread(target=lambda: runs.append(run_cameras(
-        ray, [str(video) for video in videos], settings, dashboard=dashboard, stop=stop)))
+    worker = threading.Thread(
+        target=lambda: runs.append(run_cameras(ray, [str(video) for video in videos], settings, dashboard=dashboard, stop=stop))
+    )
     worker.start()
     try:
         with sync_playwright() as playwright:
@@ -343,8 +406,11 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
             pid = min(_watcher_pids())
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-            page.wait_for_function("document.getElementById('state-0').textContent.includes('restarted 1x') || "
-                                   "document.getElementById('state-1').textContent.includes('restarted 1x')", timeout=90_000)
+            page.wait_for_function(
+                "document.getElementById('state-0').textContent.includes('restarted 1x') || "
+                "document.getElementById('state-1').textContent.includes('restarted 1x')",
+                timeout=90_000,
+            )
             page.wait_for_function("document.querySelectorAll('#alerts li.alert').length > 0", timeout=90_000)
             page.wait_for_function("document.querySelectorAll('#chart polyline.series').length === 2", timeout=90_000)
             page.wait_for_timeout(1500)
@@ -357,7 +423,7 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
         stop.set()
         worker.join(timeout=60)
         server.close()
-    (summaries, cameras), = runs
+    ((summaries, cameras),) = runs
     assert screenshot.stat().st_size > 20_000
     assert sum(camera.restarts for camera in cameras) == 1
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
@@ -369,8 +435,9 @@ def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(clust
         assert alerts and all(Path(alert["snapshot"]).is_file() for alert in alerts)
         shares = [event for event in events if event["type"] == "statistics" and event["camera"] == camera.camera]
         assert len(shares) >= 3 and shares[-1]["people"]["without_mask"] > 0
-    assert [event["camera"] for event in events if event["type"] == "restart"] == [cameras[0].camera if
-                                                                                  cameras[0].restarts else 1]
+    assert [event["camera"] for event in events if event["type"] == "restart"] == [
+        cameras[0].camera if cameras[0].restarts else 1
+    ]
     assert {summary["camera"] for summary in summaries} == {0, 1}
 
 
@@ -382,8 +449,21 @@ def test_the_video_script_gathers_every_camera_in_one_place(cluster, tmp_path):
         make_crossing_video(door)
     refused = run_script("detect_mask_video.py", "--ray", cluster.address, "-s", doors[0], "-o", tmp_path / "out.avi")
     assert refused.returncode == 2 and "-o" in refused.stderr
-    finished = run_script("detect_mask_video.py", "--ray", cluster.address, "-s", doors[0], "-s", doors[1],
-                          "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv", "--alert-frames", "5")
+    finished = run_script(
+        "detect_mask_video.py",
+        "--ray",
+        cluster.address,
+        "-s",
+        doors[0],
+        "-s",
+        doors[1],
+        "--json",
+        tmp_path / "events.jsonl",
+        "--stats-csv",
+        tmp_path / "people.csv",
+        "--alert-frames",
+        "5",
+    )
     assert finished.returncode == 0, finished.stderr
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     assert {event["camera"] for event in events if event["type"] == "alert"} == {0, 1}

@@ -45,8 +45,9 @@ class Storage:
         self.started, self.roots = [], set()
 
     def run(self, tool, *args, timeout=900, check=True, **options):
-        result = subprocess.run([tool, *self.options, *map(str, args)], capture_output=True, text=True,
-                                timeout=timeout, **options)
+        result = subprocess.run(
+            [tool, *self.options, *map(str, args)], capture_output=True, text=True, timeout=timeout, **options
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{tool} {' '.join(map(str, args))} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
         return result
@@ -55,10 +56,26 @@ class Storage:
         """Build the Containerfile; (image id, seconds)."""
         iidfile = self.folder / f"iid-{len(list(self.folder.glob('iid-*')))}"
         started = time.monotonic()
-        self.run("buildah", "bud", "--isolation", "chroot", "--format", "docker",
-                 "-v", "/etc/ssl/certs:/etc/ssl/certs:ro", "--build-arg", f"BASE={base}",
-                 "--build-arg", f"REVISION={_revision()}", "--iidfile", iidfile, *options,
-                 "-f", ROOT / "Containerfile", ROOT)
+        self.run(
+            "buildah",
+            "bud",
+            "--isolation",
+            "chroot",
+            "--format",
+            "docker",
+            "-v",
+            "/etc/ssl/certs:/etc/ssl/certs:ro",
+            "--build-arg",
+            f"BASE={base}",
+            "--build-arg",
+            f"REVISION={_revision()}",
+            "--iidfile",
+            iidfile,
+            *options,
+            "-f",
+            ROOT / "Containerfile",
+            ROOT,
+        )
         return iidfile.read_text().strip().removeprefix("sha256:"), time.monotonic() - started
 
     def inspect(self, image):
@@ -74,14 +91,19 @@ class Storage:
         """Run a command in ``container`` as its image's user, in its working folder."""
         options = [item for volume in volumes for item in ("-v", volume)]
         options += [item for name, value in (env or {}).items() for item in ("--env", f"{name}={value}")]
-        return self.run("buildah", "run", "--isolation", "chroot", *options, container, "--", *command,
-                        timeout=timeout, check=check)
+        return self.run(
+            "buildah", "run", "--isolation", "chroot", *options, container, "--", *command, timeout=timeout, check=check
+        )
 
     def popen_inside(self, container, *command, env=None):
         options = [item for name, value in (env or {}).items() for item in ("--env", f"{name}={value}")]
-        run = subprocess.Popen(["buildah", *self.options, "run", "--isolation", "chroot", *options, container, "--",
-                                *map(str, command)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)
+        run = subprocess.Popen(
+            ["buildah", *self.options, "run", "--isolation", "chroot", *options, container, "--", *map(str, command)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.started.append(run)
         return run
 
@@ -94,8 +116,11 @@ class Storage:
             with contextlib.suppress(OSError, ValueError, IndexError):
                 if entry.name.isdigit():
                     parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                    table[int(entry.name)] = (parent, os.readlink(entry / "root"),
-                                              (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+                    table[int(entry.name)] = (
+                        parent,
+                        os.readlink(entry / "root"),
+                        (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"),
+                    )
         ours = {run.pid for run in self.started}
         grew = True
         while grew:
@@ -105,8 +130,11 @@ class Storage:
                     ours.add(pid)
                     grew = True
         self.roots |= {table[pid][1] for pid in ours if pid in table and table[pid][1] != "/"}
-        return [pid for pid in ours - {run.pid for run in self.started} if pid in table and named in table[pid][2]
-                and not (named and table[pid][2].startswith("buildah"))]
+        return [
+            pid
+            for pid in ours - {run.pid for run in self.started}
+            if pid in table and named in table[pid][2] and not (named and table[pid][2].startswith("buildah"))
+        ]
 
     def stop_processes(self):
         """Kill what still runs of ``popen_inside``'s commands, and remove the folders their runs worked in
@@ -142,12 +170,22 @@ def images(tmp_path_factory):
     base_tar = folder / "base.tar"
     subprocess.run(
         # merged-usr as a hook, not the usrmerge package, which pulls in Perl (49 MB): like debian:bookworm-slim.
-        ["mmdebstrap", "--quiet", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-         "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
-         "--dpkgopt=path-exclude=/usr/share/man/*", "--dpkgopt=path-exclude=/usr/share/locale/*",
-         "--dpkgopt=path-exclude=/usr/share/doc/*", "--dpkgopt=path-include=/usr/share/doc/*/copyright",
-         "bookworm", base_tar],
-        check=True, capture_output=True, timeout=600,
+        [
+            "mmdebstrap",
+            "--quiet",
+            "--variant=minbase",
+            "--include=python3,python3-venv,ca-certificates",
+            "--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr",
+            "--dpkgopt=path-exclude=/usr/share/man/*",
+            "--dpkgopt=path-exclude=/usr/share/locale/*",
+            "--dpkgopt=path-exclude=/usr/share/doc/*",
+            "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+            "bookworm",
+            base_tar,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     base = storage.run("podman", "import", base_tar, "localhost/maskdetect-test-base").stdout.strip().splitlines()[-1]
     base_tar.unlink()
@@ -191,22 +229,27 @@ def test_the_image_checks_a_bundled_photo_as_a_user_without_tensorflow(images, t
     assert labels["org.opencontainers.image.licenses"] and "org.opencontainers.image.source" in labels
     assert config["Entrypoint"] == ["python3", "-m", "maskdetect"] and config["User"] == "10001:10001"
     size = storage.size(made["detect"])
-    print(f"\ndetection image: {size / 1e6:.0f} MB, built in {made['detect_seconds']:.0f} s; "
-          f"Ray image: {storage.size(made['ray']) / 1e6:.0f} MB, {made['ray_seconds']:.0f} s more")
+    print(
+        f"\ndetection image: {size / 1e6:.0f} MB, built in {made['detect_seconds']:.0f} s; "
+        f"Ray image: {storage.size(made['ray']) / 1e6:.0f} MB, {made['ray_seconds']:.0f} s more"
+    )
     assert size < MAX_DETECTION_IMAGE_BYTES
 
     container = _container(storage, made, "detect")
     results = _folder_for_the_image(tmp_path)
     photo = "$(python3 -c 'from maskdetect.shipped_files import EXAMPLES; print(EXAMPLES)')/fmd_2c7408b330.jpg"
-    checked = storage.inside(container, "sh", "-c", f"mask-detect-image -i {photo} --json /results/faces.json",
-                             volumes=[f"{results}:/results"])
+    checked = storage.inside(
+        container, "sh", "-c", f"mask-detect-image -i {photo} --json /results/faces.json", volumes=[f"{results}:/results"]
+    )
     assert "1 face (1 without_mask)" in checked.stdout
     report = json.loads((results / "faces.json").read_text())
     assert [face["label"] for face in report[0]["faces"]] == ["without_mask"]
     assert (results / "faces.json").stat().st_uid == 10001  # written by the image's user, not root
 
-    python = ("import importlib.util as u, os; print(os.getuid(), *(u.find_spec(name) is not None for name in "
-              "('tensorflow', 'pip', 'paho')))")
+    python = (
+        "import importlib.util as u, os; print(os.getuid(), *(u.find_spec(name) is not None for name in "
+        "('tensorflow', 'pip', 'paho')))"
+    )
     assert storage.inside(container, "python3", "-c", python).stdout.split() == ["10001", "False", "False", "True"]
     litert = storage.inside(container, "mask-detect-image", "-i", "/nothing.jpg", "--backend", "litert", check=False)
     assert litert.returncode == 2 and "leaves out" in litert.stderr and "Traceback" not in litert.stderr
@@ -219,9 +262,19 @@ def test_the_image_runs_a_video_file_with_tracking_and_its_statistics_plot(image
     container = _container(storage, made, "detect")
     results = _folder_for_the_image(tmp_path)
     photo_video(results / "door.avi", frames=30)
-    watched = storage.inside(container, "mask-detect-video", "-s", "/results/door.avi", "--no-display",
-                             "-o", "/results/annotated.avi", "--stats-plot", "/results/people.png",
-                             volumes=[f"{results}:/results"], check=False)
+    watched = storage.inside(
+        container,
+        "mask-detect-video",
+        "-s",
+        "/results/door.avi",
+        "--no-display",
+        "-o",
+        "/results/annotated.avi",
+        "--stats-plot",
+        "/results/people.png",
+        volumes=[f"{results}:/results"],
+        check=False,
+    )
     assert watched.returncode == 0 and "Traceback" not in watched.stderr, watched.stderr
     assert cv2.VideoCapture(str(results / "annotated.avi")).get(cv2.CAP_PROP_FRAME_COUNT) == 30
     assert (results / "people.png").read_bytes().startswith(b"\x89PNG")
@@ -278,9 +331,14 @@ def test_the_ray_image_joins_a_cluster_as_a_worker_and_runs_the_toolkit(images, 
         agent_port = free_port()
         # As KubeRay starts it: a login shell (whose profile resets PATH) running ray start.
         worker = storage.popen_inside(
-            container, "bash", "-lc", f"ray start --address {head.address} --num-cpus 1 --object-store-memory "
+            container,
+            "bash",
+            "-lc",
+            f"ray start --address {head.address} --num-cpus 1 --object-store-memory "
             f"{100 * 2**20} --dashboard-agent-listen-port {agent_port} --resources "
-            f"'{json.dumps({'maskdetect_image': 1})}' --block", env=SAME_MINOR_PYTHON)
+            f"'{json.dumps({'maskdetect_image': 1})}' --block",
+            env=SAME_MINOR_PYTHON,
+        )
         try:
             _run_a_task_on_the_image_worker(ray, head, worker, storage, container, agent_port)
         finally:

@@ -8,8 +8,8 @@ import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 from PIL import Image
 
-from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 from maskdetect.detect.detectors import YUNET_MODEL
+from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
 
 MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
 UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
@@ -48,8 +48,15 @@ def detection_run(request, tmp_path_factory):
     work = tmp_path_factory.mktemp(f"detect_{request.param}")
     inputs = _write_inputs(work / "inputs")
     result = run_script(
-        "detect_mask_image.py", "--image", inputs, "--face-detector", request.param,
-        "--output", work / "annotated", "--json", work / "faces.json",
+        "detect_mask_image.py",
+        "--image",
+        inputs,
+        "--face-detector",
+        request.param,
+        "--output",
+        work / "annotated",
+        "--json",
+        work / "faces.json",
     )
     assert result.returncode == 0, result.stderr
     records = {record["image"].rsplit("/", 1)[-1]: record for record in json.loads((work / "faces.json").read_text())}
@@ -151,8 +158,14 @@ def test_whole_image_mode(tmp_path):
     face = cv2.imread(str(ROOT / "dataset" / "with_mask" / "fmd_001ac4cc84.jpg"))
     cv2.imwrite(str(tmp_path / "face.jpg"), face)
     result = run_script(
-        "detect_mask_image.py", "--image", tmp_path / "face.jpg", "--whole-image", "--json", "-",
-        "--output", tmp_path / "annotated.jpg",
+        "detect_mask_image.py",
+        "--image",
+        tmp_path / "face.jpg",
+        "--whole-image",
+        "--json",
+        "-",
+        "--output",
+        tmp_path / "annotated.jpg",
     )
     assert result.returncode == 0, result.stderr
     (record,) = json.loads(result.stdout)
@@ -167,8 +180,10 @@ def test_missing_model_and_detector_fail_cleanly(tmp_path):
     assert_one_line_error(result, "model not found")
     result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path, "-o", tmp_path / "a.jpg")
     assert_one_line_error(result, "face detector file not found")
-    for content, message in ((b"not a network", "cannot load the YuNet face detector"),
-                             (SHIPPED_MODEL.with_suffix(".onnx").read_bytes(), "not a YuNet face detector")):
+    for content, message in (
+        (b"not a network", "cannot load the YuNet face detector"),
+        (SHIPPED_MODEL.with_suffix(".onnx").read_bytes(), "not a YuNet face detector"),
+    ):
         (tmp_path / YUNET_MODEL).write_bytes(content)
         result = run_script("detect_mask_image.py", "--image", MASKED, "--face-detector-dir", tmp_path, "-o", tmp_path / "a.jpg")
         assert_one_line_error(result, message)
@@ -187,13 +202,22 @@ def test_missing_input_is_reported(tmp_path):
 
 def test_faces_below_the_minimum_size_are_boxed_but_not_labelled(tmp_path):
     result = run_script(
-        "detect_mask_image.py", "--image", TWO_MASKED, "--min-face-size", 1000, "--json", "-",
-        "--output", tmp_path / "annotated.jpg",
+        "detect_mask_image.py",
+        "--image",
+        TWO_MASKED,
+        "--min-face-size",
+        1000,
+        "--json",
+        "-",
+        "--output",
+        tmp_path / "annotated.jpg",
     )
     assert result.returncode == 0, result.stderr
     (record,) = json.loads(result.stdout)
     assert len(record["faces"]) >= 2
-    assert all(face["label"] is None and face["probability"] is None and face["reason"] == "too_small" for face in record["faces"])
+    assert all(
+        face["label"] is None and face["probability"] is None and face["reason"] == "too_small" for face in record["faces"]
+    )
     assert (tmp_path / "annotated.jpg").is_file()
     summary = run_script("detect_mask_image.py", "--image", TWO_MASKED, "--min-face-size", 1000, "--output", tmp_path / "b.jpg")
     assert "too_small" in summary.stdout

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
-from maskdetect.shipped_files import EXAMPLES
 from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
+from maskdetect.shipped_files import EXAMPLES
 
 pytestmark = pytest.mark.slow
 
@@ -49,8 +49,16 @@ def video(tmp_path_factory):
 def headless_run(video, tmp_path_factory):
     work = tmp_path_factory.mktemp("video_run")
     result = run_script(
-        "detect_mask_video.py", "--source", video, "--no-display", "--output", work / "annotated.avi",
-        "--json", work / "events.jsonl", "--alert-frames", 10,
+        "detect_mask_video.py",
+        "--source",
+        video,
+        "--no-display",
+        "--output",
+        work / "annotated.avi",
+        "--json",
+        work / "events.jsonl",
+        "--alert-frames",
+        10,
     )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in (work / "events.jsonl").read_text().splitlines()]
@@ -75,7 +83,16 @@ def test_json_lines_carry_the_expected_labels(headless_run):
     expected = ["with_mask"] * 15 + ["without_mask"] * 25 + ["with_mask"] * 10
     assert [[face["label"] for face in event["faces"]] for event in frames] == [[label] for label in expected]
     assert frames[20]["time"] == pytest.approx(2.0)
-    assert set(frames[0]["faces"][0]) == {"box", "face_confidence", "label", "probability", "reason", "landmarks", "track_id", "person_label"}
+    assert set(frames[0]["faces"][0]) == {
+        "box",
+        "face_confidence",
+        "label",
+        "probability",
+        "reason",
+        "landmarks",
+        "track_id",
+        "person_label",
+    }
     assert frames[0]["faces"][0]["face_confidence"] == round(frames[0]["faces"][0]["face_confidence"], 6)
     summary = events[-1]
     assert summary["type"] == "summary" and summary["frames"] == 50
@@ -101,8 +118,15 @@ def test_labels_match_the_image_script(headless_run, video, tmp_path):
         if index in (5, 25):
             cv2.imwrite(str(tmp_path / f"frame_{index:02d}.png"), frame)
     result = run_script(
-        "detect_mask_image.py", "--image", tmp_path, "--json", "-", "--output", tmp_path / "out",
-        "--detect-size", VIDEO_DETECT_SIZE,
+        "detect_mask_image.py",
+        "--image",
+        tmp_path,
+        "--json",
+        "-",
+        "--output",
+        tmp_path / "out",
+        "--detect-size",
+        VIDEO_DETECT_SIZE,
     )
     assert result.returncode == 0, result.stderr
     by_image = json.loads(result.stdout)
@@ -159,9 +183,20 @@ def test_ctrl_c_or_docker_stop_mid_run_finishes_every_output(tmp_path, stop):
     out = tmp_path / "out"
     out.mkdir()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "detect_mask_video.py"), "--source", str(long_video), "--no-display",
-         "--output", str(out / "annotated.avi"), "--json", "-"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            str(ROOT / "detect_mask_video.py"),
+            "--source",
+            str(long_video),
+            "--no-display",
+            "--output",
+            str(out / "annotated.avi"),
+            "--json",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines = []
     while len(lines) < 20:
@@ -225,7 +260,7 @@ def test_a_failing_capture_ends_the_run_instead_of_hanging(monkeypatch, video):
         def __init__(self, source):
             self.reads = 0
 
-        def isOpened(self):
+        def isOpened(self):  # noqa: N802 - the name cv2.VideoCapture has
             return True
 
         def get(self, prop):
@@ -287,17 +322,31 @@ def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
     from maskdetect.video.tracking import Person
 
     classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
-    people = [Person(1, 0.0, label="with_mask"), Person(2, 0.0, label="mask_weared_incorrect"),
-              Person(3, 0.0, label="without_mask"), Person(4, 0.0, label=None)]
+    people = [
+        Person(1, 0.0, label="with_mask"),
+        Person(2, 0.0, label="mask_weared_incorrect"),
+        Person(3, 0.0, label="without_mask"),
+        Person(4, 0.0, label=None),
+    ]
     counts = people_counts(people, classes)
     assert counts["people"] == {"mask_weared_incorrect": 1, "with_mask": 1, "without_mask": 1, "not judged": 1}
     assert counts["masked_share"] == pytest.approx(1 / 3, abs=1e-4)
-    assert people_counts(people, classes, ["with_mask", "mask_weared_incorrect"])["masked_share"] == pytest.approx(2 / 3, abs=1e-4)
+    assert people_counts(people, classes, ["with_mask", "mask_weared_incorrect"])["masked_share"] == pytest.approx(
+        2 / 3, abs=1e-4
+    )
 
 
 def test_a_compliant_class_the_model_lacks_fails_cleanly(video, tmp_path):
-    result = run_script("detect_mask_video.py", "--source", video, "--no-display", "--compliant", "mask_weared_incorrect",
-                        "--output", tmp_path / "out.avi")
+    result = run_script(
+        "detect_mask_video.py",
+        "--source",
+        video,
+        "--no-display",
+        "--compliant",
+        "mask_weared_incorrect",
+        "--output",
+        tmp_path / "out.avi",
+    )
     assert_one_line_error(result, "compliant classes", "mask_weared_incorrect")
     assert not (tmp_path / "out.avi").exists()
 
@@ -315,8 +364,20 @@ def test_a_box_that_holds_no_face_is_never_labelled_tracked_counted_or_alerted_o
     for _ in range(12):
         writer.write(photo)
     writer.release()
-    result = run_script("detect_mask_video.py", "-s", video, "--no-display", "--json", tmp_path / "events.jsonl",
-                        "--detect-size", 1280, "--upscale", 1.5, "--alert-frames", 5)
+    result = run_script(
+        "detect_mask_video.py",
+        "-s",
+        video,
+        "--no-display",
+        "--json",
+        tmp_path / "events.jsonl",
+        "--detect-size",
+        1280,
+        "--upscale",
+        1.5,
+        "--alert-frames",
+        5,
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
     frames = [record for record in records if record["type"] == "frame"]

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
-from maskdetect.shipped_files import EXAMPLES
 from maskdetect.classify.judging import band_name
 from maskdetect.evaluation.scenes import iou, match_faces, summarise
 from maskdetect.evaluation.voc import read_annotation
 from maskdetect.face import Face
+from maskdetect.shipped_files import EXAMPLES
 
 SCENES = ROOT / "data" / "scenes"
 
@@ -29,7 +29,14 @@ def test_iou_and_greedy_matching():
 
 def test_size_bins_follow_the_annotated_height():
     assert [band_name(h) for h in (10, 23, 24, 39, 40, 79, 80, 500)] == [
-        "<24", "<24", "24-40", "24-40", "40-80", "40-80", ">=80", ">=80"
+        "<24",
+        "<24",
+        "24-40",
+        "24-40",
+        "40-80",
+        "40-80",
+        ">=80",
+        ">=80",
     ]
 
 
@@ -66,7 +73,8 @@ def few_scenes(tmp_path_factory):
     (folder / "images").mkdir()
     (folder / "annotations").mkdir()
     chosen = [
-        xml for xml in sorted((SCENES / "annotations").glob("*.xml"))
+        xml
+        for xml in sorted((SCENES / "annotations").glob("*.xml"))
         if any(face.label == "without_mask" and 24 <= face.height < 80 for face in read_annotation(xml))
     ][:16]
     for xml in chosen:

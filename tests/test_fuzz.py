@@ -19,11 +19,45 @@ from maskdetect.shipped_files import EXAMPLES
 
 pytestmark = pytest.mark.slow
 STATUSES = {0, 1, 2, 130}
-ODD = ["", " ", "-", "--", "nan", "-nan", "inf", "-inf", "1e309", "-1", "0", "0.0", "1", "3", "99999999999999999999",
-       "\u00b2", "\u0663", "é", "1,5", "0x10", "--help", "0.5", "1.5", "320", "yunet", "ssd", "onnx", "litert",
-       "without_mask", "2", "10"]
-VALUES = st.one_of(st.sampled_from(ODD), st.text(max_size=6), st.integers(-(10**20), 10**20).map(str),
-                   st.floats(allow_nan=True, allow_infinity=True).map(repr))
+ODD = [
+    "",
+    " ",
+    "-",
+    "--",
+    "nan",
+    "-nan",
+    "inf",
+    "-inf",
+    "1e309",
+    "-1",
+    "0",
+    "0.0",
+    "1",
+    "3",
+    "99999999999999999999",
+    "\u00b2",
+    "\u0663",
+    "é",
+    "1,5",
+    "0x10",
+    "--help",
+    "0.5",
+    "1.5",
+    "320",
+    "yunet",
+    "ssd",
+    "onnx",
+    "litert",
+    "without_mask",
+    "2",
+    "10",
+]
+VALUES = st.one_of(
+    st.sampled_from(ODD),
+    st.text(max_size=6),
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
 
 
 def _prepare(folder):
@@ -43,8 +77,19 @@ def _prepare(folder):
     return {str(path.relative_to(folder)): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
-PATHS = ["photo.jpg", "run.py", "config.json", "faces.json", "people.csv", "clip.avi", "a folder", "a folder/keep.txt",
-         "missing/x.json", "", "-"]
+PATHS = [
+    "photo.jpg",
+    "run.py",
+    "config.json",
+    "faces.json",
+    "people.csv",
+    "clip.avi",
+    "a folder",
+    "a folder/keep.txt",
+    "missing/x.json",
+    "",
+    "-",
+]
 OURS = {"--json": {"faces.json"}, "-o": set(), "--stats-csv": {"people.csv"}}
 
 
@@ -53,8 +98,10 @@ def _fuzz(command, base, options, path_options, examples):
     original = _prepare(scratch / "files")
 
     @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-    @given(st.lists(st.tuples(st.sampled_from(options), VALUES), max_size=3),
-           st.lists(st.tuples(st.sampled_from(path_options), st.sampled_from(PATHS)), max_size=2))
+    @given(
+        st.lists(st.tuples(st.sampled_from(options), VALUES), max_size=3),
+        st.lists(st.tuples(st.sampled_from(path_options), st.sampled_from(PATHS)), max_size=2),
+    )
     def run(values, paths):
         folder = scratch / "files"
         shutil.rmtree(folder)
@@ -69,27 +116,48 @@ def _fuzz(command, base, options, path_options, examples):
             if name not in told and path.is_file():
                 assert path.read_bytes() == data, (argv, name)
             elif name not in told:
-                assert False, (argv, f"{name} was removed or replaced by a folder")
+                raise AssertionError((argv, f"{name} was removed or replaced by a folder"))
 
     run()
     shutil.rmtree(scratch)
 
 
 def test_the_photo_script_survives_odd_options_and_paths():
-    _fuzz("detect_mask_image.py", ["-i", "photo.jpg", "-o", "out", "-q"],
-          ["-c", "--upscale", "--detect-size", "--min-face-size", "--max-pixels", "--face-detector", "--backend", "-i"],
-          ["--json", "-o", "-i"], examples=80)
+    _fuzz(
+        "detect_mask_image.py",
+        ["-i", "photo.jpg", "-o", "out", "-q"],
+        ["-c", "--upscale", "--detect-size", "--min-face-size", "--max-pixels", "--face-detector", "--backend", "-i"],
+        ["--json", "-o", "-i"],
+        examples=80,
+    )
 
 
 def test_the_video_script_survives_odd_options_and_paths():
-    _fuzz("detect_mask_video.py", ["-s", "clip.avi", "--no-display", "--max-frames", "3", "-q"],
-          ["--alert-frames", "--realert-after", "--detect-size", "--max-frames", "--open-timeout", "-s", "--serve",
-           "--alert-on"],
-          ["--json", "--stats-csv", "-o", "--snapshots"], examples=50)
+    _fuzz(
+        "detect_mask_video.py",
+        ["-s", "clip.avi", "--no-display", "--max-frames", "3", "-q"],
+        ["--alert-frames", "--realert-after", "--detect-size", "--max-frames", "--open-timeout", "-s", "--serve", "--alert-on"],
+        ["--json", "--stats-csv", "-o", "--snapshots"],
+        examples=50,
+    )
 
 
 def test_the_training_script_refuses_odd_options_before_any_work():
-    _fuzz("train_mask_detector.py", ["--dataset", "missing", "--model", "m.model", "--plot", "p.png", "--report", "r.json"],
-          ["--learning-rate", "--fine-tune-learning-rate", "--val-split", "--head-epochs", "--top-blocks", "--members",
-           "--degrade", "--judged-accuracy", "--batch-size", "--views"],
-          ["--weights", "--dataset"], examples=30)
+    _fuzz(
+        "train_mask_detector.py",
+        ["--dataset", "missing", "--model", "m.model", "--plot", "p.png", "--report", "r.json"],
+        [
+            "--learning-rate",
+            "--fine-tune-learning-rate",
+            "--val-split",
+            "--head-epochs",
+            "--top-blocks",
+            "--members",
+            "--degrade",
+            "--judged-accuracy",
+            "--batch-size",
+            "--views",
+        ],
+        ["--weights", "--dataset"],
+        examples=30,
+    )

@@ -18,8 +18,13 @@ def test_the_health_check_tells_a_running_loop_from_a_stalled_and_an_ended_one(t
     heartbeat = tmp_path / "heartbeat.json"
     assert _health(heartbeat).returncode == 1  # never started
     runs = []
-    worker = threading.Thread(target=lambda: runs.append(run_script(
-        "detect_mask_video.py", "-s", stalling_camera(), "--no-display", "--heartbeat", heartbeat, "--open-timeout", "4")))
+    worker = threading.Thread(
+        target=lambda: runs.append(
+            run_script(
+                "detect_mask_video.py", "-s", stalling_camera(), "--no-display", "--heartbeat", heartbeat, "--open-timeout", "4"
+            )
+        )
+    )
     worker.start()
     deadline = time.monotonic() + 30
     while not heartbeat.exists() and time.monotonic() < deadline:

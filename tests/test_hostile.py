@@ -1,5 +1,6 @@
 """Hostile and careless input: no traceback, no hang, nothing replaced that is not an output of the same kind."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -24,12 +25,17 @@ PHOTO = EXAMPLES / "fmd_2c7408b330.jpg"
 
 def _bomb(path, side=20000):
     """A PNG of a few hundred KB that decodes to side x side pixels."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     rows = zlib.compress(b"".join(b"\x00" + b"\x00" * side for _ in range(side)), 9)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
-                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", rows)
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -39,8 +45,11 @@ def others(tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
     files = {
-        "run.py": b'print("my script")\n', "config.json": b'{"name": "my settings"}\n', "data.csv": b"a,b\n1,2\n",
-        "photo.jpg": PHOTO.read_bytes(), "notes.xml": b"<annotation><object/></annotation>\n",
+        "run.py": b'print("my script")\n',
+        "config.json": b'{"name": "my settings"}\n',
+        "data.csv": b"a,b\n1,2\n",
+        "photo.jpg": PHOTO.read_bytes(),
+        "notes.xml": b"<annotation><object/></annotation>\n",
         "events.avi": b'{"type": "frame", "frame": 0}\n',
     }
     for name, data in files.items():
@@ -78,12 +87,18 @@ def test_outputs_replace_only_outputs_of_their_own_kind(others, tmp_path):
     assert (stats.returncode, stats_again.returncode) == (0, 0)
 
 
-@pytest.mark.parametrize("case", [
-    ("train_mask_detector.py", "--learning-rate", "nan"), ("train_mask_detector.py", "--fine-tune-learning-rate", "inf"),
-    ("train_mask_detector.py", "--val-split", "0.9"), ("detect_mask_image.py", "-c", "nan"),
-    ("detect_mask_image.py", "--upscale", "inf"), ("detect_mask_video.py", "--realert-after", "-nan"),
-    ("detect_mask_video.py", "--open-timeout", "0"),
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("train_mask_detector.py", "--learning-rate", "nan"),
+        ("train_mask_detector.py", "--fine-tune-learning-rate", "inf"),
+        ("train_mask_detector.py", "--val-split", "0.9"),
+        ("detect_mask_image.py", "-c", "nan"),
+        ("detect_mask_image.py", "--upscale", "inf"),
+        ("detect_mask_video.py", "--realert-after", "-nan"),
+        ("detect_mask_video.py", "--open-timeout", "0"),
+    ],
+)
 def test_numbers_that_are_not_finite_or_out_of_range_are_refused(case, tmp_path):
     result = run_script(*case, "--model", tmp_path / "m.model") if case[0].startswith("train") else run_script(*case)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -144,7 +159,8 @@ def test_annotations_with_boxes_that_are_not_finite_or_swapped(tmp_path):
         xmin, ymin, xmax, ymax = box
         (annotations / "a.xml").write_text(
             f"<annotation><object><name>without_mask</name><bndbox><xmin>{xmin}</xmin><ymin>{ymin}</ymin>"
-            f"<xmax>{xmax}</xmax><ymax>{ymax}</ymax></bndbox></object></annotation>")
+            f"<xmax>{xmax}</xmax><ymax>{ymax}</ymax></bndbox></object></annotation>"
+        )
 
     annotate("nan", 5, 100, 120)
     assert_one_line_error(run_script("-m", "evaluate", images, "--annotations", annotations), "a.xml", "not finite")
@@ -161,8 +177,10 @@ def test_a_model_that_gives_nan_is_refused_at_load(tmp_path):
     biggest = max(graph.graph.initializer, key=lambda tensor: np.prod(tensor.dims))
     biggest.CopyFrom(numpy_helper.from_array(np.full(numpy_helper.to_array(biggest).shape, np.nan, np.float32), biggest.name))
     onnx.save(graph, str(tmp_path / "broken.onnx"))
-    assert_one_line_error(run_script("detect_mask_image.py", "-i", PHOTO, "-o", tmp_path / "out", "-m", tmp_path / "broken.onnx"),
-                          "not numbers from 0 to 1")
+    assert_one_line_error(
+        run_script("detect_mask_image.py", "-i", PHOTO, "-o", tmp_path / "out", "-m", tmp_path / "broken.onnx"),
+        "not numbers from 0 to 1",
+    )
 
 
 def test_frames_that_change_size_are_all_recorded_at_the_first_size(tmp_path, caplog):
@@ -187,8 +205,11 @@ def test_a_fifo_nobody_writes_to_times_out_and_ctrl_c_stops_it_at_once(tmp_path)
     timed_out = run_process("detect_mask_video.py", "-s", fifo, "--no-display", "--open-timeout", 1)
     assert time.monotonic() - started < 15
     assert_one_line_error(timed_out, "nothing came within 1 s")
-    waiting = subprocess.Popen([sys.executable, str(ROOT / "detect_mask_video.py"), "-s", str(fifo), "--no-display",
-                                "--open-timeout", "600"], stderr=subprocess.PIPE, text=True)
+    waiting = subprocess.Popen(
+        [sys.executable, str(ROOT / "detect_mask_video.py"), "-s", str(fifo), "--no-display", "--open-timeout", "600"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3)
     interrupted_at = time.monotonic()
     waiting.send_signal(signal.SIGINT)
@@ -204,15 +225,14 @@ def test_a_stream_that_accepts_and_never_answers_times_out(tmp_path):
     held = []
 
     def accept():
-        try:
+        with contextlib.suppress(OSError):  # closed at the end of the test
             held.extend(server.accept() for _ in range(4))
-        except OSError:
-            pass  # closed at the end of the test
 
     threading.Thread(target=accept, daemon=True).start()
     started = time.monotonic()
-    result = run_process("detect_mask_video.py", "-s", f"http://127.0.0.1:{server.getsockname()[1]}/live.mjpg",
-                         "--no-display", "--open-timeout", 1)
+    result = run_process(
+        "detect_mask_video.py", "-s", f"http://127.0.0.1:{server.getsockname()[1]}/live.mjpg", "--no-display", "--open-timeout", 1
+    )
     assert time.monotonic() - started < 15
     assert_one_line_error(result, "cannot open video source")
     server.close()
@@ -248,9 +268,14 @@ def test_a_full_disk_keeps_the_previous_outputs(tmp_path):
 def test_ctrl_c_stops_the_export_in_every_phase(tmp_path):
     shutil.copytree(SHIPPED_MODEL, tmp_path / "m.model")
     for delay in (1.5, 4.0):
-        process = subprocess.Popen([sys.executable, "-m", "maskdetect", "export", "m.model"], cwd=tmp_path,
-                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "maskdetect", "export", "m.model"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
         status = process.wait(timeout=60)
@@ -273,8 +298,14 @@ def test_ctrl_c_inside_code_a_library_runs_as_a_string_still_exits_130(tmp_path)
         "    run_string(b'import time\\ntime.sleep(30)\\n', 257, {}, {})\n"  # 257: Py_file_input
         "sys.exit(run_main(main))\n"
     )
-    process = subprocess.Popen([sys.executable, "-m", "slow_library"], cwd=tmp_path, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "slow_library"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert process.stdout.readline() == "ready\n"
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 130

@@ -84,8 +84,16 @@ def frames(count, face_from=0):
 def test_the_video_loop_is_a_generator_of_frame_results_over_one_face_record():
     detector = StandInDetector()
     before = threading.active_count()
-    results = list(analyse_frames(detector, frames(20, face_from=2), FaceTracker(30.0), PersonAlerts({"without_mask"}, 5),
-                                  frame_rate=30.0, find_ahead=False))
+    results = list(
+        analyse_frames(
+            detector,
+            frames(20, face_from=2),
+            FaceTracker(30.0),
+            PersonAlerts({"without_mask"}, 5),
+            frame_rate=30.0,
+            find_ahead=False,
+        )
+    )
     assert threading.active_count() == before
     assert [result.index for result in results] == list(range(20))
     assert [result.time for result in results[:3]] == [0.0, 1 / 30, 2 / 30]
@@ -157,8 +165,15 @@ def test_each_command_imports_only_what_its_extra_declares():
     detection, training, cluster = _declared()
     # The Keras backend is the one part of detection that needs the training extra (it says so when missing).
     keras_backend = {"maskdetect.classify.keras_backend", "maskdetect.quiet_tensorflow"}
-    commands = {"image": detection, "video": detection, "evaluate": detection, "face_check": detection,
-                "train": detection | training, "export": detection | training, "label_review": detection | training}
+    commands = {
+        "image": detection,
+        "video": detection,
+        "evaluate": detection,
+        "face_check": detection,
+        "train": detection | training,
+        "export": detection | training,
+        "label_review": detection | training,
+    }
     for command, allowed in commands.items():
         reached, todo = set(), [f"maskdetect.cli.{command}"]
         while todo:

@@ -17,8 +17,15 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Chromium as root in a container, with no network to phone home to.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT = ROOT / "test-artifacts" / "live_page.png"
 
 
@@ -54,10 +61,26 @@ def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tm
     port = free_port()
     runs = []
     secret, token = token_file(tmp_path)
-    worker = threading.Thread(target=lambda: runs.append(run_script(
-        "detect_mask_video.py", "-s", doors[0], "-s", doors[1], "--no-display", "--serve", port,
-        "--serve-token-file", secret, "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv",
-    )))
+    worker = threading.Thread(
+        target=lambda: runs.append(
+            run_script(
+                "detect_mask_video.py",
+                "-s",
+                doors[0],
+                "-s",
+                doors[1],
+                "--no-display",
+                "--serve",
+                port,
+                "--serve-token-file",
+                secret,
+                "--json",
+                tmp_path / "events.jsonl",
+                "--stats-csv",
+                tmp_path / "people.csv",
+            )
+        )
+    )
     worker.start()
     url = f"http://127.0.0.1:{port}/?token={token}"
     assert "Mask detector: live" in wait_until_served(url)
@@ -72,7 +95,8 @@ def test_the_live_page_shows_two_sources_side_by_side_with_counts_that_update(tm
         page.wait_for_function(
             "(first) => document.getElementById('counts-0').textContent !== first && "
             "/[1-9]\\d* (with_mask|without_mask)/.test(document.getElementById('counts-0').textContent)",
-            arg=first, timeout=30_000,
+            arg=first,
+            timeout=30_000,
         )
         SCREENSHOT.parent.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
@@ -101,8 +125,13 @@ def _hostile_clients(port, stop, counts, cookie, at_once=8):
     reset), and garbage requests."""
     import struct
 
-    garbage = [b"GARBAGE\r\n\r\n", b"GET /stream/\xb2 HTTP/1.1\r\n\r\n", b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
-               b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(300)) + b"\r\n", b"\x16\x03\x01\x00\xa5"]
+    garbage = [
+        b"GARBAGE\r\n\r\n",
+        b"GET /stream/\xb2 HTTP/1.1\r\n\r\n",
+        b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(300)) + b"\r\n",
+        b"\x16\x03\x01\x00\xa5",
+    ]
     number, watching = 0, []
     while not stop.is_set() and counts["clients"] + counts["refused"] < 50:
         try:
@@ -113,8 +142,9 @@ def _hostile_clients(port, stop, counts, cookie, at_once=8):
                 client.sendall(garbage[(number // 5) % len(garbage)])
                 counts["garbage"] += 1
             else:
-                client.sendall(b"GET /stream/0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: maskdetect_session=%s\r\n\r\n"
-                               % cookie.encode())
+                client.sendall(
+                    b"GET /stream/0 HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: maskdetect_session=%s\r\n\r\n" % cookie.encode()
+                )
                 counts["refused" if b" 503 " in client.recv(4096)[:20] else "clients"] += 1
             watching.append(client)
             if len(watching) > at_once:
@@ -153,9 +183,11 @@ def test_the_live_page_shrugs_off_viewers_that_vanish_and_garbage_requests(tmp_p
 
     quiet, quiet_fps, _, _ = run(serve=False)
     loaded, loaded_fps, counts, grown = run(serve=True)
-    print(f"median FPS without viewers {quiet_fps}, with 50 vanishing viewers ({counts['refused']} refused with 503 "
-          f"beyond the cap of 4) and {counts['garbage']} garbage requests {loaded_fps} ({loaded_fps / quiet_fps:.2f}x); "
-          f"memory grew {grown:.0f} MB")
+    print(
+        f"median FPS without viewers {quiet_fps}, with 50 vanishing viewers ({counts['refused']} refused with 503 "
+        f"beyond the cap of 4) and {counts['garbage']} garbage requests {loaded_fps} ({loaded_fps / quiet_fps:.2f}x); "
+        f"memory grew {grown:.0f} MB"
+    )
     assert quiet.returncode == loaded.returncode == 0, loaded.stderr
     assert counts["clients"] + counts["refused"] == 50 and counts["clients"] > 0 and counts["garbage"] >= 5
     assert "Traceback" not in loaded.stderr and "Error" not in loaded.stderr, loaded.stderr

@@ -31,8 +31,10 @@ def broker(tmp_path):
     # Run as whoever runs the tests: mosquitto started as root would otherwise switch to its own user, who cannot
     # read the test folder.
     user = "root" if os.geteuid() == 0 else ""
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\npersistence false\n"
-                      + (f"user {user}\n" if user else ""))
+    config.write_text(
+        f"listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {passwords}\npersistence false\n"
+        + (f"user {user}\n" if user else "")
+    )
 
     def start():
         process = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -60,7 +62,8 @@ class Subscriber:
         self.client.username_pw_set("door", PASSWORD)
         self.client.on_connect = lambda client, *args: (client.subscribe(topics, qos=1), self._connected.set())
         self.client.on_message = lambda client, userdata, message: self.messages.append(
-            (message.topic, message.payload.decode(), message.retain))
+            (message.topic, message.payload.decode(), message.retain)
+        )
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
         assert self._connected.wait(10)
@@ -84,10 +87,23 @@ def test_alerts_statistics_state_summary_and_discovery_reach_a_subscriber(broker
     door = tmp_path / "door.avi"
     make_crossing_video(door)
     listener = Subscriber(broker["port"])
-    result = run_script("detect_mask_video.py", "-s", door, "--no-display", "--alert-frames", "5",
-                        "--mqtt", f"mqtt://door@127.0.0.1:{broker['port']}/building", "--mqtt-password-file",
-                        _password_file(tmp_path), "--camera-name", "door1", "--mqtt-discovery",
-                        "--json", tmp_path / "events.jsonl")
+    result = run_script(
+        "detect_mask_video.py",
+        "-s",
+        door,
+        "--no-display",
+        "--alert-frames",
+        "5",
+        "--mqtt",
+        f"mqtt://door@127.0.0.1:{broker['port']}/building",
+        "--mqtt-password-file",
+        _password_file(tmp_path),
+        "--camera-name",
+        "door1",
+        "--mqtt-discovery",
+        "--json",
+        tmp_path / "events.jsonl",
+    )
     time.sleep(1)
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
@@ -129,18 +145,41 @@ def test_a_wrong_password_is_one_line_before_any_slow_step(broker, tmp_path):
     door = tmp_path / "door.avi"
     make_crossing_video(door)
     started = time.monotonic()
-    result = run_script("detect_mask_video.py", "-s", door, "--no-display", "--mqtt",
-                        f"mqtt://door@127.0.0.1:{broker['port']}", "--mqtt-password-file", wrong)
+    result = run_script(
+        "detect_mask_video.py",
+        "-s",
+        door,
+        "--no-display",
+        "--mqtt",
+        f"mqtt://door@127.0.0.1:{broker['port']}",
+        "--mqtt-password-file",
+        wrong,
+    )
     assert time.monotonic() - started < 10
     assert_one_line_error(result, "MQTT", "refused")
     assert result.returncode == 2 and "not-the-password" not in result.stderr
     loose = tmp_path / "loose.password"
     loose.write_text(PASSWORD)
     loose.chmod(0o644)
-    assert_one_line_error(run_script("detect_mask_video.py", "-s", door, "--no-display", "--mqtt",
-                                     f"mqtt://door@127.0.0.1:{broker['port']}", "--mqtt-password-file", loose), "chmod 600")
-    assert_one_line_error(run_script("detect_mask_video.py", "-s", door, "--no-display", "--mqtt",
-                                     f"mqtt://door:{PASSWORD}@127.0.0.1:{broker['port']}"), "never goes on the command line")
+    assert_one_line_error(
+        run_script(
+            "detect_mask_video.py",
+            "-s",
+            door,
+            "--no-display",
+            "--mqtt",
+            f"mqtt://door@127.0.0.1:{broker['port']}",
+            "--mqtt-password-file",
+            loose,
+        ),
+        "chmod 600",
+    )
+    assert_one_line_error(
+        run_script(
+            "detect_mask_video.py", "-s", door, "--no-display", "--mqtt", f"mqtt://door:{PASSWORD}@127.0.0.1:{broker['port']}"
+        ),
+        "never goes on the command line",
+    )
 
 
 @pytest.mark.slow
@@ -151,9 +190,24 @@ def test_a_broker_that_goes_away_never_stalls_the_video(broker, tmp_path):
     quiet_fps = json.loads((tmp_path / "quiet.jsonl").read_text().splitlines()[-1])["median_fps"]
     listener = Subscriber(broker["port"])
     runs = []
-    worker = threading.Thread(target=lambda: runs.append(run_script(
-        "detect_mask_video.py", "-s", door, "--no-display", "--alert-frames", "5", "--json", tmp_path / "loud.jsonl",
-        "--mqtt", f"mqtt://door@127.0.0.1:{broker['port']}", "--mqtt-password-file", _password_file(tmp_path))))
+    worker = threading.Thread(
+        target=lambda: runs.append(
+            run_script(
+                "detect_mask_video.py",
+                "-s",
+                door,
+                "--no-display",
+                "--alert-frames",
+                "5",
+                "--json",
+                tmp_path / "loud.jsonl",
+                "--mqtt",
+                f"mqtt://door@127.0.0.1:{broker['port']}",
+                "--mqtt-password-file",
+                _password_file(tmp_path),
+            )
+        )
+    )
     worker.start()
     time.sleep(1.5)
     broker["process"].kill()
@@ -167,10 +221,12 @@ def test_a_broker_that_goes_away_never_stalls_the_video(broker, tmp_path):
     loud_fps = json.loads((tmp_path / "loud.jsonl").read_text().splitlines()[-1])["median_fps"]
     records = [json.loads(line) for line in (tmp_path / "loud.jsonl").read_text().splitlines()]
     received = {(alert["track_id"], alert["frame"]) for alert in listener.of("/alert") + restarted.of("/alert")}
-    print(f"median FPS without MQTT {quiet_fps}, with a broker killed and restarted {loud_fps} "
-          f"({loud_fps / quiet_fps:.2f}x); alerts in the run {sum(r['type'] == 'alert' for r in records)}, received by "
-          f"the two subscribers {len(received)} (the first, reconnecting by itself, {len(listener.of('/alert'))}; "
-          f"one started after the restart {len(restarted.of('/alert'))})")
+    print(
+        f"median FPS without MQTT {quiet_fps}, with a broker killed and restarted {loud_fps} "
+        f"({loud_fps / quiet_fps:.2f}x); alerts in the run {sum(r['type'] == 'alert' for r in records)}, received by "
+        f"the two subscribers {len(received)} (the first, reconnecting by itself, {len(listener.of('/alert'))}; "
+        f"one started after the restart {len(restarted.of('/alert'))})"
+    )
     assert loud_fps >= 0.8 * quiet_fps
     assert "lost the broker" in result.stderr and "Traceback" not in result.stderr
     assert restarted.of("/summary"), "messages did not resume after the broker came back"
@@ -188,9 +244,23 @@ def test_cameras_on_ray_publish_their_events_too(broker, tmp_path):
     door = tmp_path / "door.avi"
     make_crossing_video(door)
     listener = Subscriber(broker["port"])
-    result = run_process("detect_mask_video.py", "--ray", "-s", door, "--alert-frames", "5", "--stats-every", "1",
-                         "--camera-name", "door2", "--mqtt", f"mqtt://door@127.0.0.1:{broker['port']}/building",
-                         "--mqtt-password-file", _password_file(tmp_path), "-q")
+    result = run_process(
+        "detect_mask_video.py",
+        "--ray",
+        "-s",
+        door,
+        "--alert-frames",
+        "5",
+        "--stats-every",
+        "1",
+        "--camera-name",
+        "door2",
+        "--mqtt",
+        f"mqtt://door@127.0.0.1:{broker['port']}/building",
+        "--mqtt-password-file",
+        _password_file(tmp_path),
+        "-q",
+    )
     time.sleep(1)
     assert result.returncode == 0, result.stderr
     assert len(listener.of("building/door2/alert")) == 3

@@ -23,11 +23,11 @@ from test_live_page import (
     wait_until_served,
 )
 
-from maskdetect.shipped_files import EXAMPLES
 from maskdetect.io.redact import redacted
 from maskdetect.serve.access import COOKIE, Access
 from maskdetect.serve.live import LiveFeed
 from maskdetect.serve.pages import PageServer as LivePageServer
+from maskdetect.shipped_files import EXAMPLES
 
 TOKEN = "a-test-token-of-thirty-two-chars"
 ROUTES = ["/", "/counts", "/stream/0"]
@@ -89,7 +89,7 @@ def test_other_host_names_are_refused_on_every_route(page):
 
 
 def test_wrong_tokens_are_rate_limited_per_client(page):
-    statuses = [_get(page, "/?token=guess-%d-guess-guess-guess" % number)[0].status for number in range(12)]
+    statuses = [_get(page, f"/?token=guess-{number}-guess-guess-guess")[0].status for number in range(12)]
     assert statuses[:10] == [401] * 10 and statuses[-1] == 429
     assert _get(page, "/?token=" + TOKEN)[0].status == 429  # even the right one, for a minute
 
@@ -115,20 +115,54 @@ def test_serving_options_that_would_open_the_page_to_others_are_refused(tmp_path
     loose.write_text(TOKEN)
     loose.chmod(0o644)
     video = ROOT / "nowhere.avi"
-    assert_one_line_error(run_script("detect_mask_video.py", "-s", EXAMPLES / "fmd_2c7408b330.jpg", "--no-display",
-                                     "--serve", "8999", "--serve-token-file", loose), "chmod 600")
-    assert_one_line_error(run_script("detect_mask_video.py", "-s", EXAMPLES / "fmd_2c7408b330.jpg", "--no-display",
-                                     "--serve", "0.0.0.0:8999", "--serve-no-auth"), "--serve-no-auth")
-    assert_one_line_error(run_script("detect_mask_video.py", "-s", EXAMPLES / "fmd_2c7408b330.jpg", "--no-display",
-                                     "--serve", "8999", "--serve-cert", tmp_path / "c.pem"), "--serve-key")
+    assert_one_line_error(
+        run_script(
+            "detect_mask_video.py",
+            "-s",
+            EXAMPLES / "fmd_2c7408b330.jpg",
+            "--no-display",
+            "--serve",
+            "8999",
+            "--serve-token-file",
+            loose,
+        ),
+        "chmod 600",
+    )
+    assert_one_line_error(
+        run_script(
+            "detect_mask_video.py",
+            "-s",
+            EXAMPLES / "fmd_2c7408b330.jpg",
+            "--no-display",
+            "--serve",
+            "0.0.0.0:8999",
+            "--serve-no-auth",
+        ),
+        "--serve-no-auth",
+    )
+    assert_one_line_error(
+        run_script(
+            "detect_mask_video.py",
+            "-s",
+            EXAMPLES / "fmd_2c7408b330.jpg",
+            "--no-display",
+            "--serve",
+            "8999",
+            "--serve-cert",
+            tmp_path / "c.pem",
+        ),
+        "--serve-key",
+    )
     assert not video.exists()
 
 
 def test_redaction_of_camera_addresses():
     assert redacted("rtsp://admin:s3cr3t@10.0.0.5:554/stream1") == "rtsp://admin:***@10.0.0.5:554/stream1"
     assert redacted("http://user:pa:ss@cam/x.mjpg") == "http://user:***@cam/x.mjpg"
-    assert redacted("rtspsrc location=rtsp://u:p@cam/x user-pw=hunter2 ! decodebin") == \
-        "rtspsrc location=rtsp://u:***@cam/x user-pw=*** ! decodebin"
+    assert (
+        redacted("rtspsrc location=rtsp://u:p@cam/x user-pw=hunter2 ! decodebin")
+        == "rtspsrc location=rtsp://u:***@cam/x user-pw=*** ! decodebin"
+    )
     assert redacted("door.mp4") == "door.mp4" and redacted(0) == "0"
 
 
@@ -161,7 +195,9 @@ class _MjpegCamera:
             client.recv(4096)
             client.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=f\r\n\r\n")
             for _ in range(self.frames):
-                client.sendall(b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(self.jpeg) + self.jpeg + b"\r\n")
+                client.sendall(
+                    b"--f\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(self.jpeg) + self.jpeg + b"\r\n"
+                )
                 time.sleep(0.03)
         except OSError:
             pass
@@ -176,10 +212,29 @@ def test_camera_passwords_appear_nowhere(tmp_path):
     secret_file, token = token_file(tmp_path)
     port = free_port()
     runs = []
-    worker = threading.Thread(target=lambda: runs.append(run_script(
-        "detect_mask_video.py", "-s", source, "--no-display", "--serve", port, "--serve-token-file", secret_file,
-        "--json", tmp_path / "events.jsonl", "--stats-csv", tmp_path / "people.csv", "--snapshots", tmp_path / "alerts",
-        "--alert-frames", "3", "-v")))
+    worker = threading.Thread(
+        target=lambda: runs.append(
+            run_script(
+                "detect_mask_video.py",
+                "-s",
+                source,
+                "--no-display",
+                "--serve",
+                port,
+                "--serve-token-file",
+                secret_file,
+                "--json",
+                tmp_path / "events.jsonl",
+                "--stats-csv",
+                tmp_path / "people.csv",
+                "--snapshots",
+                tmp_path / "alerts",
+                "--alert-frames",
+                "3",
+                "-v",
+            )
+        )
+    )
     worker.start()
     page = wait_until_served(f"http://127.0.0.1:{port}/?token={token}")
     counts = _wait_counts(port, Access(token).cookie_value)
@@ -187,16 +242,23 @@ def test_camera_passwords_appear_nowhere(tmp_path):
     camera.close()
     (result,) = runs
     assert result.returncode == 0, result.stderr
-    unreachable = run_script("detect_mask_video.py", "-s", "rtsp://user:secret@127.0.0.1:9/x", "--no-display",
-                             "--open-timeout", "2", "-v")
+    unreachable = run_script(
+        "detect_mask_video.py", "-s", "rtsp://user:secret@127.0.0.1:9/x", "--no-display", "--open-timeout", "2", "-v"
+    )
     assert unreachable.returncode == 2
     written = [path.read_text(errors="replace") + path.name for path in tmp_path.rglob("*") if path.is_file()]
     assert token not in result.stderr and "?token=... (the token in" in result.stderr  # logs keep no token
-    for text in [page, counts, result.stdout, result.stderr, unreachable.stderr, *written,
-                 *(path.name for path in (tmp_path / "alerts").iterdir())]:
+    for text in [
+        page,
+        counts,
+        result.stdout,
+        result.stderr,
+        unreachable.stderr,
+        *written,
+        *(path.name for path in (tmp_path / "alerts").iterdir()),
+    ]:
         assert "secret" not in text
     assert "user:***@" in page and "user:***@" in unreachable.stderr
-
 
 
 @pytest.mark.slow
@@ -205,9 +267,22 @@ def test_a_camera_address_from_the_environment_stays_out_of_the_process_list(tmp
     secret_address = f"http://user:secret@127.0.0.1:{camera.port}/live.mjpg"
     heartbeat = tmp_path / "heartbeat.json"
     run = subprocess.Popen(
-        [sys.executable, str(ROOT / "detect_mask_video.py"), "-s", "env:DOOR_CAMERA", "--no-display", "--heartbeat",
-         heartbeat, "--max-frames", "150"],
-        env={**os.environ, "DOOR_CAMERA": secret_address}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            str(ROOT / "detect_mask_video.py"),
+            "-s",
+            "env:DOOR_CAMERA",
+            "--no-display",
+            "--heartbeat",
+            heartbeat,
+            "--max-frames",
+            "150",
+        ],
+        env={**os.environ, "DOOR_CAMERA": secret_address},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not heartbeat.exists() and run.poll() is None and time.monotonic() < deadline:
@@ -224,6 +299,7 @@ def test_a_camera_address_from_the_environment_stays_out_of_the_process_list(tmp
     unset = run_script("detect_mask_video.py", "-s", "env:NO_SUCH_CAMERA_VARIABLE", "--no-display")
     assert_one_line_error(unset, "NO_SUCH_CAMERA_VARIABLE", "not set")
     assert unset.returncode == 2
+
 
 def _wait_counts(port, cookie, seconds=30):
     deadline = time.monotonic() + seconds
@@ -248,16 +324,49 @@ def test_the_page_over_https_after_the_token_exchange(tmp_path):
     from crossing import make_crossing_video
     from playwright.sync_api import sync_playwright
 
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-keyout", tmp_path / "key.pem", "-out", tmp_path / "cert.pem"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            tmp_path / "key.pem",
+            "-out",
+            tmp_path / "cert.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
     door = tmp_path / "door.avi"
     make_crossing_video(door, repeats=6)
     secret_file, token = token_file(tmp_path)
     port = free_port()
     runs = []
-    worker = threading.Thread(target=lambda: runs.append(run_script(
-        "detect_mask_video.py", "-s", door, "--no-display", "--serve", port, "--serve-token-file", secret_file,
-        "--serve-cert", tmp_path / "cert.pem", "--serve-key", tmp_path / "key.pem")))
+    worker = threading.Thread(
+        target=lambda: runs.append(
+            run_script(
+                "detect_mask_video.py",
+                "-s",
+                door,
+                "--no-display",
+                "--serve",
+                port,
+                "--serve-token-file",
+                secret_file,
+                "--serve-cert",
+                tmp_path / "cert.pem",
+                "--serve-key",
+                tmp_path / "key.pem",
+            )
+        )
+    )
     worker.start()
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -287,10 +396,17 @@ def test_the_page_over_https_after_the_token_exchange(tmp_path):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-@given(path=st.one_of(st.sampled_from(ROUTES + ["/stream/1", "/stream/\u00b2", "//", "/counts/", "/%2e%2e/", "/favicon.ico"]),
-                      st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=20).map(lambda t: "/" + t)),
-       headers=st.dictionaries(st.sampled_from(["X-A", "Cookie", "Range", "Accept", "Authorization", "Host"]),
-                               st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30), max_size=4))
+@given(
+    path=st.one_of(
+        st.sampled_from(ROUTES + ["/stream/1", "/stream/\u00b2", "//", "/counts/", "/%2e%2e/", "/favicon.ico"]),
+        st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=20).map(lambda t: "/" + t),
+    ),
+    headers=st.dictionaries(
+        st.sampled_from(["X-A", "Cookie", "Range", "Accept", "Authorization", "Host"]),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=30),
+        max_size=4,
+    ),
+)
 def test_only_the_known_routes_ever_answer(shared_page, path, headers):
     page = shared_page
     port = int(page.url.rsplit(":", 1)[1].strip("/"))

@@ -72,9 +72,13 @@ def test_annotated_copies_never_overwrite_the_inputs(photos):
 
 
 def test_model_onto_an_unrelated_folder_or_the_dataset_is_refused(tmp_path):
-    dataset = make_dataset(tmp_path / "data", {
-        "with_mask": bundled_images("with_mask", "fmd", 3), "without_mask": bundled_images("without_mask", "fmd", 3),
-    })
+    dataset = make_dataset(
+        tmp_path / "data",
+        {
+            "with_mask": bundled_images("with_mask", "fmd", 3),
+            "without_mask": bundled_images("without_mask", "fmd", 3),
+        },
+    )
     project = tmp_path / "proj"
     project.mkdir()
     (project / "code.py").write_text("print('mine')")
@@ -108,7 +112,9 @@ def test_video_outputs_never_replace_a_folder_the_source_or_old_json(tmp_path):
     _refused_and_intact(result, tmp_path, before, "input")
     (tmp_path / "old.jsonl").write_text('{"old": true}\n')
     before = snapshot(tmp_path)
-    result = run_script("detect_mask_video.py", "-s", source, "--no-display", "--json", tmp_path / "old.jsonl", "-o", tmp_path / "x.gif")
+    result = run_script(
+        "detect_mask_video.py", "-s", source, "--no-display", "--json", tmp_path / "old.jsonl", "-o", tmp_path / "x.gif"
+    )
     _refused_and_intact(result, tmp_path, before, "x.gif")
 
 
@@ -120,9 +126,13 @@ def test_unwritable_json_is_refused_before_any_image_is_read(photos, tmp_path, t
 
 
 def test_training_outputs_that_cannot_be_written_fail_before_training(tmp_path):
-    dataset = make_dataset(tmp_path / "data", {
-        "with_mask": bundled_images("with_mask", "fmd", 3), "without_mask": bundled_images("without_mask", "fmd", 3),
-    })
+    dataset = make_dataset(
+        tmp_path / "data",
+        {
+            "with_mask": bundled_images("with_mask", "fmd", 3),
+            "without_mask": bundled_images("without_mask", "fmd", 3),
+        },
+    )
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes")
     paths = {"--model": tmp_path / "m.model", "--plot": tmp_path / "p.png", "--report": tmp_path / "r.json"}
@@ -136,7 +146,9 @@ def test_training_outputs_that_cannot_be_written_fail_before_training(tmp_path):
         assert result.returncode == 2
         assert_one_line_error(result, *words)
         assert "Loading images" not in result.stdout
-    result = run_script("train_mask_detector.py", "--dataset", dataset, *[v for p in paths.items() for v in p], "--weights", tmp_path / "none.h5")
+    result = run_script(
+        "train_mask_detector.py", "--dataset", dataset, *[v for p in paths.items() for v in p], "--weights", tmp_path / "none.h5"
+    )
     assert_one_line_error(result, "weights file not found")
     assert "Loading images" not in result.stdout
     assert notes.read_text() == "my notes"
@@ -177,7 +189,9 @@ def test_windows_without_a_display_are_refused_up_front(photos, tmp_path):
 def test_json_to_a_closed_pipe_ends_quietly(photos):
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", photos, "--json", "-", "-o", photos.parent / "out"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     process.stdout.close()  # like `| head` that has gone away
     stderr = process.stderr.read()
@@ -214,11 +228,10 @@ def test_outputs_of_one_run_are_all_replaced_or_none(tmp_path):
     (model / "config.json").write_text("old model")
     report.write_text("old report")
     before = snapshot(tmp_path)
-    with pytest.raises(OSError):
-        with atomic_outputs((model, ""), (report, ".json")) as (new_model, new_report):
-            new_model.mkdir()
-            (new_model / "config.json").write_text("new model")
-            raise OSError("disk full while writing the report")
+    with pytest.raises(OSError), atomic_outputs((model, ""), (report, ".json")) as (new_model, new_report):
+        new_model.mkdir()
+        (new_model / "config.json").write_text("new model")
+        raise OSError("disk full while writing the report")
     assert snapshot(tmp_path) == before
     with atomic_outputs((model, ""), (report, ".json")) as (new_model, new_report):
         new_model.mkdir()
@@ -234,9 +247,8 @@ def test_a_file_never_replaces_a_folder(tmp_path):
     folder = tmp_path / "keep"
     folder.mkdir()
     (folder / "a.txt").write_text("mine")
-    with pytest.raises(IsADirectoryError):
-        with atomic_output(folder) as temporary:
-            temporary.write_text("{}")
+    with pytest.raises(IsADirectoryError), atomic_output(folder) as temporary:
+        temporary.write_text("{}")
     assert (folder / "a.txt").read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep"]
 

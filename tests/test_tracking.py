@@ -17,9 +17,22 @@ def crossing_run(tmp_path_factory):
     work = tmp_path_factory.mktemp("crossing")
     truth = make_crossing_video(work / "door.avi")
     result = run_script(
-        "detect_mask_video.py", "-s", work / "door.avi", "--no-display", "--json", work / "events.jsonl",
-        "--snapshots", work / "alerts", "--stats-csv", work / "people.csv", "--stats-plot", work / "people.png",
-        "-o", work / "annotated.avi", "--alert-frames", 8,
+        "detect_mask_video.py",
+        "-s",
+        work / "door.avi",
+        "--no-display",
+        "--json",
+        work / "events.jsonl",
+        "--snapshots",
+        work / "alerts",
+        "--stats-csv",
+        work / "people.csv",
+        "--stats-plot",
+        work / "people.png",
+        "-o",
+        work / "annotated.avi",
+        "--alert-frames",
+        8,
     )
     assert result.returncode == 0, result.stderr
     events = [json.loads(line) for line in (work / "events.jsonl").read_text().splitlines()]
@@ -96,8 +109,21 @@ def test_blur_hides_every_face_in_the_recording_but_half_faces_at_the_edge(cross
     from maskdetect.detect.detectors import load_face_detector
 
     work, truth, _, _ = crossing_run
-    result = run_script("detect_mask_video.py", "-s", work / "door.avi", "--no-display", "--blur", "-o", tmp_path / "blurred.avi",
-                        "--detect-size", 640, "-c", 0.3, "--max-frames", 160)
+    result = run_script(
+        "detect_mask_video.py",
+        "-s",
+        work / "door.avi",
+        "--no-display",
+        "--blur",
+        "-o",
+        tmp_path / "blurred.avi",
+        "--detect-size",
+        640,
+        "-c",
+        0.3,
+        "--max-frames",
+        160,
+    )
     assert result.returncode == 0, result.stderr
     detector = load_face_detector("yunet", confidence=0.3)
     found = {}

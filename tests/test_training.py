@@ -35,7 +35,6 @@ def _outputs(folder):
     return ["--model", folder / "m.model", "--plot", folder / "p.png", "--report", folder / "r.json"]
 
 
-
 def test_tiny_training_writes_a_loadable_model_with_class_names(tiny_training):
     result, outputs = tiny_training
     assert result.returncode == 0, result.stderr
@@ -122,7 +121,9 @@ def test_class_without_readable_images_fails_cleanly(tmp_path):
 def test_unwritable_output_and_bad_weights_fail_before_training(tmp_path):
     dataset = make_dataset(tmp_path / "data")
     outputs = _outputs(tmp_path)
-    result = run_script("train_mask_detector.py", "--dataset", dataset, *outputs[2:], "--model", tmp_path / "no" / "such" / "m.model")
+    result = run_script(
+        "train_mask_detector.py", "--dataset", dataset, *outputs[2:], "--model", tmp_path / "no" / "such" / "m.model"
+    )
     assert_one_line_error(result, "does not exist")
     result = run_script("train_mask_detector.py", "--dataset", dataset, *outputs, "--weights", tmp_path / "missing.h5")
     assert_one_line_error(result, "weights file not found")
@@ -142,11 +143,33 @@ def test_three_classes_train(tmp_path):
             "without_mask": bundled_images("without_mask", "fmd", 10),
         },
     )
-    incorrect = make_dataset(tmp_path / "extra", {"mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:10]})
+    incorrect = make_dataset(
+        tmp_path / "extra",
+        {"mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:10]},
+    )
     model_path = tmp_path / "three.keras"
     result = run_script(
-        "train_mask_detector.py", "--dataset", dataset, "--dataset", incorrect, "--model", model_path, "--plot", tmp_path / "p.png",
-        "--report", tmp_path / "r.json", "--head-epochs", 1, "--fine-tune-epochs", 1, "--views", 1, "--members", 1, "-q", "--export",
+        "train_mask_detector.py",
+        "--dataset",
+        dataset,
+        "--dataset",
+        incorrect,
+        "--model",
+        model_path,
+        "--plot",
+        tmp_path / "p.png",
+        "--report",
+        tmp_path / "r.json",
+        "--head-epochs",
+        1,
+        "--fine-tune-epochs",
+        1,
+        "--views",
+        1,
+        "--members",
+        1,
+        "-q",
+        "--export",
     )
     assert result.returncode == 0, result.stderr
     assert KerasClassifier.load(model_path).class_names == ["mask_weared_incorrect", "with_mask", "without_mask"]
@@ -160,13 +183,29 @@ def test_three_classes_train(tmp_path):
 def test_classes_picks_class_folders_and_an_unknown_one_fails_before_training(tmp_path):
     from maskdetect.training.dataset import find_classes
 
-    dataset = make_dataset(tmp_path / "data", {
-        "with_mask": bundled_images("with_mask", "fmd", 2), "without_mask": bundled_images("without_mask", "fmd", 2),
-        "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2],
-    })
+    dataset = make_dataset(
+        tmp_path / "data",
+        {
+            "with_mask": bundled_images("with_mask", "fmd", 2),
+            "without_mask": bundled_images("without_mask", "fmd", 2),
+            "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2],
+        },
+    )
     assert list(find_classes([dataset], classes=["without_mask", "with_mask"])) == ["with_mask", "without_mask"]
-    result = run_script("train_mask_detector.py", "--dataset", dataset, "--classes", "with_mask", "no_such_class",
-                        "--model", tmp_path / "m.model", "--plot", tmp_path / "p.png", "--report", tmp_path / "r.json")
+    result = run_script(
+        "train_mask_detector.py",
+        "--dataset",
+        dataset,
+        "--classes",
+        "with_mask",
+        "no_such_class",
+        "--model",
+        tmp_path / "m.model",
+        "--plot",
+        tmp_path / "p.png",
+        "--report",
+        tmp_path / "r.json",
+    )
     assert_one_line_error(result, "no_such_class")
     assert not (tmp_path / "m.model").exists()
 
@@ -241,10 +280,13 @@ def test_faces_the_detector_misses_are_framed_like_their_source(tmp_path):
     from maskdetect.detect.detectors import load_face_detector
     from maskdetect.training.dataset import load_dataset
 
-    dataset = make_dataset(tmp_path / "data", {
-        "with_mask": bundled_images("with_mask", "obs", 4),
-        "without_mask": bundled_images("without_mask", "obs", 4),
-    })
+    dataset = make_dataset(
+        tmp_path / "data",
+        {
+            "with_mask": bundled_images("with_mask", "obs", 4),
+            "without_mask": bundled_images("without_mask", "obs", 4),
+        },
+    )
     gradient = np.tile(np.linspace(30, 220, 400, dtype=np.uint8), (400, 1))
     cv2.imwrite(str(dataset / "without_mask" / "obs_noface.png"), cv2.merge([gradient] * 3))
     loaded = load_dataset([dataset], load_face_detector("yunet"), verbose=False)
@@ -294,7 +336,9 @@ def test_label_review_lists_a_mislabelled_face_and_changes_nothing(tmp_path):
     import csv
 
     masked = bundled_images("with_mask", "fmd", 25)
-    dataset = make_dataset(tmp_path / "data", {"with_mask": masked[:24], "without_mask": bundled_images("without_mask", "fmd", 24)})
+    dataset = make_dataset(
+        tmp_path / "data", {"with_mask": masked[:24], "without_mask": bundled_images("without_mask", "fmd", 24)}
+    )
     planted = dataset / "without_mask" / masked[24].name
     planted.write_bytes(masked[24].read_bytes())  # a masked face filed as unmasked
     before = sorted(p.relative_to(dataset) for p in dataset.rglob("*"))
@@ -309,11 +353,14 @@ def test_label_review_lists_a_mislabelled_face_and_changes_nothing(tmp_path):
 def test_a_rare_class_is_seen_in_views_of_its_own():
     from maskdetect.face import Face
     from maskdetect.io.images import read_image
-    from maskdetect.training.dataset import FaceDataset
     from maskdetect.settings import TrainingSettings
+    from maskdetect.training.dataset import FaceDataset
     from maskdetect.training.train import RARE_CLASS_VIEWS, with_rare_class_views
 
-    files = {"with_mask": bundled_images("with_mask", "fmd", 12), "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2]}
+    files = {
+        "with_mask": bundled_images("with_mask", "fmd", 12),
+        "mask_weared_incorrect": sorted((ROOT / "data" / "extra" / "mask_weared_incorrect").glob("ilc_*"))[:2],
+    }
     dataset = FaceDataset(class_names=list(files))
     for label, paths in enumerate(files.values()):
         for path in paths:
@@ -323,7 +370,9 @@ def test_a_rare_class_is_seen_in_views_of_its_own():
             dataset.labels.append(label)
     train_idx = np.arange(len(dataset.labels))
     views = [np.full((len(train_idx), *crop_shape(IMAGE_SIZE, True), 3), view, np.uint8) for view in range(2)]
-    extended = with_rare_class_views(views, dataset, train_idx, np.random.default_rng(0), TrainingSettings(verbose=False), lambda batch: batch)
+    extended = with_rare_class_views(
+        views, dataset, train_idx, np.random.default_rng(0), TrainingSettings(verbose=False), lambda batch: batch
+    )
     assert len(extended) == 2 * RARE_CLASS_VIEWS
     rare = np.asarray(dataset.labels) == 1
     # The common class repeats the given views; the rare one is drawn anew in every further view.
@@ -352,12 +401,14 @@ def not_a_face_folder(folder, count):
 
 def test_boxes_that_hold_no_face_are_framed_as_checked_and_split_apart_from_the_faces(tmp_path):
     from maskdetect.detect.detectors import load_face_detector
-    from maskdetect.training.dataset import load_dataset
     from maskdetect.settings import TrainingSettings
+    from maskdetect.training.dataset import load_dataset
     from maskdetect.training.train import validation_split
 
-    data = make_dataset(tmp_path / "data", {"with_mask": bundled_images("with_mask", "fmd", 10),
-                                            "without_mask": bundled_images("without_mask", "fmd", 10)})
+    data = make_dataset(
+        tmp_path / "data",
+        {"with_mask": bundled_images("with_mask", "fmd", 10), "without_mask": bundled_images("without_mask", "fmd", 10)},
+    )
     rows = not_a_face_folder(data / "not_a_face", 10)
     dataset = load_dataset([data], load_face_detector("yunet"), verbose=False)
     assert dataset.class_names == ["not_a_face", "with_mask", "without_mask"]
@@ -383,8 +434,20 @@ def test_a_model_trained_with_no_face_boxes_drops_such_boxes_and_never_labels_a_
 
     data = make_dataset(tmp_path / "data")
     not_a_face_folder(data / "not_a_face", 20)
-    result = run_script("train_mask_detector.py", "--dataset", data, *_outputs(tmp_path), "--head-epochs", 2,
-                        "--fine-tune-epochs", 1, "--members", 1, "--export", "onnx")
+    result = run_script(
+        "train_mask_detector.py",
+        "--dataset",
+        data,
+        *_outputs(tmp_path),
+        "--head-epochs",
+        2,
+        "--fine-tune-epochs",
+        1,
+        "--members",
+        1,
+        "--export",
+        "onnx",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["class_names"] == ["not_a_face", "with_mask", "without_mask"]

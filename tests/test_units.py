@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from conftest import ROOT, bundled_images, run_script
 
-from maskdetect.shipped_files import SHIPPED_MODEL
 from maskdetect.classify.backends import export_path, resolve_model
 from maskdetect.detect.align import crop_face
 from maskdetect.errors import InputError
 from maskdetect.face import Face, clipped_face
 from maskdetect.io.outputs import output_paths
 from maskdetect.io.records import frame_record, image_record
+from maskdetect.shipped_files import SHIPPED_MODEL
 
 
 def test_boxes_are_clipped_to_the_image_and_slivers_dropped():
@@ -66,7 +66,11 @@ def test_json_records_round_values_and_mark_faces_too_small_to_judge():
     ]
     record = image_record("p.jpg", 640, 480, faces)
     assert record["faces"][0] == {
-        "box": [1, 2, 30, 40], "face_confidence": 0.912346, "label": "with_mask", "probability": 1.0, "reason": None,
+        "box": [1, 2, 30, 40],
+        "face_confidence": 0.912346,
+        "label": "with_mask",
+        "probability": 1.0,
+        "reason": None,
         "landmarks": [[10.0, 12.0], [20.0, 12.0], [15.0, 20.0], [11.0, 30.0], [19.0, 30.0]],
     }
     assert record["faces"][1]["label"] is None and record["faces"][1]["probability"] is None
@@ -127,9 +131,9 @@ def test_the_readme_api_example_runs_as_written():
 def test_yunet_run_by_onnx_runtime_finds_the_faces_opencv_finds():
     import cv2
 
-    from maskdetect.shipped_files import FACE_DETECTOR_DIR
     from maskdetect.detect.detectors import YUNET_MODEL, YuNetFaceDetector
     from maskdetect.io.images import list_images, read_image
+    from maskdetect.shipped_files import FACE_DETECTOR_DIR
 
     ours = YuNetFaceDetector()
     opencv = cv2.FaceDetectorYN.create(str(FACE_DETECTOR_DIR / YUNET_MODEL), "", (320, 320), ours.confidence, 0.3, 5000)
@@ -153,13 +157,27 @@ def test_a_json_output_never_replaces_a_file_of_another_kind(tmp_path):
     photo = tmp_path / "photo.jpg"
     shutil.copy(bundled_images("with_mask", "fmd", 1)[0], photo)
     before = photo.read_bytes()
-    result = run_script("detect_mask_image.py", "--image", bundled_images("without_mask", "fmd", 1)[0], "--output",
-                        tmp_path / "out.jpg", "--json", photo)
+    result = run_script(
+        "detect_mask_image.py",
+        "--image",
+        bundled_images("without_mask", "fmd", 1)[0],
+        "--output",
+        tmp_path / "out.jpg",
+        "--json",
+        photo,
+    )
     assert result.returncode == 2 and "holds jpeg, not json" in result.stderr
     assert photo.read_bytes() == before
     # A previous JSON report is the same kind: it is replaced.
     report = tmp_path / "report.json"
     report.write_text("[]")
-    result = run_script("detect_mask_image.py", "--image", bundled_images("without_mask", "fmd", 1)[0], "--output",
-                        tmp_path / "out.jpg", "--json", report)
+    result = run_script(
+        "detect_mask_image.py",
+        "--image",
+        bundled_images("without_mask", "fmd", 1)[0],
+        "--output",
+        tmp_path / "out.jpg",
+        "--json",
+        report,
+    )
     assert result.returncode == 0 and json.loads(report.read_text())[0]["faces"]

@@ -33,8 +33,10 @@ def module_graph(root=ROOT):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 # "from maskdetect.x import y" imports maskdetect.x, or the module maskdetect.x.y.
-                targets = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in paths else node.module
-                           for alias in node.names]
+                targets = [
+                    f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in paths else node.module
+                    for alias in node.names
+                ]
             else:
                 continue
             imported.update(target for target in targets if target in paths and target != name)
@@ -79,8 +81,13 @@ def is_command_line(name):
 
 def upward_imports(graph):
     """(module, command-line module) pairs where a library module imports the command line."""
-    return sorted((name, target) for name, targets in graph.items() if not is_command_line(name)
-                  for target in targets if is_command_line(target))
+    return sorted(
+        (name, target)
+        for name, targets in graph.items()
+        if not is_command_line(name)
+        for target in targets
+        if is_command_line(target)
+    )
 
 
 def main():
@@ -88,8 +95,10 @@ def main():
     for name in sorted(graph):
         print(f"{name} -> {', '.join(sorted(graph[name])) or '(nothing of ours)'}")
     found, upward = cycles(graph), upward_imports(graph)
-    print(f"\n{len(graph)} modules, {sum(map(len, graph.values()))} imports, "
-          f"{len(found)} import cycles, {len(upward)} upward imports")
+    print(
+        f"\n{len(graph)} modules, {sum(map(len, graph.values()))} imports, "
+        f"{len(found)} import cycles, {len(upward)} upward imports"
+    )
     for group in found:
         print("cycle:", " <-> ".join(group))
     for name, target in upward:

@@ -25,11 +25,11 @@ import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from maskdetect.classify.judging import NOT_A_FACE  # noqa: E402
-from maskdetect.detect.align import crop_face  # noqa: E402
-from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE, load_face_detector  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
-from maskdetect.training.dataset import BOXES_FILE  # noqa: E402
+from maskdetect.classify.judging import NOT_A_FACE
+from maskdetect.detect.align import crop_face
+from maskdetect.detect.detectors import PHOTO_UPSCALE, YUNET_MAX_SIDE, load_face_detector
+from maskdetect.io.images import read_image
+from maskdetect.training.dataset import BOXES_FILE
 
 MAX_SIDE = 256
 MANIFEST = "dataset_manifest.csv"
@@ -62,8 +62,13 @@ def cut(image, face, out_path):
 
     (x1, y1), (x2, y2) = inside(face.x1, face.y1), inside(face.x2, face.y2)
     points = [value for point in face.landmarks for value in inside(*point)] if face.landmarks else []
-    return {"x1": round(x1), "y1": round(y1), "x2": round(x2), "y2": round(y2),
-            "landmarks": " ".join(f"{value:.1f}" for value in points)}
+    return {
+        "x1": round(x1),
+        "y1": round(y1),
+        "x2": round(x2),
+        "y2": round(y2),
+        "landmarks": " ".join(f"{value:.1f}" for value in points),
+    }
 
 
 def main():
@@ -95,9 +100,20 @@ def main():
             verdict, what = verdicts[number]["verdict"], verdicts[number].get("what", "")
             label = NOT_A_FACE if verdict == "no_face" else labels.get(number, {}).get("label", "")
             box = tuple(int(row[key]) for key in ("x1", "y1", "x2", "y2"))
-            checks.append({"review": review.name, "photo": row["photo"], "x1": box[0], "y1": box[1], "x2": box[2],
-                           "y2": box[3], "score": row["score"], "verdict": verdict, "what": what,
-                           "class": label if label in (NOT_A_FACE, *classes) else ""})
+            checks.append(
+                {
+                    "review": review.name,
+                    "photo": row["photo"],
+                    "x1": box[0],
+                    "y1": box[1],
+                    "x2": box[2],
+                    "y2": box[3],
+                    "score": row["score"],
+                    "verdict": verdict,
+                    "what": what,
+                    "class": label if label in (NOT_A_FACE, *classes) else "",
+                }
+            )
             if label not in (NOT_A_FACE, *classes):
                 continue
             if row["photo"] not in detections:
@@ -110,14 +126,20 @@ def main():
             framing.setdefault(label, []).append({"file": name, **cut(image, face, dataset / label / name)})
             source = sources[row["photo"]]
             kind = f"no face ({what})" if label == NOT_A_FACE else f"an unannotated {label} face"
-            manifest_rows.append({
-                "file": f"{label}/{name}", "label": label, "source_repository": source["source_repository"],
-                "source_commit": source["source_commit"], "source_path": source["source_path"],
-                "source_sha1": source["source_sha1"], "license": source["license"],
-                "note": f"YuNet box ({','.join(map(str, box))}) score {row['score']} in {row['photo']} matching no "
-                        f"annotated face, checked by eye: {kind}; twice the box, at most {MAX_SIDE} px, JPEG 90; "
-                        f"crop sha1 {hashlib.sha1((dataset / label / name).read_bytes()).hexdigest()[:12]}",
-            })
+            manifest_rows.append(
+                {
+                    "file": f"{label}/{name}",
+                    "label": label,
+                    "source_repository": source["source_repository"],
+                    "source_commit": source["source_commit"],
+                    "source_path": source["source_path"],
+                    "source_sha1": source["source_sha1"],
+                    "license": source["license"],
+                    "note": f"YuNet box ({','.join(map(str, box))}) score {row['score']} in {row['photo']} matching no "
+                    f"annotated face, checked by eye: {kind}; twice the box, at most {MAX_SIDE} px, JPEG 90; "
+                    f"crop sha1 {hashlib.sha1((dataset / label / name).read_bytes()).hexdigest()[:12]}",
+                }
+            )
     for label, rows in framing.items():
         with open(dataset / label / BOXES_FILE, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, ["file", "x1", "y1", "x2", "y2", "landmarks"], lineterminator="\n")

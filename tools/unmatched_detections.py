@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from maskdetect.detect.detectors import DEFAULT_CONFIDENCE, PHOTO_UPSCALE, YUNET_MAX_SIDE, load_face_detector  # noqa: E402
-from maskdetect.evaluation.scenes import DEFAULT_IOU, iou  # noqa: E402
-from maskdetect.evaluation.voc import annotated_images, read_annotation  # noqa: E402
-from maskdetect.io.images import read_image  # noqa: E402
+from maskdetect.detect.detectors import DEFAULT_CONFIDENCE, PHOTO_UPSCALE, YUNET_MAX_SIDE, load_face_detector
+from maskdetect.evaluation.scenes import DEFAULT_IOU, iou
+from maskdetect.evaluation.voc import annotated_images, read_annotation
+from maskdetect.io.images import read_image
 
 TILE = 200
 COLUMNS = 6
@@ -55,7 +55,9 @@ def tile(image, face, number):
     x1, y1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
     x2, y2 = int(min(image.shape[1], cx + side / 2)), int(min(image.shape[0], cy + side / 2))
     patch = image[y1:y2, x1:x2].copy()
-    cv2.rectangle(patch, (face.x1 - x1, face.y1 - y1), (face.x2 - x1 - 1, face.y2 - y1 - 1), (0, 255, 255), max(1, patch.shape[0] // 100))
+    cv2.rectangle(
+        patch, (face.x1 - x1, face.y1 - y1), (face.x2 - x1 - 1, face.y2 - y1 - 1), (0, 255, 255), max(1, patch.shape[0] // 100)
+    )
     scale = TILE / max(patch.shape[:2])
     patch = cv2.resize(patch, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     canvas = np.full((TILE, TILE, 3), 40, np.uint8)
@@ -72,15 +74,22 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--min-side", type=int, default=24, help="smallest box height listed (default: 24)")
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE, help="detector score threshold")
-    parser.add_argument("--max-score", type=float, default=1.0,
-                        help="list only boxes scoring under this (to check the boxes of a lower --confidence apart)")
-    parser.add_argument("--max-overlap", type=float, default=DEFAULT_IOU,
-                        help="a box overlapping an annotated face by this IoU or more matches it (default: the evaluator's)")
+    parser.add_argument(
+        "--max-score",
+        type=float,
+        default=1.0,
+        help="list only boxes scoring under this (to check the boxes of a lower --confidence apart)",
+    )
+    parser.add_argument(
+        "--max-overlap",
+        type=float,
+        default=DEFAULT_IOU,
+        help="a box overlapping an annotated face by this IoU or more matches it (default: the evaluator's)",
+    )
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    boxes = unmatched_boxes(args.photos, args.annotations, args.confidence, args.min_side, args.max_overlap,
-                            args.max_score)
+    boxes = unmatched_boxes(args.photos, args.annotations, args.confidence, args.min_side, args.max_overlap, args.max_score)
     with open(out / "unmatched.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "photo", "x1", "y1", "x2", "y2", "score"])

@@ -65,8 +65,10 @@ def load_classifier(model, backend=None, threads=None):
 
         return check_finite(KerasClassifier.load(path), path)
     if backend == "litert" and importlib.util.find_spec("ai_edge_litert") is None:
-        raise InputError("the litert backend needs ai-edge-litert (pip install ai-edge-litert), which this install "
-                         "leaves out; use --backend onnx")
+        raise InputError(
+            "the litert backend needs ai-edge-litert (pip install ai-edge-litert), which this install "
+            "leaves out; use --backend onnx"
+        )
     if not path.is_file():
         if path == Path(model) or not Path(model).exists():
             raise InputError(f"model not found: {model}")
@@ -88,12 +90,22 @@ def check_finite(classifier, path):
 def metadata_json(class_names, input_size, judging_rule=None, lower_face=False):
     """What an export carries besides its graph, as JSON text."""
     height, width = crop_shape(input_size, lower_face)
-    return json.dumps({
-        "class_names": list(class_names),
-        "input": {"size": input_size, "lower_face": lower_face, "height": height, "width": width, "colour": "RGB",
-                  "range": [0, 255], "layout": "NHWC", "dtype": "float32"},
-        **({"judging": judging_rule.as_dict()} if judging_rule is not None else {}),
-    })
+    return json.dumps(
+        {
+            "class_names": list(class_names),
+            "input": {
+                "size": input_size,
+                "lower_face": lower_face,
+                "height": height,
+                "width": width,
+                "colour": "RGB",
+                "range": [0, 255],
+                "layout": "NHWC",
+                "dtype": "float32",
+            },
+            **({"judging": judging_rule.as_dict()} if judging_rule is not None else {}),
+        }
+    )
 
 
 def _judging_rule(metadata):

@@ -105,7 +105,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
 def new_parser(prog, description, examples):
     """A parser with --version, -q/--quiet, -v/--verbose, defaults in the help and usage examples after it."""
     parser = argparse.ArgumentParser(
-        prog=prog, description=description, formatter_class=HelpFormatter,
+        prog=prog,
+        description=description,
+        formatter_class=HelpFormatter,
         epilog="examples:\n" + textwrap.indent(textwrap.dedent(examples).strip(), "  "),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -25,12 +25,23 @@ def parse_args(argv=None):
     )
     parser.add_argument("images", help="folder of annotated photos")
     parser.add_argument(
-        "-a", "--annotations", help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)"
+        "-a",
+        "--annotations",
+        help="folder of VOC xml files named like the photos (default: 'annotations' beside IMAGES, else IMAGES)",
     )
     add_options(parser, DetectorSettings())
-    parser.add_argument("--iou", type=number(above=0.0, maximum=1.0), default=DEFAULT_IOU, help="box overlap (IoU) at which a found face matches an annotated one")
-    parser.add_argument("--checks", metavar="CSV", help=f"boxes checked by eye as face or no face (default: {CHECKS_FILE} "
-                        "beside IMAGES, if there); the report counts those recorded as no face that are still reported")
+    parser.add_argument(
+        "--iou",
+        type=number(above=0.0, maximum=1.0),
+        default=DEFAULT_IOU,
+        help="box overlap (IoU) at which a found face matches an annotated one",
+    )
+    parser.add_argument(
+        "--checks",
+        metavar="CSV",
+        help=f"boxes checked by eye as face or no face (default: {CHECKS_FILE} "
+        "beside IMAGES, if there); the report counts those recorded as no face that are still reported",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH, or '-' for stdout")
     return parser.parse_args(argv)
 
@@ -47,8 +58,7 @@ def main(argv=None):
     checks = Path(args.checks) if args.checks else Path(args.images).parent / CHECKS_FILE
     no_faces = no_face_boxes(checks)
     records, false_faces, no_face_reported = collect(detector, pairs, args.iou, no_faces)
-    report = summarise(records, false_faces, detector.class_names, args.iou,
-                       sum(map(len, no_faces.values())), no_face_reported)
+    report = summarise(records, false_faces, detector.class_names, args.iou, sum(map(len, no_faces.values())), no_face_reported)
     report["faces"] = records
     print_report(report_text(report), report, args.json)
     return EXIT_OK

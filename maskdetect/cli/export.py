@@ -9,7 +9,8 @@ from maskdetect.training.export import FORMATS, export_model
 
 def main(argv=None):
     parser = new_parser(
-        "python -m maskdetect export", "Export a trained Keras classifier to ONNX and LiteRT (training exports its model itself).",
+        "python -m maskdetect export",
+        "Export a trained Keras classifier to ONNX and LiteRT (training exports its model itself).",
         """
         python -m maskdetect export mask_detector.model             writes mask_detector.onnx and .tflite
         python -m maskdetect export my.keras --formats onnx

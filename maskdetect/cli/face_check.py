@@ -1,4 +1,5 @@
-"""``python -m maskdetect face-check``: accuracy on a check set of face photos, per kind of hard case and class, and on degraded copies."""
+"""``python -m maskdetect face-check``: accuracy on a check set of face photos, per kind of hard case and class,
+and on degraded copies."""
 
 import sys
 

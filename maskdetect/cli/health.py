@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from maskdetect.cli.common import HEARTBEAT_VARIABLE, new_parser, run_main
-from maskdetect.settings import number
 from maskdetect.cli.status import EXIT_OK, EXIT_SOME_INPUTS_FAILED
 from maskdetect.io.outputs import numbered
+from maskdetect.settings import number
 
 DEFAULT_MAX_AGE_S = 30.0
 
@@ -50,11 +50,19 @@ def main(argv=None):
         python -m maskdetect health heartbeat.json --max-age 60
         """,
     )
-    parser.add_argument("heartbeat", nargs="?", default=os.environ.get(HEARTBEAT_VARIABLE),
-                        help="the file detect_mask_video.py --heartbeat writes; a run of several sources writes one "
-                        f"per source (NAME-1.json, ...), all checked (default: ${HEARTBEAT_VARIABLE})")
-    parser.add_argument("--max-age", type=number(above=0.0), default=DEFAULT_MAX_AGE_S,
-                        help="seconds since the last frame after which the run counts as stalled")
+    parser.add_argument(
+        "heartbeat",
+        nargs="?",
+        default=os.environ.get(HEARTBEAT_VARIABLE),
+        help="the file detect_mask_video.py --heartbeat writes; a run of several sources writes one "
+        f"per source (NAME-1.json, ...), all checked (default: ${HEARTBEAT_VARIABLE})",
+    )
+    parser.add_argument(
+        "--max-age",
+        type=number(above=0.0),
+        default=DEFAULT_MAX_AGE_S,
+        help="seconds since the last frame after which the run counts as stalled",
+    )
     args = parser.parse_args(argv)
     if not args.heartbeat:
         parser.error(f"give the heartbeat file, or set {HEARTBEAT_VARIABLE}")

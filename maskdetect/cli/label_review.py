@@ -5,17 +5,18 @@ import io
 import sys
 
 from maskdetect.cli.common import apply_verbosity, new_parser, run_main
-from maskdetect.settings import number
 from maskdetect.cli.status import EXIT_OK
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output
 from maskdetect.io.outputs import check_file_output, is_stdout
+from maskdetect.settings import number
 from maskdetect.training.label_review import DEFAULT_MAX_PROBABILITY, suspects
 
 
 def main(argv=None):
     parser = new_parser(
-        "python -m maskdetect label-review", "List the training labels a cross-validated model contradicts with high confidence, for a person to review.",
+        "python -m maskdetect label-review",
+        "List the training labels a cross-validated model contradicts with high confidence, for a person to review.",
         """
         python -m maskdetect label-review dataset --csv suspects.csv
         python -m maskdetect label-review dataset data/extra --max-probability 0.05 --csv -
@@ -23,7 +24,9 @@ def main(argv=None):
     )
     parser.add_argument("datasets", nargs="+", help="dataset folders (one subfolder of images per class)")
     parser.add_argument(
-        "--max-probability", type=number(above=0.0, below=1.0), default=DEFAULT_MAX_PROBABILITY,
+        "--max-probability",
+        type=number(above=0.0, below=1.0),
+        default=DEFAULT_MAX_PROBABILITY,
         help="list the faces whose own label gets a probability under this",
     )
     parser.add_argument("--csv", default="-", metavar="PATH", help="where to write the list ('-': stdout)")

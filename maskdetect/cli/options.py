@@ -35,6 +35,9 @@ def add_options(parser: argparse.ArgumentParser, defaults: Any, only: tuple[str,
 def read_options(defaults: Settings, args: argparse.Namespace) -> Settings:
     """``defaults`` with the value of each of its options that ``args`` holds (an option repeated with
     ``append`` and never given keeps its default)."""
-    values = {name: getattr(args, name) for name, spec, _ in options_of(defaults)
-              if hasattr(args, name) and not (spec.get("action") == "append" and getattr(args, name) is None)}
+    values = {
+        name: getattr(args, name)
+        for name, spec, _ in options_of(defaults)
+        if hasattr(args, name) and not (spec.get("action") == "append" and getattr(args, name) is None)
+    }
     return with_values(defaults, values)

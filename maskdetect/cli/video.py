@@ -35,16 +35,20 @@ def main(argv=None):
     args = parse_args(argv)
     apply_verbosity(args)
     settings = read_options(VideoSettings(), args)
-    settings = dataclasses.replace(settings, progress=not args.quiet,
-                                   heartbeat=settings.heartbeat or os.environ.get(HEARTBEAT_VARIABLE) or None)
+    settings = dataclasses.replace(
+        settings, progress=not args.quiet, heartbeat=settings.heartbeat or os.environ.get(HEARTBEAT_VARIABLE) or None
+    )
     out = sys.stderr if is_stdout(settings.json_path) else sys.stdout
     if settings.cameras.ray is not None:
         summaries, stopped = run_cameras(settings, verbose=args.verbose)
         for summary in summaries:
             print(f"== camera {summary['camera']}: {summary['source']} ==", file=out)
             faces = ", ".join(f"{count} {label}" for label, count in summary.get("faces", {}).items()) or "none"
-            print(f"frames processed: {summary['frames_in_all']}\nfaces seen: {faces}\n"
-                  f"alerts raised: {summary.get('alerts', 0)}\nwatcher restarts: {summary['restarts']}", file=out)
+            print(
+                f"frames processed: {summary['frames_in_all']}\nfaces seen: {faces}\n"
+                f"alerts raised: {summary.get('alerts', 0)}\nwatcher restarts: {summary['restarts']}",
+                file=out,
+            )
         return EXIT_INTERRUPTED if stopped else EXIT_OK
     summaries = run_video(settings)
     for source, summary in zip(source_addresses(settings.source), summaries):

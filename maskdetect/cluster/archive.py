@@ -72,7 +72,7 @@ def list_archive(source):
         return _read_listing(source, filesystem, root)
     photos, base = [], archive_location(source)
     for entry in filesystem.get_file_info(pafs.FileSelector(root, recursive=True)):
-        relative = PurePosixPath(entry.path[len(root):].lstrip("/"))
+        relative = PurePosixPath(entry.path[len(root) :].lstrip("/"))
         if entry.type != pafs.FileType.File or any(part.startswith(".") for part in relative.parts):
             continue
         if relative.suffix.lower() in IMAGE_SUFFIXES:
@@ -143,7 +143,9 @@ class ResultsStore:
             raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it is a file")
         for entry in storage.entries(self.checkpoint_filesystem, self.checkpoint_root):
             if not _CHECKPOINT_ENTRY.match(entry.base_name):
-                raise InputError(f"refusing to use {self.checkpoint} as the checkpoint: it holds other things ({entry.base_name})")
+                raise InputError(
+                    f"refusing to use {self.checkpoint} as the checkpoint: it holds other things ({entry.base_name})"
+                )
 
     def reconcile(self):
         """The photo locations that committed parts hold. What a killed run of this checkpoint left half done (a
@@ -155,7 +157,7 @@ class ResultsStore:
             if _TEMPORARY.match(name):
                 self.checkpoint_filesystem.delete_file(entry.path)
             elif name.startswith("run-"):
-                runs.add(name[4:-len(".started")])
+                runs.add(name[4 : -len(".started")])
             else:
                 entries[name[: -len(".done.json")]] = entry.path
         parts = {}
@@ -166,8 +168,10 @@ class ResultsStore:
                 parts[entry.base_name] = entry.path
         strangers = sorted(name for name in parts if name not in entries and _PART.match(name).group(2) not in runs)
         if strangers:
-            raise InputError(f"the checkpoint {self.checkpoint} does not know the parts in {self.results} ({strangers[0]}, "
-                             f"...): give the --checkpoint of the run that wrote them")
+            raise InputError(
+                f"the checkpoint {self.checkpoint} does not know the parts in {self.results} ({strangers[0]}, "
+                f"...): give the --checkpoint of the run that wrote them"
+            )
         done = set()
         for part, path in entries.items():
             if part in parts:
@@ -188,8 +192,9 @@ class ResultsStore:
         """Write one part of ``records``, then note their photos' ``locations`` in the checkpoint."""
         name = f"part-{self.run}-{self.parts_written:06d}.{self.format}"
         storage.write_bytes(self.filesystem, storage.join(self.root, name), encode_part(records, self.format))
-        storage.write_bytes(self.checkpoint_filesystem, storage.join(self.checkpoint_root, name + ".done.json"),
-                            json.dumps(locations).encode())
+        storage.write_bytes(
+            self.checkpoint_filesystem, storage.join(self.checkpoint_root, name + ".done.json"), json.dumps(locations).encode()
+        )
         self.parts_written += 1
         return name
 
@@ -209,14 +214,26 @@ def parquet_schema():
     """The Parquet columns: the JSON-lines fields, faces as a list of structs."""
     import pyarrow as pa
 
-    face = pa.struct([
-        ("box", pa.list_(pa.int32())), ("face_confidence", pa.float64()), ("label", pa.string()),
-        ("probability", pa.float64()), ("reason", pa.string()), ("landmarks", pa.list_(pa.list_(pa.float64()))),
-    ])
-    return pa.schema([
-        ("image", pa.string()), ("width", pa.int32()), ("height", pa.int32()), ("faces", pa.list_(face)),
-        ("sha256", pa.string()), ("error", pa.string()),
-    ])
+    face = pa.struct(
+        [
+            ("box", pa.list_(pa.int32())),
+            ("face_confidence", pa.float64()),
+            ("label", pa.string()),
+            ("probability", pa.float64()),
+            ("reason", pa.string()),
+            ("landmarks", pa.list_(pa.list_(pa.float64()))),
+        ]
+    )
+    return pa.schema(
+        [
+            ("image", pa.string()),
+            ("width", pa.int32()),
+            ("height", pa.int32()),
+            ("faces", pa.list_(face)),
+            ("sha256", pa.string()),
+            ("error", pa.string()),
+        ]
+    )
 
 
 def read_results(results):
@@ -242,8 +259,11 @@ def read_results(results):
 def _without_empty_columns(row):
     """A Parquet row as the JSON-lines record: a readable photo has no error; an unreadable one, no size or faces."""
     unreadable = row.get("error") is not None
-    return {key: value for key, value in row.items()
-            if not (key == "error" and not unreadable) and not (unreadable and key in ("width", "height", "faces"))}
+    return {
+        key: value
+        for key, value in row.items()
+        if not (key == "error" and not unreadable) and not (unreadable and key in ("width", "height", "faces"))
+    }
 
 
 class ArchiveWorker:
@@ -284,9 +304,11 @@ class ArchiveWorker:
             if self.annotated:
                 self._write_annotated(photo["location"], image, photo["faces"])
             records.append(record)
-        return {"record": np.array([json.dumps(record) for record in records], dtype=object),
-                "location": np.array([photo["location"] for photo in photos], dtype=object),
-                "node": np.array([self.node] * len(records), dtype=object)}
+        return {
+            "record": np.array([json.dumps(record) for record in records], dtype=object),
+            "location": np.array([photo["location"] for photo in photos], dtype=object),
+            "node": np.array([self.node] * len(records), dtype=object),
+        }
 
     def _read(self, path, location):
         photo = {"image": path, "location": location, "sha256": None}
@@ -324,7 +346,7 @@ def relative_name(location, source):
     so that no two copies share a name."""
     location, source = str(location).replace("\\", "/"), str(source or "").replace("\\", "/").rstrip("/")
     if source and location.startswith(source + "/"):
-        return location[len(source) + 1:]
+        return location[len(source) + 1 :]
     return "/".join(part for part in location.split("://")[-1].split("/") if part not in ("", ".", ".."))
 
 
@@ -343,17 +365,28 @@ class ArchiveSummary:
 
     def text(self, results):
         faces = ", ".join(f"{count} {label}" for label, count in sorted(self.faces.items())) or "none"
-        lines = [f"{self.listed} photos listed: {self.done_before} already recorded, {self.recorded} recorded now "
-                 f"({self.unreadable} unreadable) in {self.seconds:.1f} s",
-                 f"faces: {faces}"]
+        lines = [
+            f"{self.listed} photos listed: {self.done_before} already recorded, {self.recorded} recorded now "
+            f"({self.unreadable} unreadable) in {self.seconds:.1f} s",
+            f"faces: {faces}",
+        ]
         if self.nodes:
             lines.append("photos per node: " + ", ".join(f"{node} {count}" for node, count in sorted(self.nodes.items())))
         lines.append(f"results: {results} ({self.parts} new parts)")
         return "\n".join(lines)
 
 
-def run_archive(ray, source, store, detector_settings, annotated=None, part_size=DEFAULT_PART_SIZE, workers=None,
-                progress=True, max_pixels=DEFAULT_MAX_PIXELS):
+def run_archive(
+    ray,
+    source,
+    store,
+    detector_settings,
+    annotated=None,
+    part_size=DEFAULT_PART_SIZE,
+    workers=None,
+    progress=True,
+    max_pixels=DEFAULT_MAX_PIXELS,
+):
     """Label every photo of ``source`` not yet in ``store`` on the cluster ``ray`` is connected to; ``workers``
     detector actors (default: one per CPU). Returns an ArchiveSummary."""
     started = time.perf_counter()
@@ -382,20 +415,29 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
         # Blocks of at least a batch each: Ray Data joins smaller blocks into one input, which one actor takes whole.
         # Ray restarts an actor that dies and retries its block elsewhere.
         blocks = max(1, min(len(todo) // BATCH_PHOTOS, 100 * workers))
-        dataset = ray.data.from_items([{"path": photo.path, "location": photo.location} for photo in todo],
-                                      override_num_blocks=blocks)
+        dataset = ray.data.from_items(
+            [{"path": photo.path, "location": photo.location} for photo in todo], override_num_blocks=blocks
+        )
         records = dataset.map_batches(
-            ArchiveWorker, fn_constructor_kwargs={"detector_settings": detector_settings, "annotated": annotated,
-                                                  "source": archive_location(source), "max_pixels": max_pixels},
-            batch_size=BATCH_PHOTOS, num_cpus=WORKER_CPUS,
+            ArchiveWorker,
+            fn_constructor_kwargs={
+                "detector_settings": detector_settings,
+                "annotated": annotated,
+                "source": archive_location(source),
+                "max_pixels": max_pixels,
+            },
+            batch_size=BATCH_PHOTOS,
+            num_cpus=WORKER_CPUS,
             # Each actor holds its batch and the next one: its reads overlap its work, and no actor hoards blocks.
             compute=ray.data.ActorPoolStrategy(size=min(workers, blocks), max_tasks_in_flight_per_actor=2),
         )
         try:
             _drain(records, store, summary, set(done), part_size, len(photos), progress)
         except ray.exceptions.GetTimeoutError:
-            raise InputError(f"the cluster found no room for {min(workers, blocks)} detector actors of {WORKER_CPUS} CPU "
-                             f"within {ACTOR_START_SECONDS} s: give fewer --workers or add nodes") from None
+            raise InputError(
+                f"the cluster found no room for {min(workers, blocks)} detector actors of {WORKER_CPUS} CPU "
+                f"within {ACTOR_START_SECONDS} s: give fewer --workers or add nodes"
+            ) from None
         except ray.exceptions.RayError as error:
             cause = getattr(error, "cause", None)
             reason = str(cause if cause is not None else error).strip().splitlines()[-1]
@@ -408,8 +450,7 @@ def run_archive(ray, source, store, detector_settings, annotated=None, part_size
 def _drain(records, store, summary, seen, part_size, total, progress):
     """Take the records as the actors finish them; commit a part every ``part_size`` records and at the end."""
     pending, locations = [], []
-    with tqdm(total=total, initial=summary.done_before, unit="photo", disable=None if progress else True,
-              leave=False) as bar:
+    with tqdm(total=total, initial=summary.done_before, unit="photo", disable=None if progress else True, leave=False) as bar:
         for batch in records.iter_batches(batch_size=None, batch_format="numpy"):
             for text, location, node in zip(batch["record"], batch["location"], batch["node"]):
                 if location in seen:  # a retried batch: its photos are recorded already

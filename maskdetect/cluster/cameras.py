@@ -96,8 +96,13 @@ class CameraWatcher:
             self._events.clear()
             states = {}
             for camera, watched in self._sources.items():
-                states[camera] = {"state": watched.state, "frames": watched.frames, "fps": watched.fps,
-                                  "error": watched.error, "picture": None if watched.picture_sent else watched.picture}
+                states[camera] = {
+                    "state": watched.state,
+                    "frames": watched.frames,
+                    "fps": watched.fps,
+                    "error": watched.error,
+                    "picture": None if watched.picture_sent else watched.picture,
+                }
                 watched.picture_sent = True
         return {"pid": self.pid, "sources": states, "events": events}
 
@@ -130,7 +135,7 @@ class CameraWatcher:
             watched.state, watched.error, wait = "online", None, RECONNECT_S
             try:
                 tracker = self._run(watched, reader, summary, skip_frames if reader.is_file else 0)
-            except Exception as error:  # noqa: BLE001 - one source failing must not end the others
+            except Exception as error:
                 watched.error = redacted(f"{type(error).__name__}: {error}")
                 logger.exception("camera %d failed", watched.camera)
                 break
@@ -173,8 +178,7 @@ class CameraWatcher:
         first_index = watched.frames
         offset = skip_frames / frame_rate if reader.is_file else time.monotonic() - watched.origin
         pictured = counted = seconds = None
-        results = analyse_frames(self.detector, frames, tracker, alerts, frame_rate if reader.is_file else None,
-                                 find_ahead=False)
+        results = analyse_frames(self.detector, frames, tracker, alerts, frame_rate if reader.is_file else None, find_ahead=False)
         for result in annotated(results, self.annotators):
             index, seconds = first_index + result.index, offset + result.time
             summary.write(result)
@@ -183,8 +187,13 @@ class CameraWatcher:
             now = time.monotonic()
             for person in result.alerts:
                 snapshot = _jpeg(result.frame)
-                self._emit({**alert_record(index, seconds, person.label, person.alerting_frames, person.track_id),
-                            "camera": watched.camera, "picture": snapshot})
+                self._emit(
+                    {
+                        **alert_record(index, seconds, person.label, person.alerting_frames, person.track_id),
+                        "camera": watched.camera,
+                        "picture": snapshot,
+                    }
+                )
             if pictured is None or now - pictured >= PICTURE_EVERY_S:
                 watched.picture, watched.picture_sent, pictured = _jpeg(result.frame), False, now
             if counted is None or seconds - counted >= settings.cameras.stats_every:
@@ -228,13 +237,22 @@ def run_cameras(ray, sources, settings, dashboard=None, stop=None, mqtt=None):
     stop = stop or threading.Event()
     per_watcher = settings.cameras.streams_per_watcher
     groups = [list(range(start, min(start + per_watcher, len(sources)))) for start in range(0, len(sources), per_watcher)]
-    Watcher = ray.remote(CameraWatcher).options(num_cpus=WATCHER_CPUS, max_restarts=-1, max_task_retries=0)
-    watchers = [Watcher.remote(settings) for _ in groups]
+    watcher_class = ray.remote(CameraWatcher).options(num_cpus=WATCHER_CPUS, max_restarts=-1, max_task_retries=0)
+    watchers = [watcher_class.remote(settings) for _ in groups]
     json_path, snapshots = settings.json_path, settings.snapshots
     # What is shown, written and logged of a camera: its address without credentials.
     cameras = [CameraState(camera, redacted(sources[camera])) for camera in range(len(sources))]
-    link = _Gatherer(ray, watchers, groups, cameras, sources, JsonLinesWriter(json_path) if json_path else None, snapshots,
-                 dashboard, mqtt or [None] * len(sources))
+    link = _Gatherer(
+        ray,
+        watchers,
+        groups,
+        cameras,
+        sources,
+        JsonLinesWriter(json_path) if json_path else None,
+        snapshots,
+        dashboard,
+        mqtt or [None] * len(sources),
+    )
     try:
         while not stop.is_set() and not all(camera.finished for camera in cameras):
             link.poll(POLL_SECONDS)
@@ -248,8 +266,10 @@ def run_cameras(ray, sources, settings, dashboard=None, stop=None, mqtt=None):
                 logger.warning("a camera watcher did not answer at the end: %s", str(error).splitlines()[0])
         # What the watchers saw between the last poll and their end.
         link.poll(POLL_SECONDS, until_all=True)
-        summaries = [finals.get(camera.camera) or {"camera": camera.camera, "source": camera.source, "frames": camera.frames}
-                     for camera in cameras]
+        summaries = [
+            finals.get(camera.camera) or {"camera": camera.camera, "source": camera.source, "frames": camera.frames}
+            for camera in cameras
+        ]
         for summary, camera in zip(summaries, cameras):
             # The counts of a restarted watcher's sources cover its frames since the restart.
             summary.update(frames_in_all=camera.frames, restarts=camera.restarts, interrupted=stop.is_set())
@@ -350,8 +370,14 @@ def _take_event(event, cameras, log, snapshots, dashboard, mqtt=None):
             path = os.path.join(snapshots, snapshot_name(event["frame"], event["track_id"], camera.camera))
             write_image(cv2.imdecode(_array(picture), cv2.IMREAD_COLOR), path)
             event["snapshot"] = path
-        say_alert(event["track_id"], event["label"], event["unmasked_frames"], event["frame"], event["time"],
-                  f"camera {camera.camera} ({camera.source})")
+        say_alert(
+            event["track_id"],
+            event["label"],
+            event["unmasked_frames"],
+            event["frame"],
+            event["time"],
+            f"camera {camera.camera} ({camera.source})",
+        )
         if dashboard is not None:
             dashboard.alert(event, picture)
         if mqtt is not None:

@@ -5,9 +5,9 @@ import logging
 import os
 import socket
 
-from maskdetect.shipped_files import PACKAGE
 from maskdetect.errors import InputError
 from maskdetect.io.native_output import native_stderr_silenced
+from maskdetect.shipped_files import PACKAGE
 
 # A local cluster's shared memory for the objects in flight (photo listings, records, JPEGs).
 LOCAL_OBJECT_STORE_BYTES = 300 * 1024 * 1024
@@ -41,7 +41,9 @@ def connect(address="local", num_cpus=None, verbose=False):
         os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     paths = [str(PACKAGE.parent), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     settings = dict(
-        include_dashboard=False, logging_level=logging.INFO if verbose else logging.ERROR, log_to_driver=verbose,
+        include_dashboard=False,
+        logging_level=logging.INFO if verbose else logging.ERROR,
+        log_to_driver=verbose,
         runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}},
     )
     quiet = contextlib.nullcontext() if verbose else native_stderr_silenced()
@@ -50,10 +52,11 @@ def connect(address="local", num_cpus=None, verbose=False):
             _init(ray, address, num_cpus, settings)
     except (ConnectionError, ValueError, RuntimeError) as error:
         if address == "auto":
-            raise InputError("no running Ray cluster found from this machine: start one with 'ray start --head', "
-                             "or give --ray HOST:PORT") from None
+            raise InputError(
+                "no running Ray cluster found from this machine: start one with 'ray start --head', or give --ray HOST:PORT"
+            ) from None
         raise InputError(f"cannot reach a Ray cluster at {address}: {str(error).splitlines()[0]}") from None
-    import ray.data  # noqa: F401 - configures Ray Data's logger, which is then set
+    import ray.data
 
     logging.getLogger("ray.data").setLevel(logging.INFO if verbose else logging.ERROR)
     return ray

@@ -7,11 +7,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from maskdetect.shipped_files import FACE_DETECTOR_DIR
 from maskdetect.detect.align import crop_face
 from maskdetect.errors import InputError
 from maskdetect.face import clipped_face
 from maskdetect.onnx_session import onnx_session
+from maskdetect.shipped_files import FACE_DETECTOR_DIR
 
 SSD_GRAPH = "opencv_face_detector_uint8.pb"
 SSD_CONFIG = "opencv_face_detector.pbtxt"
@@ -103,8 +103,9 @@ class YuNetFaceDetector:
     UPRIGHT_SCORE = 0.8
     UPRIGHT_MARGIN = 0.2
 
-    def __init__(self, model_dir=FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE,
-                 threads=None, upscale=1.0):
+    def __init__(
+        self, model_dir=FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE, max_side=YUNET_MAX_SIDE, threads=None, upscale=1.0
+    ):
         path = Path(model_dir) / YUNET_MODEL
         if not path.is_file():
             raise InputError(f"YuNet face detector file not found: {path}")
@@ -202,8 +203,14 @@ def boxes_in_image(boxes, scores, image, landmarks=None):
     return [face for face in faces if face is not None]
 
 
-def load_face_detector(name=DEFAULT_DETECTOR, model_dir=FACE_DETECTOR_DIR, confidence=DEFAULT_CONFIDENCE,
-                       max_side=YUNET_MAX_SIDE, threads=None, upscale=1.0):
+def load_face_detector(
+    name=DEFAULT_DETECTOR,
+    model_dir=FACE_DETECTOR_DIR,
+    confidence=DEFAULT_CONFIDENCE,
+    max_side=YUNET_MAX_SIDE,
+    threads=None,
+    upscale=1.0,
+):
     """A face detector by name: 'yunet' (searching images enlarged ``upscale`` times to at most ``max_side``
     pixels, on ``threads`` threads, default one per core) or 'ssd' (OpenCV's threads)."""
     if not 0.0 < confidence <= 1.0:

@@ -33,7 +33,10 @@ def check_faces(classifier, folder, face_detector):
     results, all_crops, all_truths = {}, [], []
     for kind, path in kinds_of(folder).items():
         dataset = load_dataset([path], face_detector, verbose=False, min_classes=1)
-        crops = [classifier_crop(image, box, classifier.input_size, classifier.lower_face) for image, box in zip(dataset.images, dataset.boxes)]
+        crops = [
+            classifier_crop(image, box, classifier.input_size, classifier.lower_face)
+            for image, box in zip(dataset.images, dataset.boxes)
+        ]
         truths = [dataset.class_names[label] for label in dataset.labels]
         heights = [box.height for box in dataset.boxes]
         results[kind] = _scores(truths, labels_as_detected(classifier, crops, heights))

@@ -107,8 +107,11 @@ def summarise(records, false_faces, class_names, iou_threshold, no_face_checked=
         "iou_threshold": iou_threshold,
         "face_recall": _share(len(found), len(records)),
         "face_precision": _share(len(found), len(found) + false_faces),
-        "no_face_boxes": None if not no_face_checked else {
-            "checked": no_face_checked, "still_reported": no_face_reported,
+        "no_face_boxes": None
+        if not no_face_checked
+        else {
+            "checked": no_face_checked,
+            "still_reported": no_face_reported,
             "share_reported": _share(no_face_reported, no_face_checked),
         },
         "classes": {},
@@ -122,7 +125,9 @@ def summarise(records, false_faces, class_names, iou_threshold, no_face_checked=
         of_class = [r for r in records if r["truth"] == truth]
         report["classes"][truth] = {
             "overall": _cell(of_class, truth, class_names),
-            "by_size": {name: _cell([r for r in of_class if band_name(r["height"]) == name], truth, class_names) for name in BAND_NAMES},
+            "by_size": {
+                name: _cell([r for r in of_class if band_name(r["height"]) == name], truth, class_names) for name in BAND_NAMES
+            },
         }
     return report
 
@@ -156,8 +161,14 @@ def report_text(report):
         f"{report['photos']} photos, {report['annotated_faces']} annotated faces, IoU >= {report['iou_threshold']}",
         f"face recall {number(report['face_recall'])}, face precision {number(report['face_precision'])} "
         f"({report['found_faces']} found, {report['false_faces']} false faces)",
-        *([f"boxes checked as no face still reported: {report['no_face_boxes']['still_reported']} of "
-           f"{report['no_face_boxes']['checked']}"] if report.get("no_face_boxes") else []),
+        *(
+            [
+                f"boxes checked as no face still reported: {report['no_face_boxes']['still_reported']} of "
+                f"{report['no_face_boxes']['checked']}"
+            ]
+            if report.get("no_face_boxes")
+            else []
+        ),
         "",
         f"{'class':<24}{'size':>8}{'faces':>7}{'recall':>8}{'too small':>11}{'uncertain':>11}{'label acc':>11}{'end to end':>12}",
     ]

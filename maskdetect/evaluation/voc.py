@@ -31,8 +31,15 @@ def read_annotation(path):
         if not all(math.isfinite(value) for value in (x1, y1, x2, y2)):
             raise InputError(f"annotation {path}: the box of {name.strip()!r} at ({x1}, {y1}, {x2}, {y2}) is not finite")
         if x2 < x1 or y2 < y1 or min(x1, y1) < 0:
-            logger.warning("annotation %s: skipped the box of %r at (%g, %g, %g, %g): its corners are swapped or "
-                           "negative", path, name.strip(), x1, y1, x2, y2)
+            logger.warning(
+                "annotation %s: skipped the box of %r at (%g, %g, %g, %g): its corners are swapped or negative",
+                path,
+                name.strip(),
+                x1,
+                y1,
+                x2,
+                y2,
+            )
             continue
         # VOC boxes are inclusive pixel ranges.
         faces.append(Face(round(x1), round(y1), round(x2) + 1, round(y2) + 1, label=name.strip()))

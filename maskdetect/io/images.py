@@ -9,9 +9,7 @@ import numpy as np
 
 from maskdetect.io.atomic import atomic_output
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pbm", ".pgm", ".ppm"}
-)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".webp", ".tif", ".tiff", ".jp2", ".pbm", ".pgm", ".ppm"})
 
 
 _SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"BM", b"II*\x00", b"MM\x00*", b"GIF8", b"\x00\x00\x00\x0cjP")
@@ -32,9 +30,7 @@ def is_image_path(path):
 
 def list_images(folder):
     """Image files directly inside a folder, sorted by name; hidden and non-image files are skipped."""
-    return sorted(
-        p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".") and is_image_path(p)
-    )
+    return sorted(p for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith(".") and is_image_path(p))
 
 
 # Images above this many pixels are refused before they are decoded (a small file can hold a huge image).
@@ -73,8 +69,9 @@ def decode_image(data, name):
     dimensions = header_size(data[:65536].tobytes())
     if dimensions and dimensions[0] * dimensions[1] > _limits["pixels"]:
         width, height = dimensions
-        raise ValueError(f"{name}: {width}x{height} pixels is above the limit of {_limits['pixels'] / 1e6:g} megapixels "
-                         "(--max-pixels)")
+        raise ValueError(
+            f"{name}: {width}x{height} pixels is above the limit of {_limits['pixels'] / 1e6:g} megapixels (--max-pixels)"
+        )
     try:
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
     except cv2.error as error:

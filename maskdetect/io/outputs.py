@@ -85,9 +85,16 @@ def is_keras_model(path):
 
 # File kinds told by their first bytes; any other content is "text" when it decodes as UTF-8, else unknown.
 SIGNATURES = (
-    (0, b"\x89PNG", "png"), (0, b"\xff\xd8\xff", "jpeg"), (0, b"GIF8", "gif"), (0, b"%PDF", "pdf"),
-    (0, b"PK\x03\x04", "zip"), (0, b"\x1aE\xdf\xa3", "video"), (4, b"ftyp", "video"), (8, b"AVI ", "video"),
-    (8, b"WEBP", "webp"), (4, b"TFL3", "tflite"),
+    (0, b"\x89PNG", "png"),
+    (0, b"\xff\xd8\xff", "jpeg"),
+    (0, b"GIF8", "gif"),
+    (0, b"%PDF", "pdf"),
+    (0, b"PK\x03\x04", "zip"),
+    (0, b"\x1aE\xdf\xa3", "video"),
+    (4, b"ftyp", "video"),
+    (8, b"AVI ", "video"),
+    (8, b"WEBP", "webp"),
+    (4, b"TFL3", "tflite"),
 )
 
 
@@ -124,8 +131,9 @@ def check_file_output(path, inputs=(), kind=None):
         if found is not None and found != expected:
             raise InputError(f"refusing to write {path}: it holds {found}, not {kind}")
         if found is not None and not _written_by_us(path, kind):
-            raise InputError(f"refusing to write {path}: it holds {found} that this toolkit did not write "
-                             "(remove it, or give another path)")
+            raise InputError(
+                f"refusing to write {path}: it holds {found} that this toolkit did not write (remove it, or give another path)"
+            )
     check_writable(path)
     return path
 

@@ -1,5 +1,6 @@
 """The JSON the toolkit writes: one place for the public contract (docs/json.md), built from Face records."""
 
+import contextlib
 import json
 import math
 import sys
@@ -45,14 +46,24 @@ def image_record(image, width, height, faces):
 
 def frame_record(index, seconds, faces):
     """One video frame and its faces; ``seconds`` is the video's own time, or time since start for live sources."""
-    return {"type": "frame", "frame": index, "time": round(seconds, 3), "faces": [face_record(face, tracked=True) for face in faces]}
+    return {
+        "type": "frame",
+        "frame": index,
+        "time": round(seconds, 3),
+        "faces": [face_record(face, tracked=True) for face in faces],
+    }
 
 
 def alert_record(index, seconds, label, unmasked_frames, track_id, snapshot=None):
     """An alert: person ``track_id`` has been ``label`` for ``unmasked_frames`` of their frames in a row."""
     return {
-        "type": "alert", "frame": index, "time": round(seconds, 3), "track_id": track_id, "label": label,
-        "unmasked_frames": unmasked_frames, "snapshot": None if snapshot is None else str(snapshot),
+        "type": "alert",
+        "frame": index,
+        "time": round(seconds, 3),
+        "track_id": track_id,
+        "label": label,
+        "unmasked_frames": unmasked_frames,
+        "snapshot": None if snapshot is None else str(snapshot),
     }
 
 
@@ -71,7 +82,8 @@ class JsonLinesWriter:
             self._file, self._temporary = sys.stdout, None
         else:
             self._temporary = temporary_sibling(path, ".jsonl")
-            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)
+            # Open for the whole run, closed by close() or discard().
+            self._file = open(self._temporary, "w", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def write(self, record):
         try:
@@ -94,10 +106,8 @@ class JsonLinesWriter:
 
     def discard(self):
         if self._temporary is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._file.close()
-            except OSError:
-                pass
             remove_temporary(self._temporary)
 
 

@@ -11,6 +11,7 @@ _PROPERTIES = re.compile(r"\b(?P<name>user-pw|user-id|proxy-pw|password|passwd)=
 def redacted(source):
     """``source`` with any password (and the user of a pipeline's properties) replaced by ***:
     rtsp://admin:secret@cam/live becomes rtsp://admin:***@cam/live."""
-    text = _USER_INFO.sub(lambda match: f"{match['scheme']}{match['user']}:***@" if match["user"] else f"{match['scheme']}***@",
-                          str(source))
+    text = _USER_INFO.sub(
+        lambda match: f"{match['scheme']}{match['user']}:***@" if match["user"] else f"{match['scheme']}***@", str(source)
+    )
     return _PROPERTIES.sub(lambda match: f"{match['name']}=***", text)

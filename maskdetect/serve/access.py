@@ -33,7 +33,7 @@ COOKIE = "maskdetect_session"
 FAILURES_ALLOWED, FAILURE_WINDOW_S = 10, 60.0
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; script-src 'unsafe-inline' 'self'; "
-                               "style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    "style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
@@ -115,9 +115,12 @@ def announce(access, url, what, host):
     if access.token is None:
         logger.warning("the %s needs no token (--serve-no-auth): anyone with an account on this machine can open it", what)
     if not is_loopback(host):
-        logger.warning("the %s is open to the network at %s: anyone with its address and token can watch%s", what,
-                       url, "" if access.tls else "; without --serve-cert the pictures and the token cross "
-                       "the network unencrypted")
+        logger.warning(
+            "the %s is open to the network at %s: anyone with its address and token can watch%s",
+            what,
+            url,
+            "" if access.tls else "; without --serve-cert the pictures and the token cross the network unencrypted",
+        )
 
 
 def without_token(text):
@@ -183,7 +186,9 @@ class Gate:
         """True once ``client`` has given too many wrong tokens of late."""
         now = time.monotonic()
         with self._failures_lock:
-            return len([moment for moment in self._failures.get(client, []) if now - moment < FAILURE_WINDOW_S]) > FAILURES_ALLOWED
+            return (
+                len([moment for moment in self._failures.get(client, []) if now - moment < FAILURE_WINDOW_S]) > FAILURES_ALLOWED
+            )
 
 
 def _session_cookie(cookies):

@@ -54,8 +54,13 @@ class Dashboard(PageState):
     def alert(self, event, jpeg):
         with self._lock:
             number = next(self._number)
-            self._alerts.appendleft({**{key: event[key] for key in ("camera", "frame", "time", "track_id", "label")},
-                                     "id": number, "at": time.strftime("%H:%M:%S")})
+            self._alerts.appendleft(
+                {
+                    **{key: event[key] for key in ("camera", "frame", "time", "track_id", "label")},
+                    "id": number,
+                    "at": time.strftime("%H:%M:%S"),
+                }
+            )
             self._alert_pictures[number] = jpeg
             kept = {alert["id"] for alert in self._alerts}
             self._alert_pictures = {key: value for key, value in self._alert_pictures.items() if key in kept}
@@ -63,8 +68,10 @@ class Dashboard(PageState):
     def state(self):
         with self._lock:
             return {
-                "cameras": [{**camera, "share_series": list(shares), "notes": list(notes)}
-                            for camera, shares, notes in zip(self._cameras, self._shares, self._notes)],
+                "cameras": [
+                    {**camera, "share_series": list(shares), "notes": list(notes)}
+                    for camera, shares, notes in zip(self._cameras, self._shares, self._notes)
+                ],
                 "alerts": list(self._alerts),
             }
 

@@ -49,7 +49,7 @@ def numbered(path, prefix, suffix=""):
     digit to str.isdigit)."""
     if not (path.startswith(prefix) and path.endswith(suffix)):
         return None
-    text = path[len(prefix):len(path) - len(suffix)]
+    text = path[len(prefix) : len(path) - len(suffix)]
     return int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
 
 
@@ -166,17 +166,18 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self):
         return self.server_version
 
-    def do_GET(self):  # noqa: N802 - the name http.server calls
+    def do_GET(self):
         parts = urlsplit(self.path)
-        refusal = self.server.gate.refusal(self.client_address[0], self.headers.get("Host"), parts.path, parts.query,
-                                           self.headers.get("Cookie"))
+        refusal = self.server.gate.refusal(
+            self.client_address[0], self.headers.get("Host"), parts.path, parts.query, self.headers.get("Cookie")
+        )
         if refusal is not None:
             status, body, headers = refusal
             self.send(status, "text/plain", body, headers)
         else:
             self.route(parts.path)
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self.send(405, "text/plain", b"not allowed\n")
 
     do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
@@ -259,5 +260,5 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
 
-    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+    def log_message(self, format, *args):
         logger.debug("page: %s", without_token(format % args))

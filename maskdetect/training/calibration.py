@@ -97,7 +97,9 @@ def calibrate(probabilities_at, truths, target=DEFAULT_JUDGED_ACCURACY, sources=
             "judged_share": round(float(judged.mean()), 4),
             "accuracy_judged": round(float(right[judged].mean()), 4) if judged.any() else None,
             "class_accuracy_judged": [
-                round(float(right[judged & (band_truths == label)].mean()), 4) if (judged & (band_truths == label)).any() else None
+                round(float(right[judged & (band_truths == label)].mean()), 4)
+                if (judged & (band_truths == label)).any()
+                else None
                 for label in range(probabilities.shape[1])
             ],
         }
@@ -107,7 +109,8 @@ def calibrate(probabilities_at, truths, target=DEFAULT_JUDGED_ACCURACY, sources=
 def describe(measured):
     """One line of ``calibrate``'s measurements: each band's threshold and share judged."""
     return ", ".join(
-        f"{band} too small" if cell["min_probability"] is None
+        f"{band} too small"
+        if cell["min_probability"] is None
         else f"{band} p >= {cell['min_probability']:.3f} ({cell['judged_share']:.0%} judged)"
         for band, cell in measured.items()
     )

@@ -76,7 +76,9 @@ def find_classes(roots, min_classes=2, classes=None):
     if classes:
         missing = sorted(set(classes) - set(files))
         if missing:
-            raise InputError(f"no class folder {', '.join(missing)} in {' '.join(map(str, roots))} (found {', '.join(sorted(files))})")
+            raise InputError(
+                f"no class folder {', '.join(missing)} in {' '.join(map(str, roots))} (found {', '.join(sorted(files))})"
+            )
         files = {name: files[name] for name in classes}
     if len(files) < min_classes:
         raise InputError(
@@ -144,7 +146,8 @@ def known_boxes(roots):
                     points = [float(value) for value in row.get("landmarks", "").split()]
                     landmarks = tuple(zip(points[0::2], points[1::2])) if len(points) == 10 else None
                     boxes[(listing.parent / row["file"]).resolve()] = Face(
-                        *(int(row[key]) for key in ("x1", "y1", "x2", "y2")), landmarks=landmarks)
+                        *(int(row[key]) for key in ("x1", "y1", "x2", "y2")), landmarks=landmarks
+                    )
         except (OSError, KeyError, ValueError) as error:
             raise InputError(f"cannot read the boxes in {listing}: {error}") from None
     return boxes
@@ -179,9 +182,7 @@ def _frame_undetected(dataset):
     for path, image, box in zip(dataset.paths, dataset.images, dataset.boxes):
         if box is not None:
             height, width = image.shape[:2]
-            relative.setdefault(source_of(path), []).append(
-                (box.x1 / width, box.y1 / height, box.x2 / width, box.y2 / height)
-            )
+            relative.setdefault(source_of(path), []).append((box.x1 / width, box.y1 / height, box.x2 / width, box.y2 / height))
     medians = {source: np.median(boxes, axis=0) for source, boxes in relative.items()}
     framed = []
     for index, (path, image, box) in enumerate(zip(dataset.paths, dataset.images, dataset.boxes)):

@@ -25,9 +25,9 @@ from maskdetect.classify.backends import (
 )
 from maskdetect.classify.batch import input_of, rgb_batch
 from maskdetect.errors import InputError
-from maskdetect.settings import EXPORT_FORMATS
 from maskdetect.io.atomic import atomic_outputs
 from maskdetect.io.outputs import check_distinct, check_file_output
+from maskdetect.settings import EXPORT_FORMATS
 
 FORMATS = EXPORT_FORMATS
 # The content kind (outputs.content_kind) each export's file holds; ONNX files have no signature to tell.

@@ -9,7 +9,6 @@ listed, most contradicted first, for a person to review: the tool changes no lab
 Record each correction made in the dataset's ``corrections.csv``.
 """
 
-
 import numpy as np
 
 FOLDS = 5
@@ -52,5 +51,6 @@ def suspects(roots, max_probability=DEFAULT_MAX_PROBABILITY, folds=FOLDS, seed=0
     names = dataset.class_names
     return [
         (str(dataset.paths[i]), names[labels[i]], names[predicted[i]], round(float(own[i]), 4))
-        for i in order if own[i] < max_probability
+        for i in order
+        if own[i] < max_probability
     ]

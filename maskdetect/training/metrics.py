@@ -15,7 +15,10 @@ def evaluate(labels, probabilities, class_names, sources):
     result["per_source"] = {}
     for source in sorted(set(sources.tolist())):
         chosen = sources == source
-        result["per_source"][source] = {"images": int(chosen.sum()), **_metrics(labels[chosen], predicted[chosen], class_names, every_label)}
+        result["per_source"][source] = {
+            "images": int(chosen.sum()),
+            **_metrics(labels[chosen], predicted[chosen], class_names, every_label),
+        }
         text.append(_text(f"Validation, source '{source}'", labels[chosen], predicted[chosen], class_names, every_label))
     result["text"] = "\n".join(text)
     return result
@@ -41,9 +44,7 @@ def _metrics(labels, predicted, class_names, every_label):
 
 
 def _text(title, labels, predicted, class_names, every_label):
-    report = classification_report(
-        labels, predicted, labels=every_label, target_names=class_names, digits=4, zero_division=0
-    )
+    report = classification_report(labels, predicted, labels=every_label, target_names=class_names, digits=4, zero_division=0)
     matrix = confusion_matrix(labels, predicted, labels=every_label)
     width = max(len(name) for name in class_names) + 2
     rows = [" " * width + "".join(f"{name:>{width}}" for name in class_names) + "   (rows: true, columns: predicted)"]

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from maskdetect.shipped_files import IMAGENET_WEIGHTS
 from maskdetect.classify.batch import IMAGE_SIZE
-from maskdetect.detect.align import crop_shape
 from maskdetect.classify.keras_backend import CLASS_NAMES, JUDGING_FILE, PROBABILITIES
+from maskdetect.detect.align import crop_shape
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import atomic_output
 from maskdetect.quiet_tensorflow import keras, tf
+from maskdetect.shipped_files import IMAGENET_WEIGHTS
 
 DEFAULT_WEIGHTS = IMAGENET_WEIGHTS
 
@@ -82,8 +82,9 @@ class ClassifierParts:
     upper: keras.Model
 
 
-def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members=1, hidden_units=128, dropout=0.5,
-                     lower_face=True):
+def build_classifier(
+    class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members=1, hidden_units=128, dropout=0.5, lower_face=True
+):
     """Build the classifier: MobileNetV2 (frozen) below the cut, then ``members`` copies of its top blocks,
     each with its own pooling and dense head, averaged; see ClassifierParts.
 
@@ -113,8 +114,10 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members
         features = lower_net(rescale(images))
         split = None
     lower = keras.Model(images, features, name="mask_detector_lower")
-    built = [_member(base, index, first_block, features.shape[1:], len(class_names), hidden_units, dropout, split)
-             for index, base in enumerate(bases)]
+    built = [
+        _member(base, index, first_block, features.shape[1:], len(class_names), hidden_units, dropout, split)
+        for index, base in enumerate(bases)
+    ]
     outputs = [member.upper(features) for member in built]
     if members == 1:
         probabilities = keras.layers.Activation("linear", name=PROBABILITIES)(outputs[0])
@@ -126,8 +129,9 @@ def build_classifier(class_names, weights=DEFAULT_WEIGHTS, top_blocks=2, members
     model = keras.Model(images, {PROBABILITIES: probabilities, "label": label}, name="mask_detector")
     cut_input = keras.Input(features.shape[1:], name="cut_features")
     member_outputs = [member.upper(cut_input) for member in built]
-    upper = keras.Model(cut_input, member_outputs[0] if members == 1 else keras.layers.Average()(member_outputs),
-                        name="mask_detector_upper")
+    upper = keras.Model(
+        cut_input, member_outputs[0] if members == 1 else keras.layers.Average()(member_outputs), name="mask_detector_upper"
+    )
     return ClassifierParts(model, lower, built, upper)
 
 

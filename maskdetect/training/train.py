@@ -22,11 +22,11 @@ from maskdetect.classify.keras_backend import compiled
 from maskdetect.detect.align import classifier_crop
 from maskdetect.detect.detectors import load_face_detector
 from maskdetect.errors import InputError
-from maskdetect.settings import EXPORT_FORMATS, WEIGHTINGS, TrainingSettings
 from maskdetect.io.atomic import atomic_outputs
 from maskdetect.io.outputs import check_distinct, check_file_output, check_model_output
 from maskdetect.io.prefetch import Prefetch
 from maskdetect.quiet_tensorflow import keras, tf
+from maskdetect.settings import EXPORT_FORMATS, WEIGHTINGS
 from maskdetect.training.augment import augmented_face, degraded_copy
 from maskdetect.training.calibration import (
     CALIBRATION_HEIGHTS,
@@ -74,9 +74,14 @@ EXPORT_CHECK_FACES = 64
 def check_config(config):
     """Fail early, before any slow step, on settings and outputs that cannot work; returns the export paths,
     {format: path}."""
-    numbers = {"learning rate": config.learning_rate, "fine-tuning learning rate": config.fine_tune_learning_rate,
-               "validation split": config.val_split, "degraded share": config.degrade,
-               "third class cost": config.third_class_cost, "judged accuracy": config.judged_accuracy}
+    numbers = {
+        "learning rate": config.learning_rate,
+        "fine-tuning learning rate": config.fine_tune_learning_rate,
+        "validation split": config.val_split,
+        "degraded share": config.degrade,
+        "third class cost": config.third_class_cost,
+        "judged accuracy": config.judged_accuracy,
+    }
     for name, value in numbers.items():
         if not math.isfinite(value):
             raise InputError(f"the {name} must be a finite number, got {value}")
@@ -121,11 +126,13 @@ def check_trained(probabilities, history, accuracy, class_count):
     right on fewer validation faces than chance. The previous model, if any, stays in place."""
     losses = [value for name in ("loss", "val_loss") for value in history.get(name, [])]
     if not np.all(np.isfinite(probabilities)) or not all(math.isfinite(value) for value in losses):
-        raise InputError("training diverged (its losses or probabilities are not finite): nothing was written; "
-                         "try a lower learning rate")
+        raise InputError(
+            "training diverged (its losses or probabilities are not finite): nothing was written; try a lower learning rate"
+        )
     if accuracy < 1.0 / class_count:
-        raise InputError(f"training failed: validation accuracy {accuracy:.3f} is below chance ({1 / class_count:.3f}); "
-                         "nothing was written")
+        raise InputError(
+            f"training failed: validation accuracy {accuracy:.3f} is below chance ({1 / class_count:.3f}); nothing was written"
+        )
 
 
 def _log(config, message):
@@ -170,24 +177,40 @@ def train(config):
     find_classes(config.datasets, classes=config.classes)
     keras.utils.set_random_seed(config.seed)
     split = _load_and_split(config, timings)
-    parts = build_classifier(split.dataset.class_names, config.weights, config.top_blocks, config.members,
-                             lower_face=config.lower_face)
+    parts = build_classifier(
+        split.dataset.class_names, config.weights, config.top_blocks, config.members, lower_face=config.lower_face
+    )
     features = _features(parts, split, config, timings)
     train_labels, val_labels = split.labels[split.train_idx], split.labels[split.val_idx]
     cells = list(zip(split.sources[split.train_idx], train_labels))
-    history, weights, difficulty = train_members(parts, features.train_views, train_labels, cells,
-                                                 (features.val_features, val_labels), config, timings)
+    history, weights, difficulty = train_members(
+        parts, features.train_views, train_labels, cells, (features.val_features, val_labels), config, timings
+    )
     measured = _measure(parts, split, features, history, config)
     mark = time.perf_counter()
     judging_rule, judged = calibrate_rule(
         lambda crops: run_batched(measured["upper"], cut_features(features.extract, crop_batches(crops), len(crops), False, "")),
-        features.val_crops, val_labels, split.sources[split.val_idx], split.dataset.class_names,
-        bool(measured["third_class"]), config, np.asarray(split.dataset.checked)[split.val_idx])
+        features.val_crops,
+        val_labels,
+        split.sources[split.val_idx],
+        split.dataset.class_names,
+        bool(measured["third_class"]),
+        config,
+        np.asarray(split.dataset.checked)[split.val_idx],
+    )
     timings["calibration_s"] = time.perf_counter() - mark
     _log(config, f"Judging rule (validation faces shrunk to each size band, every class and large source): {describe(judged)}")
     timings["wall_time_s"] = time.perf_counter() - started
-    report = _report(split, config, measured, judging_rule, judged, history, timings,
-                     weights_table(cells, weights, difficulty, split.dataset.class_names))
+    report = _report(
+        split,
+        config,
+        measured,
+        judging_rule,
+        judged,
+        history,
+        timings,
+        weights_table(cells, weights, difficulty, split.dataset.class_names),
+    )
     report["exports"] = {name: str(path) for name, path in exports.items()}
     _write_outputs(parts.model, judging_rule, history, report, config, exports, features.val_crops[:EXPORT_CHECK_FACES])
     written = [config.model, *report["exports"].values(), config.plot, config.report]
@@ -200,13 +223,15 @@ def _load_and_split(config, timings):
     on one side)."""
     _log(config, f"Loading images from {', '.join(map(str, config.datasets))} ...")
     mark = time.perf_counter()
-    dataset = load_dataset(config.datasets, load_face_detector(config.framing_detector), verbose=config.verbose,
-                           classes=config.classes)
+    dataset = load_dataset(
+        config.datasets, load_face_detector(config.framing_detector), verbose=config.verbose, classes=config.classes
+    )
     timings["load_images_s"] = time.perf_counter() - mark
     labels = np.asarray(dataset.labels)
     groups = len(np.unique(duplicate_groups(np.asarray(dataset.hashes))))
-    train_idx, val_idx = validation_split(labels, np.asarray(dataset.hashes), config, dataset.class_names,
-                                          np.asarray(dataset.checked))
+    train_idx, val_idx = validation_split(
+        labels, np.asarray(dataset.hashes), config, dataset.class_names, np.asarray(dataset.checked)
+    )
     _log(
         config,
         f"{len(labels)} images in {len(dataset.class_names)} classes, {groups} duplicate-free groups: "
@@ -230,8 +255,9 @@ def _features(parts, split, config, timings):
     val_crops = [classifier_crop(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, config.lower_face) for i in val_idx]
     val_features = cut_features(extract, crop_batches(val_crops), len(val_idx), config.verbose, "Features, validation")
     degraded_crops = [degraded_copy(crop) for crop in val_crops]
-    degraded_features = cut_features(extract, crop_batches(degraded_crops), len(val_idx), config.verbose,
-                                     "Features, degraded validation")
+    degraded_features = cut_features(
+        extract, crop_batches(degraded_crops), len(val_idx), config.verbose, "Features, degraded validation"
+    )
     timings["features_s"] = time.perf_counter() - mark
     return _Features(extract, train_views, val_crops, val_features, degraded_features)
 
@@ -242,18 +268,24 @@ def _measure(parts, split, features, history, config):
     class_names, val_labels = split.dataset.class_names, split.labels[split.val_idx]
     third_class = weigh_incorrect_class(parts, features.val_features, val_labels, class_names, config.third_class_cost)
     if third_class:
-        _log(config, f"{INCORRECT_CLASS}: weight {third_class['weight']:.3f} in the decision, validation recall "
-                     + ", ".join(f"{name} {value:.3f}" for name, value in third_class["validation_recall"].items()))
+        _log(
+            config,
+            f"{INCORRECT_CLASS}: weight {third_class['weight']:.3f} in the decision, validation recall "
+            + ", ".join(f"{name} {value:.3f}" for name, value in third_class["validation_recall"].items()),
+        )
     upper = compiled(parts.upper, tf.float32)
     probabilities = run_batched(upper, features.val_features)
     metrics = evaluate(val_labels, np.nan_to_num(probabilities, nan=-1.0), class_names, split.sources[split.val_idx])
     check_trained(probabilities, history, metrics["accuracy"], len(class_names))
     text = metrics.pop("text")
     degraded = per_class_recall(val_labels, run_batched(upper, features.degraded_features), class_names)
-    _log(config, text + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "
-         + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()))
-    return {"upper": upper, "probabilities": probabilities, "metrics": metrics, "degraded": degraded,
-            "third_class": third_class}
+    _log(
+        config,
+        text
+        + "\nDegraded copies of the validation faces (60 px, 40% light, blue cast, JPEG 30), recall per class: "
+        + ", ".join(f"{name} {value:.3f}" for name, value in degraded.items()),
+    )
+    return {"upper": upper, "probabilities": probabilities, "metrics": metrics, "degraded": degraded, "third_class": third_class}
 
 
 def _report(split, config, measured, judging_rule, judged, history, timings, source_weights):
@@ -279,8 +311,13 @@ def _report(split, config, measured, judging_rule, judged, history, timings, sou
         **measured["metrics"],
         "degraded_validation_recall": measured["degraded"],
         "third_class": measured["third_class"],
-        "validation_as_detected": as_detected(measured["probabilities"], val_labels, dataset.class_names, judging_rule,
-                                              [dataset.boxes[i].height for i in split.val_idx]),
+        "validation_as_detected": as_detected(
+            measured["probabilities"],
+            val_labels,
+            dataset.class_names,
+            judging_rule,
+            [dataset.boxes[i].height for i in split.val_idx],
+        ),
         "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
         "history": history,
         "timings": {k: round(v, 2) for k, v in timings.items()},
@@ -295,8 +332,7 @@ def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_
     before they were added. Returns it and what it judges per band (``calibrate``'s)."""
     # A weighed-down third class is chosen rarely on purpose: no threshold makes its faces right 97 % of the
     # time, so the rule is calibrated on the other classes' faces. Boxes that hold no face are never labelled.
-    left_out = [class_names.index(name) for name in (NOT_A_FACE, INCORRECT_CLASS if third_class else None)
-                if name in class_names]
+    left_out = [class_names.index(name) for name in (NOT_A_FACE, INCORRECT_CLASS if third_class else None) if name in class_names]
     held = np.flatnonzero(~np.isin(labels, left_out) & ~(np.zeros(len(labels), bool) if checked is None else checked))
     held_crops = [crops[i] for i in held]
     face_labels = labels[held]
@@ -305,8 +341,7 @@ def calibrate_rule(probabilities_of, crops, labels, sources, class_names, third_
     not_a_face = {}
 
     def probabilities_at(height):
-        faces, no_face = face_probabilities(probabilities_of(calibration_faces(held_crops, height, config.seed)),
-                                            class_names)
+        faces, no_face = face_probabilities(probabilities_of(calibration_faces(held_crops, height, config.seed)), class_names)
         not_a_face[height] = no_face
         return faces
 
@@ -371,15 +406,21 @@ def train_members(parts, views, labels, cells, validation, config, timings=None)
     for index, member in enumerate(parts.members):
         prefix = f"Member {index + 1} of {len(parts.members)}: " if len(parts.members) > 1 else ""
         keras.utils.set_random_seed(config.seed + 1000 * index)
-        member_views = views[index % len(views):] + views[: index % len(views)]
+        member_views = views[index % len(views) :] + views[: index % len(views)]
         mark = time.perf_counter()
         weights = cell_weights(cells, labels, None if config.weighting == "none" else {})
         _log(config, f"{prefix}stage 1, the head, {config.head_epochs} epochs ...")
         pooled = compiled(member.top, tf.float32)
         train_pooled = [run_batched(pooled, view) for view in member_views]
         history = fit_epochs(
-            member.head, train_pooled, labels, weights, (run_batched(pooled, validation[0]), validation[1]),
-            config.head_epochs, config.learning_rate, config,
+            member.head,
+            train_pooled,
+            labels,
+            weights,
+            (run_batched(pooled, validation[0]), validation[1]),
+            config.head_epochs,
+            config.learning_rate,
+            config,
         )
         difficulty = {}
         if config.weighting == "measured":
@@ -388,12 +429,22 @@ def train_members(parts, views, labels, cells, validation, config, timings=None)
         timings["train_head_s"] += time.perf_counter() - mark
         mark = time.perf_counter()
         if config.fine_tune_epochs:
-            _log(config, f"{prefix}stage 2, fine-tuning the top {config.top_blocks} block(s) and the head, "
-                         f"{config.fine_tune_epochs} epochs ...")
+            _log(
+                config,
+                f"{prefix}stage 2, fine-tuning the top {config.top_blocks} block(s) and the head, "
+                f"{config.fine_tune_epochs} epochs ...",
+            )
             set_top_trainable(member, True)
             stage_two = fit_epochs(
-                member.upper, member_views, labels, weights, validation,
-                config.fine_tune_epochs, config.fine_tune_learning_rate, config, first_epoch=config.head_epochs,
+                member.upper,
+                member_views,
+                labels,
+                weights,
+                validation,
+                config.fine_tune_epochs,
+                config.fine_tune_learning_rate,
+                config,
+                first_epoch=config.head_epochs,
             )
             set_top_trainable(member, False)
             for key in history:
@@ -431,8 +482,7 @@ def validation_split(labels, hashes, config, class_names=(), checked=None):
         apart |= labels == class_names.index(NOT_A_FACE)
     if apart.any():
         parts = [np.flatnonzero(~apart), np.flatnonzero(apart)]
-        splits = [grouped_split(labels[part], duplicate_groups(hashes[part]), config.val_split, config.seed)
-                  for part in parts]
+        splits = [grouped_split(labels[part], duplicate_groups(hashes[part]), config.val_split, config.seed) for part in parts]
         train_idx = np.sort(np.concatenate([part[train] for part, (train, _) in zip(parts, splits)]))
         val_idx = np.sort(np.concatenate([part[val] for part, (_, val) in zip(parts, splits)]))
     else:
@@ -459,8 +509,10 @@ def augmented_batches(dataset, indices, rng, degrade, lower_face=False):
         batch = indices[start : start + FEATURE_BATCH]
         # One child generator per batch keeps the views reproducible whatever the threading.
         batch_rng = np.random.default_rng(rng.integers(2**63))
-        yield [_to_rgb(augmented_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, batch_rng, degrade, lower_face))
-               for i in batch]
+        yield [
+            _to_rgb(augmented_face(dataset.images[i], dataset.boxes[i], IMAGE_SIZE, batch_rng, degrade, lower_face))
+            for i in batch
+        ]
 
 
 def crop_batches(crops):
@@ -518,7 +570,9 @@ class _BatchProgress(keras.callbacks.Callback):
         self._label, self._verbose, self._bar = label, verbose, None
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._bar = tqdm(total=self.params.get("steps"), unit="batch", desc=self._label, disable=None if self._verbose else True, leave=False)
+        self._bar = tqdm(
+            total=self.params.get("steps"), unit="batch", desc=self._label, disable=None if self._verbose else True, leave=False
+        )
 
     def on_train_batch_end(self, batch, logs=None):
         self._bar.update()

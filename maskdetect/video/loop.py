@@ -29,8 +29,8 @@ from maskdetect.io.outputs import (
 from maskdetect.io.prefetch import Prefetch
 from maskdetect.io.redact import redacted
 from maskdetect.pipeline import single_threaded_opencv
-from maskdetect.video.alerts import PersonAlerts
 from maskdetect.settings import VideoSettings
+from maskdetect.video.alerts import PersonAlerts
 from maskdetect.video.sinks import (
     CODECS,
     AlertSink,
@@ -41,7 +41,7 @@ from maskdetect.video.sinks import (
     VideoSink,
     Window,
 )
-from maskdetect.video.sources import DEFAULT_OPEN_TIMEOUT_S, FrameReader, is_file_source
+from maskdetect.video.sources import FrameReader, is_file_source
 from maskdetect.video.statistics import (
     compliant_classes,
     non_compliant_classes,
@@ -135,8 +135,13 @@ class SourceLinks:
 
 def file_outputs_of(settings):
     """(path, kind) of each file a run writes (the snapshot folder aside); only the JSON may go to '-'."""
-    named = [(settings.output, "video"), (settings.json_path, "json"), (settings.stats_csv, "statistics_csv"),
-             (settings.stats_plot, "png"), (settings.heartbeat, "json")]
+    named = [
+        (settings.output, "video"),
+        (settings.json_path, "json"),
+        (settings.stats_csv, "statistics_csv"),
+        (settings.stats_plot, "png"),
+        (settings.heartbeat, "json"),
+    ]
     return [(path, kind) for path, kind in named if path in file_outputs(path)]
 
 
@@ -149,8 +154,12 @@ def check_video_outputs(source, options: VideoSettings):
     inputs = [source] if is_file_source(source) else []
     if options.output and Path(options.output).suffix.lower() not in CODECS:
         raise InputError(f"cannot write {options.output}: use one of {', '.join(sorted(CODECS))}")
-    for setting, path in (("annotated video", options.output), ("statistics table", options.stats_csv),
-                          ("statistics plot", options.stats_plot), ("heartbeat", options.heartbeat)):
+    for setting, path in (
+        ("annotated video", options.output),
+        ("statistics table", options.stats_csv),
+        ("statistics plot", options.stats_plot),
+        ("heartbeat", options.heartbeat),
+    ):
         if is_stdout(path):
             raise InputError(f"the {setting} cannot go to standard output ('-'): give a file")
     outputs = [check_file_output(path, inputs, kind) for path, kind in file_outputs_of(options)]
@@ -167,7 +176,9 @@ def alert_rule(class_names, options):
     for setting, named in (("alert classes", options.alert_classes), ("compliant classes", options.compliant_classes)):
         unknown = set(named or ()) - set(class_names)
         if unknown:
-            raise InputError(f"the {setting}: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(class_names)}")
+            raise InputError(
+                f"the {setting}: the model has no class {', '.join(sorted(unknown))}; it has {', '.join(class_names)}"
+            )
     compliant = options.compliant_classes if options.compliant_classes is not None else compliant_classes(class_names)
     alerting = options.alert_classes if options.alert_classes is not None else non_compliant_classes(class_names, compliant)
     return compliant, set(alerting)
@@ -194,8 +205,9 @@ def run_video(detector, source, settings: VideoSettings, links: SourceLinks | No
         for sink in consumers(run, reader, frame_rate):
             # Closed at the end (or Ctrl+C): outputs finished and moved in place; after a failure, discarded.
             run.sinks.append(outputs.enter_context(sink))
-        results = outputs.enter_context(contextlib.closing(
-            frame_results(detector, reader, settings, tracker, alert_classes, stop)))
+        results = outputs.enter_context(
+            contextlib.closing(frame_results(detector, reader, settings, tracker, alert_classes, stop))
+        )
         try:
             with stop_on_ctrl_c(stop), single_threaded_opencv():
                 for result in results:
@@ -237,8 +249,11 @@ class _Run:
         return people_statistics(self.tracker.people.values(), self.detector.class_names, self.compliant)
 
     def counts(self):
-        return {"frames": self.summary.frames, "alerts": self.summary.alerts,
-                **people_counts(self.tracker.people.values(), self.detector.class_names, self.compliant)}
+        return {
+            "frames": self.summary.frames,
+            "alerts": self.summary.alerts,
+            **people_counts(self.tracker.people.values(), self.detector.class_names, self.compliant),
+        }
 
 
 def consumers(run, reader, frame_rate):

@@ -15,7 +15,8 @@ def numbered_settings(settings, count):
         return [settings]
     return [
         dataclasses.replace(
-            settings, **{name: str(numbered(getattr(settings, name), number)) for name in _NUMBERED if getattr(settings, name)},
+            settings,
+            **{name: str(numbered(getattr(settings, name), number)) for name in _NUMBERED if getattr(settings, name)},
         )
         for number in range(1, count + 1)
     ]
@@ -37,8 +38,9 @@ def run_sources(detectors, sources, settings_per_source, links_per_source):
 
     def run_one(number):
         try:
-            summaries[number] = run_video(detectors[number], sources[number], settings_per_source[number],
-                                          links_per_source[number], checked=True)
+            summaries[number] = run_video(
+                detectors[number], sources[number], settings_per_source[number], links_per_source[number], checked=True
+            )
         except Exception as error:  # noqa: BLE001 - reported by the main thread
             errors.append(error)
             stop.set()
@@ -59,5 +61,7 @@ def links_for(count, live=None, events=None):
     """The links of each of ``count`` sources: its number on the live page ``live``, its MQTT publisher (one
     per source in ``events``, or none), and one stop for them all."""
     stop = threading.Event()
-    return [SourceLinks(live=live, live_source=number, events=None if events is None else events[number], stop=stop)
-            for number in range(count)]
+    return [
+        SourceLinks(live=live, live_source=number, events=None if events is None else events[number], stop=stop)
+        for number in range(count)
+    ]

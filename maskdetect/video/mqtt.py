@@ -29,9 +29,7 @@ CONNECT_SECONDS = 5.0
 STATISTICS_EVERY_S = 60.0
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 # Home Assistant shows the masked share in percent; a minute with nobody judged renders "None", its "unknown".
-MASKED_PERCENT_TEMPLATE = (
-    "{{ (value_json.masked_share * 100) | round(1) if value_json.masked_share is not none else none }}"
-)
+MASKED_PERCENT_TEMPLATE = "{{ (value_json.masked_share * 100) | round(1) if value_json.masked_share is not none else none }}"
 
 
 def import_paho():
@@ -59,8 +57,7 @@ class Broker:
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise InputError(f"an MQTT address is mqtt://[USER@]HOST[:PORT][/PREFIX] or mqtts://..., got {redacted(address)!r}")
         if parts.password is not None:
-            raise InputError("the MQTT password never goes on the command line: use --mqtt-password-file or "
-                             f"{PASSWORD_VARIABLE}")
+            raise InputError(f"the MQTT password never goes on the command line: use --mqtt-password-file or {PASSWORD_VARIABLE}")
         try:
             port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         except ValueError:
@@ -134,8 +131,11 @@ class CameraEvents:
             self._client.loop_stop()
             raise InputError(f"MQTT: the broker {self.broker.host}:{self.broker.port} refused the connection: {self._refused}")
         if not self._connected.is_set():
-            logger.warning("MQTT: the broker %s:%d does not answer yet; events are queued while it is tried again",
-                           self.broker.host, self.broker.port)
+            logger.warning(
+                "MQTT: the broker %s:%d does not answer yet; events are queued while it is tried again",
+                self.broker.host,
+                self.broker.port,
+            )
         self.state("online")
         if self.discovery:
             self._announce()
@@ -158,22 +158,57 @@ class CameraEvents:
 
     def _announce(self):
         """Home Assistant's MQTT discovery: the masked share, the people counts, "unmasked person present"."""
-        device = {"identifiers": [f"maskdetect_{self.camera}"], "name": f"Mask detector {self.camera}",
-                  "manufacturer": "maskdetect"}
-        common = {"availability_topic": f"{self.topic}/state", "payload_available": "online",
-                  "payload_not_available": "offline", "device": device}
+        device = {
+            "identifiers": [f"maskdetect_{self.camera}"],
+            "name": f"Mask detector {self.camera}",
+            "manufacturer": "maskdetect",
+        }
+        common = {
+            "availability_topic": f"{self.topic}/state",
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "device": device,
+        }
         sensors = [
-            ("sensor", "masked_share", {"name": "Masked share", "state_topic": f"{self.topic}/stats",
-                                        "value_template": MASKED_PERCENT_TEMPLATE, "unit_of_measurement": "%"}),
-            ("sensor", "people", {"name": "People seen", "state_topic": f"{self.topic}/stats",
-                                  "value_template": "{{ value_json.people.values() | sum }}"}),
-            ("binary_sensor", "unmasked", {"name": "Unmasked person present", "state_topic": f"{self.topic}/unmasked",
-                                           "payload_on": "ON", "payload_off": "OFF", "off_delay": 30}),
+            (
+                "sensor",
+                "masked_share",
+                {
+                    "name": "Masked share",
+                    "state_topic": f"{self.topic}/stats",
+                    "value_template": MASKED_PERCENT_TEMPLATE,
+                    "unit_of_measurement": "%",
+                },
+            ),
+            (
+                "sensor",
+                "people",
+                {
+                    "name": "People seen",
+                    "state_topic": f"{self.topic}/stats",
+                    "value_template": "{{ value_json.people.values() | sum }}",
+                },
+            ),
+            (
+                "binary_sensor",
+                "unmasked",
+                {
+                    "name": "Unmasked person present",
+                    "state_topic": f"{self.topic}/unmasked",
+                    "payload_on": "ON",
+                    "payload_off": "OFF",
+                    "off_delay": 30,
+                },
+            ),
         ]
         for component, key, config in sensors:
             unique = f"maskdetect_{self.camera}_{key}"
-            self._client.publish(f"homeassistant/{component}/{unique}/config",
-                                 json.dumps({**config, **common, "unique_id": unique}), qos=1, retain=True)
+            self._client.publish(
+                f"homeassistant/{component}/{unique}/config",
+                json.dumps({**config, **common, "unique_id": unique}),
+                qos=1,
+                retain=True,
+            )
 
     def alert(self, payload):
         self.publish("alert", payload)
@@ -202,10 +237,17 @@ class MqttSink(Sink):
         for person in result.alerts:
             snapshot = result.snapshots.get(person.track_id)
             face = next((face for face in result.faces if face.track_id == person.track_id), None)
-            self.events.alert({"frame": result.index, "time": round(result.time, 3), "track_id": person.track_id,
-                               "label": person.label, "unmasked_frames": person.alerting_frames,
-                               "probability": None if face is None or face.probability is None else round(face.probability, 4),
-                               "snapshot": None if snapshot is None else str(snapshot)})
+            self.events.alert(
+                {
+                    "frame": result.index,
+                    "time": round(result.time, 3),
+                    "track_id": person.track_id,
+                    "label": person.label,
+                    "unmasked_frames": person.alerting_frames,
+                    "probability": None if face is None or face.probability is None else round(face.probability, 4),
+                    "snapshot": None if snapshot is None else str(snapshot),
+                }
+            )
         while result.time >= (self._minute + 1) * STATISTICS_EVERY_S:
             self._send_minute(self._minute)
             self._minute += 1
@@ -214,9 +256,15 @@ class MqttSink(Sink):
         statistics = self._statistics()
         rows = {row["minute"]: row for row in statistics.get("per_minute", [])}
         row = rows.get(minute, {})
-        self.events.publish("stats", {"minute": minute, "partial": partial,
-                                      "people": {name: row.get(name, 0) for name in statistics.get("people", {})},
-                                      "masked_share": row.get("masked_share")})
+        self.events.publish(
+            "stats",
+            {
+                "minute": minute,
+                "partial": partial,
+                "people": {name: row.get(name, 0) for name in statistics.get("people", {})},
+                "masked_share": row.get("masked_share"),
+            },
+        )
 
     def close(self):
         self._send_minute(self._minute, partial=True)

@@ -63,8 +63,15 @@ def snapshot_name(frame, track_id, camera=None):
 
 def say_alert(track_id, label, frames, frame, seconds, camera=""):
     """The alert line on stderr; ``camera``: which camera, for a run of many ("camera 2 (rtsp://...)")."""
-    logger.warning("ALERT: %sperson #%d is %s, for %d frames (frame %d, %.1f s)", f"{camera}: " if camera else "",
-                   track_id, label, frames, frame, seconds)
+    logger.warning(
+        "ALERT: %sperson #%d is %s, for %d frames (frame %d, %.1f s)",
+        f"{camera}: " if camera else "",
+        track_id,
+        label,
+        frames,
+        frame,
+        seconds,
+    )
 
 
 class AlertSink(Sink):
@@ -101,8 +108,16 @@ class JsonLinesSink(Sink):
     def write(self, result):
         self._lines.write(frame_record(result.index, result.time, result.faces))
         for person in result.alerts:
-            self._lines.write(alert_record(result.index, result.time, person.label, person.alerting_frames,
-                                           person.track_id, result.snapshots.get(person.track_id)))
+            self._lines.write(
+                alert_record(
+                    result.index,
+                    result.time,
+                    person.label,
+                    person.alerting_frames,
+                    person.track_id,
+                    result.snapshots.get(person.track_id),
+                )
+            )
 
     def close(self):
         self._lines.write(self.summary.as_record())
@@ -142,8 +157,13 @@ class VideoSink(Sink):
     def _write(self, frame):
         if frame.shape[:2] != self._size:
             if not self._resized:
-                logger.warning("the frames of the source changed size from %dx%d to %dx%d: recorded at the first size",
-                               self._size[1], self._size[0], frame.shape[1], frame.shape[0])
+                logger.warning(
+                    "the frames of the source changed size from %dx%d to %dx%d: recorded at the first size",
+                    self._size[1],
+                    self._size[0],
+                    frame.shape[1],
+                    frame.shape[0],
+                )
                 self._resized = True
             frame = cv2.resize(frame, (self._size[1], self._size[0]), interpolation=cv2.INTER_AREA)
         self._writer.write(frame)
@@ -172,8 +192,10 @@ class VideoSink(Sink):
             written = _frame_count(self._temporary)
             if written < self.frames:
                 remove_temporary(self._temporary)
-                raise InputError(f"cannot write {self.path}: {written} of {self.frames} frames reached the disk "
-                                 "(is it full?); the previous one is kept")
+                raise InputError(
+                    f"cannot write {self.path}: {written} of {self.frames} frames reached the disk "
+                    "(is it full?); the previous one is kept"
+                )
             commit(self._temporary, self.path)
         remove_temporary(self._temporary)
 
@@ -226,7 +248,9 @@ class HeartbeatSink(Sink):
     def _beat(self, now, state):
         try:
             with atomic_output(self.path, ".json") as temporary:
-                temporary.write_text(json.dumps({"type": "heartbeat", "time": round(now, 3), "frames": self.frames, "state": state}) + "\n")
+                temporary.write_text(
+                    json.dumps({"type": "heartbeat", "time": round(now, 3), "frames": self.frames, "state": state}) + "\n"
+                )
         except OSError as error:
             raise InputError(f"cannot write the heartbeat {self.path}: {error.strerror or error}") from None
 

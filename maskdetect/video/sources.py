@@ -52,8 +52,11 @@ def open_capture(source, timeout=DEFAULT_OPEN_TIMEOUT_S):
         try:
             if isinstance(parsed, str) and "://" in parsed:
                 milliseconds = int(timeout * 1000)
-                capture = cv2.VideoCapture(parsed, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds,
-                                                                cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds])
+                capture = cv2.VideoCapture(
+                    parsed,
+                    cv2.CAP_ANY,
+                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, milliseconds, cv2.CAP_PROP_READ_TIMEOUT_MSEC, milliseconds],
+                )
             else:
                 capture = cv2.VideoCapture(parsed)
             opened.append(capture)
@@ -67,8 +70,7 @@ def open_capture(source, timeout=DEFAULT_OPEN_TIMEOUT_S):
     deadline = time.monotonic() + timeout + (STREAM_GRACE_S if isinstance(parsed, str) and "://" in parsed else 0.0)
     while not done.wait(0.1):
         if time.monotonic() > deadline:
-            raise InputError(f"cannot open video source {redacted(source)!r}: nothing came within {timeout:g} s "
-                             "(--open-timeout)")
+            raise InputError(f"cannot open video source {redacted(source)!r}: nothing came within {timeout:g} s (--open-timeout)")
     capture = opened[0]
     if isinstance(capture, cv2.error) or not capture.isOpened():
         raise InputError(f"cannot open video source {redacted(source)!r}")

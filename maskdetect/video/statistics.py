@@ -33,7 +33,10 @@ def people_counts(people, class_names, compliant=None):
     who comply (``compliant``: the classes that do, default compliant_classes)."""
     compliant = compliant_classes(class_names) if compliant is None else compliant
     overall = Counter(person.label or UNJUDGED for person in people)
-    return {"people": {name: overall[name] for name in [*class_names, UNJUDGED]}, "masked_share": _compliant_share(overall, compliant)}
+    return {
+        "people": {name: overall[name] for name in [*class_names, UNJUDGED]},
+        "masked_share": _compliant_share(overall, compliant),
+    }
 
 
 def people_statistics(people, class_names, compliant=None):

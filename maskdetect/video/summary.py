@@ -51,17 +51,19 @@ class VideoSummary:
         return 1.0 / statistics.median(self.frame_seconds) if self.frame_seconds else 0.0
 
     def as_record(self):
-        return summary_record({
-            "frames": self.frames,
-            "median_fps": round(self.median_fps, 1),
-            "faces": dict(sorted(self.faces.items())),
-            "frames_with_unmasked_face": self.unmasked_frames,
-            "alerts": self.alerts,
-            "boxes_not_faces": self.not_faces,
-            "dropped_frames": self.dropped_frames,
-            "interrupted": self.interrupted,
-            **self.statistics,
-        })
+        return summary_record(
+            {
+                "frames": self.frames,
+                "median_fps": round(self.median_fps, 1),
+                "faces": dict(sorted(self.faces.items())),
+                "frames_with_unmasked_face": self.unmasked_frames,
+                "alerts": self.alerts,
+                "boxes_not_faces": self.not_faces,
+                "dropped_frames": self.dropped_frames,
+                "interrupted": self.interrupted,
+                **self.statistics,
+            }
+        )
 
     def text(self):
         faces = ", ".join(f"{count} {label}" for label, count in sorted(self.faces.items())) or "none"

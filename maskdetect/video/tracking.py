@@ -53,8 +53,11 @@ class FaceTracker:
         from trackers import OCSORTTracker
 
         self._tracker = OCSORTTracker(
-            frame_rate=frame_rate, lost_track_buffer=max(1, round(LOST_SECONDS * frame_rate)),
-            high_conf_det_threshold=0.5, minimum_consecutive_frames=2, minimum_iou_threshold=MIN_IOU,
+            frame_rate=frame_rate,
+            lost_track_buffer=max(1, round(LOST_SECONDS * frame_rate)),
+            high_conf_det_threshold=0.5,
+            minimum_consecutive_frames=2,
+            minimum_iou_threshold=MIN_IOU,
         )
         self.people = {}
 
