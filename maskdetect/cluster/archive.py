@@ -400,36 +400,18 @@ def run_archive(
             raise InputError(f"the cluster has room for {room} detector actors of {WORKER_CPUS} CPU, not --workers {workers}")
         workers = workers or room
         store.start()
-        context = ray.data.DataContext.get_current()
-        context.enable_progress_bars = False
-        context.print_on_execution_start = False
-        # Every detector starts before the first batch is handed out (so the work spreads over the nodes), and a
-        # cluster without room for them is an error after this long, not a wait forever.
-        context.wait_for_min_actors_s = ACTOR_START_SECONDS
-        # A block holds only paths (each actor reads its photos from storage): send it to any free actor, not to
-        # one on the node that holds the block, which on a small run is every block on the driver's node.
-        # (Deprecated for Ray after January 2027, which will place actors' work itself; ray is pinned at 2.60.)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            context.execution_options.actor_locality_enabled = False
-        # Blocks of at least a batch each: Ray Data joins smaller blocks into one input, which one actor takes whole.
-        # Ray restarts an actor that dies and retries its block elsewhere.
         blocks = max(1, min(len(todo) // BATCH_PHOTOS, 100 * workers))
-        dataset = ray.data.from_items(
-            [{"path": photo.path, "location": photo.location} for photo in todo], override_num_blocks=blocks
-        )
-        records = dataset.map_batches(
-            ArchiveWorker,
-            fn_constructor_kwargs={
+        records = _labelled(
+            ray,
+            todo,
+            blocks,
+            workers,
+            {
                 "detector_settings": detector_settings,
                 "annotated": annotated,
                 "source": archive_location(source),
                 "max_pixels": max_pixels,
             },
-            batch_size=BATCH_PHOTOS,
-            num_cpus=WORKER_CPUS,
-            # Each actor holds its batch and the next one: its reads overlap its work, and no actor hoards blocks.
-            compute=ray.data.ActorPoolStrategy(size=min(workers, blocks), max_tasks_in_flight_per_actor=2),
         )
         try:
             _drain(records, store, summary, set(done), part_size, len(photos), progress)
@@ -445,6 +427,36 @@ def run_archive(
     summary.parts = store.parts_written
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _labelled(ray, todo, blocks, workers, worker_settings):
+    """The Ray Data pipeline that reads and labels the photos ``todo`` in ``blocks`` blocks on ``workers``
+    ArchiveWorker actors (made with ``worker_settings``): a dataset of records, labelled as it is read."""
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    context.print_on_execution_start = False
+    # Every detector starts before the first batch is handed out (so the work spreads over the nodes), and a
+    # cluster without room for them is an error after this long, not a wait forever.
+    context.wait_for_min_actors_s = ACTOR_START_SECONDS
+    # A block holds only paths (each actor reads its photos from storage): send it to any free actor, not to
+    # one on the node that holds the block, which on a small run is every block on the driver's node.
+    # (Deprecated for Ray after January 2027, which will place actors' work itself; ray is pinned at 2.60.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        context.execution_options.actor_locality_enabled = False
+    # Blocks of at least a batch each: Ray Data joins smaller blocks into one input, which one actor takes whole.
+    # Ray restarts an actor that dies and retries its block elsewhere.
+    dataset = ray.data.from_items(
+        [{"path": photo.path, "location": photo.location} for photo in todo], override_num_blocks=blocks
+    )
+    return dataset.map_batches(
+        ArchiveWorker,
+        fn_constructor_kwargs=worker_settings,
+        batch_size=BATCH_PHOTOS,
+        num_cpus=WORKER_CPUS,
+        # Each actor holds its batch and the next one: its reads overlap its work, and no actor hoards blocks.
+        compute=ray.data.ActorPoolStrategy(size=min(workers, blocks), max_tasks_in_flight_per_actor=2),
+    )
 
 
 def _drain(records, store, summary, seen, part_size, total, progress):

@@ -92,14 +92,8 @@ class Dashboard(PageState):
         return _page(self.sources)
 
 
-def _page(sources):
-    cards = "\n".join(
-        f'<section class="camera" id="camera-{number}"><h2>{html.escape(source)}</h2>'
-        f'<img id="picture-{number}" alt="camera {number}"><p class="state" id="state-{number}">starting</p>'
-        f'<p class="notes" id="notes-{number}"></p></section>'
-        for number, source in enumerate(sources)
-    )
-    return f"""<!doctype html>
+# The page; {cards} is a section per camera (doubled braces are the CSS's and the script's own).
+_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Mask detector: every camera</title>
 <style>
 body {{ font-family: sans-serif; margin: 1em; background: #f4f4f4; }}
@@ -165,3 +159,13 @@ setInterval(refresh, 1000);
 refresh();
 </script></body></html>
 """
+
+
+def _page(sources):
+    cards = "\n".join(
+        f'<section class="camera" id="camera-{number}"><h2>{html.escape(source)}</h2>'
+        f'<img id="picture-{number}" alt="camera {number}"><p class="state" id="state-{number}">starting</p>'
+        f'<p class="notes" id="notes-{number}"></p></section>'
+        for number, source in enumerate(sources)
+    )
+    return _PAGE.format(cards=cards)

@@ -408,45 +408,11 @@ def train_members(parts, views, labels, cells, validation, config, timings=None)
         keras.utils.set_random_seed(config.seed + 1000 * index)
         member_views = views[index % len(views) :] + views[: index % len(views)]
         mark = time.perf_counter()
-        weights = cell_weights(cells, labels, None if config.weighting == "none" else {})
-        _log(config, f"{prefix}stage 1, the head, {config.head_epochs} epochs ...")
-        pooled = compiled(member.top, tf.float32)
-        train_pooled = [run_batched(pooled, view) for view in member_views]
-        history = fit_epochs(
-            member.head,
-            train_pooled,
-            labels,
-            weights,
-            (run_batched(pooled, validation[0]), validation[1]),
-            config.head_epochs,
-            config.learning_rate,
-            config,
-        )
-        difficulty = {}
-        if config.weighting == "measured":
-            difficulty = cell_difficulty(member.head, train_pooled[0], labels, cells)
-            weights = cell_weights(cells, labels, difficulty)
+        history, weights, difficulty = _train_head(member, member_views, labels, cells, validation, config, prefix)
         timings["train_head_s"] += time.perf_counter() - mark
         mark = time.perf_counter()
         if config.fine_tune_epochs:
-            _log(
-                config,
-                f"{prefix}stage 2, fine-tuning the top {config.top_blocks} block(s) and the head, "
-                f"{config.fine_tune_epochs} epochs ...",
-            )
-            set_top_trainable(member, True)
-            stage_two = fit_epochs(
-                member.upper,
-                member_views,
-                labels,
-                weights,
-                validation,
-                config.fine_tune_epochs,
-                config.fine_tune_learning_rate,
-                config,
-                first_epoch=config.head_epochs,
-            )
-            set_top_trainable(member, False)
+            stage_two = _fine_tune(member, member_views, labels, weights, validation, config, prefix)
             for key in history:
                 history[key] += stage_two[key]
         timings["fine_tune_s"] += time.perf_counter() - mark
@@ -455,6 +421,52 @@ def train_members(parts, views, labels, cells, validation, config, timings=None)
             report_weights, report_difficulty = weights, difficulty
     mean_history = {key: [float(np.mean(values)) for values in zip(*(h[key] for h in histories))] for key in histories[0]}
     return mean_history, report_weights, report_difficulty
+
+
+def _train_head(member, views, labels, cells, validation, config, prefix):
+    """Stage 1 of one member: its head on the pooled features of its views. Returns the history, and the sample
+    weights and difficulty measured after it (by counts alone, or none, as ``config.weighting`` says)."""
+    weights = cell_weights(cells, labels, None if config.weighting == "none" else {})
+    _log(config, f"{prefix}stage 1, the head, {config.head_epochs} epochs ...")
+    pooled = compiled(member.top, tf.float32)
+    train_pooled = [run_batched(pooled, view) for view in views]
+    history = fit_epochs(
+        member.head,
+        train_pooled,
+        labels,
+        weights,
+        (run_batched(pooled, validation[0]), validation[1]),
+        config.head_epochs,
+        config.learning_rate,
+        config,
+    )
+    difficulty = {}
+    if config.weighting == "measured":
+        difficulty = cell_difficulty(member.head, train_pooled[0], labels, cells)
+        weights = cell_weights(cells, labels, difficulty)
+    return history, weights, difficulty
+
+
+def _fine_tune(member, views, labels, weights, validation, config, prefix):
+    """Stage 2 of one member: its top blocks with its head, at a low learning rate. Returns the history."""
+    _log(
+        config,
+        f"{prefix}stage 2, fine-tuning the top {config.top_blocks} block(s) and the head, {config.fine_tune_epochs} epochs ...",
+    )
+    set_top_trainable(member, True)
+    history = fit_epochs(
+        member.upper,
+        views,
+        labels,
+        weights,
+        validation,
+        config.fine_tune_epochs,
+        config.fine_tune_learning_rate,
+        config,
+        first_epoch=config.head_epochs,
+    )
+    set_top_trainable(member, False)
+    return history
 
 
 def _write_outputs(model, judging_rule, history, report, config, exports, probe_faces):
