@@ -1,4 +1,5 @@
-"""Shared fixtures: small real datasets cut from the bundled one, and script runners."""
+"""Shared by the unit and the integration tests: small real datasets cut from the bundled one, photos and videos
+made from the example photos, script runners and the checks of their results."""
 
 import contextlib
 import importlib
@@ -13,12 +14,18 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
+
+from maskdetect.shipped_files import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "dataset"
 # A bundled photo with one unmasked face: the frames of the test videos and cameras.
 CAMERA_PHOTO = ROOT / "maskdetect" / "examples" / "fmd_2c7408b330.jpg"
+# Example photos of one masked and one unmasked face.
+MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
+UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
@@ -40,6 +47,23 @@ def make_dataset(folder, per_class=None):
         for path in files:
             shutil.copy(path, target / path.name)
     return Path(folder)
+
+
+def not_a_face_folder(folder, count):
+    """``count`` of the bundled checked no-face boxes, with their framing (boxes.csv), in ``folder``."""
+    import csv
+
+    source = ROOT / "dataset" / "not_a_face"
+    with open(source / "boxes.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))[:count]
+    folder.mkdir(parents=True)
+    for row in rows:
+        shutil.copy(source / row["file"], folder / row["file"])
+    with open(folder / "boxes.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 # The modules behind each script and ``python -m`` entry point: their main(argv) runs in this process.
@@ -92,6 +116,19 @@ def assert_one_line_error(result, *words):
         assert word in errors[0], errors[0]
 
 
+def snapshot(path):
+    """Every file under ``path`` (or the file itself) with its bytes, to compare before and after."""
+    path = path if path.is_dir() else path.parent
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def refused_and_intact(result, victim, before, *words):
+    """A refusal (exit 2, one error line with ``words``) that left ``victim`` as ``before`` found it."""
+    assert result.returncode == 2, result.stderr
+    assert_one_line_error(result, *words)
+    assert snapshot(victim) == before
+
+
 def free_port():
     """A TCP port nothing listens on now, on loopback, for a server the test starts."""
     with socket.socket() as probe:
@@ -107,6 +144,30 @@ def photo_video(path, frames=20, size=(320, 240)):
         writer.write(image)
     writer.release()
     return path
+
+
+def tiny_video(path, frames=12):
+    """A 320x240 MJPG video of ``frames`` plain grey frames, each lighter than the last; returns its path."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+    for index in range(frames):
+        writer.write(np.full((240, 320, 3), index * 10, np.uint8))
+    writer.release()
+    return path
+
+
+# The ``video`` fixture's video, frame by frame.
+# (photo, frames): masked, then an unmasked face held for 25 frames, then masked again.
+SCRIPT = [(MASKED, 15), (UNMASKED, 25), (MASKED, 10)]
+FPS = 10
+
+
+def frame_with(photo, index):
+    """A 640x480 frame with one face photo, drifting a little from frame to frame."""
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    face = cv2.resize(cv2.imread(str(photo)), (300, 300), interpolation=cv2.INTER_AREA)
+    x = 150 + (index % 10) * 4
+    canvas[90:390, x : x + 300] = face
+    return canvas
 
 
 def stalling_camera(frames=40, stall_s=12):
@@ -178,3 +239,27 @@ def tiny_training(tmp_path_factory):
         2,
     )
     return result, outputs
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """A folder of two example photos: masked.jpg and unmasked.jpg."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(MASKED, folder / "masked.jpg")
+    shutil.copy(UNMASKED, folder / "unmasked.jpg")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    """A 50-frame video of one face (SCRIPT): masked, unmasked for 25 frames, masked again."""
+    path = tmp_path_factory.mktemp("video") / "people.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
+    index = 0
+    for photo, count in SCRIPT:
+        for _ in range(count):
+            writer.write(frame_with(photo, index))
+            index += 1
+    writer.release()
+    return path

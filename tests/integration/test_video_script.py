@@ -1,48 +1,26 @@
-"""detect_mask_video.py on a real video made here from bundled photos."""
+"""detect_mask_video.py on a real video made here from bundled photos; a user's files never destroyed."""
 
 import json
 import signal
 import subprocess
 import sys
-import time
 
 import cv2
-import numpy as np
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
+from conftest import (
+    FPS,
+    MASKED,
+    ROOT,
+    UNMASKED,
+    assert_one_line_error,
+    frame_with,
+    refused_and_intact,
+    run_script,
+    snapshot,
+    tiny_video,
+)
 
 from maskdetect.detect.detectors import VIDEO_DETECT_SIZE
-from maskdetect.shipped_files import EXAMPLES
-
-pytestmark = pytest.mark.slow
-
-MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
-UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
-# (photo, frames): masked, then an unmasked face held for 25 frames, then masked again.
-SCRIPT = [(MASKED, 15), (UNMASKED, 25), (MASKED, 10)]
-FPS = 10
-
-
-def frame_with(photo, index):
-    """A 640x480 frame with one face photo, drifting a little from frame to frame."""
-    canvas = np.full((480, 640, 3), 90, np.uint8)
-    face = cv2.resize(cv2.imread(str(photo)), (300, 300), interpolation=cv2.INTER_AREA)
-    x = 150 + (index % 10) * 4
-    canvas[90:390, x : x + 300] = face
-    return canvas
-
-
-@pytest.fixture(scope="module")
-def video(tmp_path_factory):
-    path = tmp_path_factory.mktemp("video") / "people.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (640, 480))
-    index = 0
-    for photo, count in SCRIPT:
-        for _ in range(count):
-            writer.write(frame_with(photo, index))
-            index += 1
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +43,7 @@ def headless_run(video, tmp_path_factory):
     return work, events, result
 
 
+@pytest.mark.slow
 def test_annotated_video_has_every_frame(headless_run):
     work, _, _ = headless_run
     capture = cv2.VideoCapture(str(work / "annotated.avi"))
@@ -76,6 +55,7 @@ def test_annotated_video_has_every_frame(headless_run):
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS)
 
 
+@pytest.mark.slow
 def test_json_lines_carry_the_expected_labels(headless_run):
     _, events, result = headless_run
     frames = [event for event in events if event["type"] == "frame"]
@@ -100,6 +80,7 @@ def test_json_lines_carry_the_expected_labels(headless_run):
     assert "frames processed: 50" in result.stdout and "alerts raised: 1" in result.stdout
 
 
+@pytest.mark.slow
 def test_one_alert_once_the_person_has_been_unmasked_for_the_alert_frames(headless_run):
     _, events, result = headless_run
     alerts = [event for event in events if event["type"] == "alert"]
@@ -110,6 +91,7 @@ def test_one_alert_once_the_person_has_been_unmasked_for_the_alert_frames(headle
     assert result.stderr.count("ALERT") == 1
 
 
+@pytest.mark.slow
 def test_labels_match_the_image_script(headless_run, video, tmp_path):
     _, events, _ = headless_run
     capture = cv2.VideoCapture(str(video))
@@ -137,6 +119,7 @@ def test_labels_match_the_image_script(headless_run, video, tmp_path):
         assert [f["box"] for f in record["faces"]] == [f["box"] for f in video_faces]
 
 
+@pytest.mark.slow
 def test_source_that_cannot_be_opened_fails_cleanly(tmp_path):
     result = run_script("detect_mask_video.py", "--source", tmp_path / "missing.mp4", "--no-display")
     assert_one_line_error(result, "cannot open video source", "missing.mp4")
@@ -144,6 +127,7 @@ def test_source_that_cannot_be_opened_fails_cleanly(tmp_path):
     assert_one_line_error(result, "cannot open video source '9'")
 
 
+@pytest.mark.slow
 def test_truncated_video_ends_cleanly(video, tmp_path):
     truncated = tmp_path / "truncated.avi"
     data = video.read_bytes()
@@ -156,6 +140,7 @@ def test_truncated_video_ends_cleanly(video, tmp_path):
     assert "frames processed" in result.stdout
 
 
+@pytest.mark.slow
 def test_max_frames_stops_early(video, tmp_path):
     result = run_script("detect_mask_video.py", "--source", video, "--no-display", "--max-frames", 5, "--json", "-")
     assert result.returncode == 0, result.stderr
@@ -163,6 +148,7 @@ def test_max_frames_stops_early(video, tmp_path):
     assert [line["type"] for line in lines] == ["frame"] * 5 + ["summary"]
 
 
+@pytest.mark.slow
 def test_alert_json_names_the_class(headless_run):
     _, events, _ = headless_run
     (alert,) = [event for event in events if event["type"] == "alert"]
@@ -171,6 +157,7 @@ def test_alert_json_names_the_class(headless_run):
     assert alert["track_id"] == frame["faces"][0]["track_id"] is not None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
 def test_ctrl_c_or_docker_stop_mid_run_finishes_every_output(tmp_path, stop):
     """SIGINT or SIGTERM (docker stop) while frames are being classified: exit 130, a playable video, a summary
@@ -220,122 +207,7 @@ def test_ctrl_c_or_docker_stop_mid_run_finishes_every_output(tmp_path, stop):
     assert played == summary["frames"]
 
 
-def _numbered_frames(folder, count):
-    """PNG frames whose first two pixels spell their index exactly."""
-    for index in range(count):
-        frame = np.zeros((48, 64, 3), np.uint8)
-        frame[0, 0], frame[0, 1] = index // 256, index % 256
-        cv2.imwrite(str(folder / f"f_{index:04d}.png"), frame)
-    return str(folder / "f_%04d.png")
-
-
-def test_a_live_source_yields_the_newest_frames_when_inference_is_slow(tmp_path):
-    from maskdetect.video.sources import FrameReader
-
-    reader = FrameReader(_numbered_frames(tmp_path, 300))
-    assert not reader.is_file
-    seen = []
-    for frame in reader:
-        seen.append(int(frame[0, 0, 0]) * 256 + int(frame[0, 1, 0]))
-        time.sleep(0.05)  # a slow classifier
-    reader.close()
-    assert seen == sorted(seen) and len(seen) < 150
-    assert reader.dropped > 0 and seen[-1] >= 290
-    assert any(b - a > 1 for a, b in zip(seen, seen[1:])), "stale frames were skipped"
-
-
-def test_a_video_file_keeps_every_frame(tmp_path, video):
-    from maskdetect.video.sources import FrameReader
-
-    reader = FrameReader(video)
-    count = sum(1 for _ in reader)
-    reader.close()
-    assert reader.is_file and count == 50 and reader.dropped == 0
-
-
-def test_a_failing_capture_ends_the_run_instead_of_hanging(monkeypatch, video):
-    import maskdetect.video.sources as video_module
-
-    class Failing:
-        def __init__(self, source):
-            self.reads = 0
-
-        def isOpened(self):  # noqa: N802 - the name cv2.VideoCapture has
-            return True
-
-        def get(self, prop):
-            return 10.0
-
-        def read(self):
-            self.reads += 1
-            if self.reads > 3:
-                raise RuntimeError("camera unplugged")
-            return True, np.zeros((48, 64, 3), np.uint8)
-
-        def release(self):
-            pass
-
-    monkeypatch.setattr(video_module.cv2, "VideoCapture", Failing)
-    reader = video_module.FrameReader(str(video))
-    assert sum(1 for _ in reader) == 3
-    reader.close()
-    assert "unplugged" in str(reader.error)
-
-
-def test_a_live_recording_plays_at_the_measured_rate(tmp_path):
-    from maskdetect.video.loop import FrameResult
-    from maskdetect.video.sinks import VideoSink
-
-    output = VideoSink(tmp_path / "live.avi")
-    for index in range(40):
-        output.write(FrameResult(index, index * 0.2, np.full((48, 64, 3), index, np.uint8), []))  # 5 frames a second
-    output.close()
-    capture = cv2.VideoCapture(str(tmp_path / "live.avi"))
-    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(5.0, rel=0.05)
-    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 40
-    assert [p.name for p in tmp_path.iterdir()] == ["live.avi"]
-
-
-def test_a_person_alerts_once_unless_realerting_and_a_masked_frame_resets_the_count():
-    from maskdetect.video.alerts import PersonAlerts
-    from maskdetect.video.statistics import non_compliant_classes
-    from maskdetect.video.tracking import Person
-
-    person = Person(7, 0.0, label="without_mask")
-    alerts = PersonAlerts(["without_mask"], frames=3)
-    assert [bool(alerts.update([person], t)) for t in (0, 1, 2)] == [False, False, True]
-    assert not any(alerts.update([person], t) for t in range(3, 100))  # never again for this person
-    again = PersonAlerts(["without_mask"], frames=3, realert_s=5.0)
-    other = Person(8, 0.0, label="without_mask")
-    assert [bool(again.update([other], t)) for t in (0, 1, 2, 3)] == [False, False, True, False]
-    other.label = "with_mask"
-    assert not again.update([other], 4) and other.alerting_frames == 0
-    other.label = "without_mask"
-    assert [bool(again.update([other], t)) for t in (8, 9, 10)] == [False, False, True]
-    classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
-    assert non_compliant_classes(classes) == ["mask_weared_incorrect", "without_mask"]
-    assert non_compliant_classes(classes, ["with_mask", "mask_weared_incorrect"]) == ["without_mask"]
-
-
-def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
-    from maskdetect.video.statistics import people_counts
-    from maskdetect.video.tracking import Person
-
-    classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
-    people = [
-        Person(1, 0.0, label="with_mask"),
-        Person(2, 0.0, label="mask_weared_incorrect"),
-        Person(3, 0.0, label="without_mask"),
-        Person(4, 0.0, label=None),
-    ]
-    counts = people_counts(people, classes)
-    assert counts["people"] == {"mask_weared_incorrect": 1, "with_mask": 1, "without_mask": 1, "not judged": 1}
-    assert counts["masked_share"] == pytest.approx(1 / 3, abs=1e-4)
-    assert people_counts(people, classes, ["with_mask", "mask_weared_incorrect"])["masked_share"] == pytest.approx(
-        2 / 3, abs=1e-4
-    )
-
-
+@pytest.mark.slow
 def test_a_compliant_class_the_model_lacks_fails_cleanly(video, tmp_path):
     result = run_script(
         "detect_mask_video.py",
@@ -351,6 +223,7 @@ def test_a_compliant_class_the_model_lacks_fails_cleanly(video, tmp_path):
     assert not (tmp_path / "out.avi").exists()
 
 
+@pytest.mark.slow
 def test_a_box_that_holds_no_face_is_never_labelled_tracked_counted_or_alerted_on(tmp_path):
     from maskdetect.evaluation.scenes import iou
     from maskdetect.face import Face
@@ -389,3 +262,28 @@ def test_a_box_that_holds_no_face_is_never_labelled_tracked_counted_or_alerted_o
         assert all(face["label"] in ("with_mask", None) for face in frame["faces"])
     assert summary["boxes_not_faces"] >= 12
     assert "boxes dropped as no face" in result.stdout
+
+
+def test_video_outputs_never_replace_a_folder_the_source_or_old_json(tmp_path):
+    source = tiny_video(tmp_path / "source.avi")
+    clip = tmp_path / "clip.avi"
+    clip.mkdir()
+    (clip / "x.txt").write_text("mine")
+    before = snapshot(tmp_path)
+    result = run_script("detect_mask_video.py", "-s", source, "--no-display", "-o", clip)
+    refused_and_intact(result, tmp_path, before, "it is a folder")
+    result = run_script("detect_mask_video.py", "-s", source, "--no-display", "-o", source)
+    refused_and_intact(result, tmp_path, before, "input")
+    (tmp_path / "old.jsonl").write_text('{"old": true}\n')
+    before = snapshot(tmp_path)
+    result = run_script(
+        "detect_mask_video.py", "-s", source, "--no-display", "--json", tmp_path / "old.jsonl", "-o", tmp_path / "x.gif"
+    )
+    refused_and_intact(result, tmp_path, before, "x.gif")
+
+
+@pytest.mark.parametrize("frames", ["0", "-5"])
+def test_max_frames_below_one_is_refused(frames, tmp_path):
+    result = run_script("detect_mask_video.py", "-s", tiny_video(tmp_path / "v.avi"), "--no-display", "--max-frames", frames)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--max-frames: must be at least 1" in result.stderr

@@ -13,7 +13,6 @@ import threading
 import time
 import zlib
 
-import cv2
 import numpy as np
 import pytest
 from conftest import ROOT, assert_one_line_error, photo_video, run_process, run_script
@@ -105,20 +104,6 @@ def test_numbers_that_are_not_finite_or_out_of_range_are_refused(case, tmp_path)
     assert case[1] in result.stderr and not (tmp_path / "m.model").exists()
 
 
-def test_a_diverged_training_is_never_saved():
-    from maskdetect.errors import InputError
-    from maskdetect.training.train import check_trained
-
-    history = {"loss": [0.7, 0.5], "val_loss": [0.6, 0.4]}
-    check_trained(np.array([[0.9, 0.1], [0.2, 0.8]]), history, 0.9, 2)
-    with pytest.raises(InputError, match="diverged"):
-        check_trained(np.array([[np.nan, np.nan], [0.2, 0.8]]), history, 0.9, 2)
-    with pytest.raises(InputError, match="diverged"):
-        check_trained(np.array([[0.9, 0.1]]), {"loss": [float("inf")], "val_loss": [0.3]}, 0.9, 2)
-    with pytest.raises(InputError, match="below chance"):
-        check_trained(np.array([[0.9, 0.1]]), history, 0.3, 2)
-
-
 def test_a_huge_file_and_a_decompression_bomb_are_skipped_with_one_line_each(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -181,20 +166,6 @@ def test_a_model_that_gives_nan_is_refused_at_load(tmp_path):
         run_script("detect_mask_image.py", "-i", PHOTO, "-o", tmp_path / "out", "-m", tmp_path / "broken.onnx"),
         "not numbers from 0 to 1",
     )
-
-
-def test_frames_that_change_size_are_all_recorded_at_the_first_size(tmp_path, caplog):
-    from maskdetect.video.loop import FrameResult
-    from maskdetect.video.sinks import VideoSink
-
-    image = cv2.imread(str(PHOTO))
-    with VideoSink(tmp_path / "out.avi", fps=10) as sink:
-        for number in range(30):
-            # A camera that switches resolution after 10 frames.
-            sink.write(FrameResult(number, number / 10, cv2.resize(image, (320, 240) if number < 10 else (640, 480)), []))
-    assert "changed size from 320x240 to 640x480" in caplog.text
-    capture = cv2.VideoCapture(str(tmp_path / "out.avi"))
-    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 30 and int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) == 320
 
 
 @pytest.mark.slow

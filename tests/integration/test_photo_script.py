@@ -1,19 +1,22 @@
-"""detect_mask_image.py on real bundled photos, with each face detector."""
+"""detect_mask_image.py on real bundled photos, with each face detector and each backend; a user's files never destroyed."""
 
 import json
+import shutil
+import subprocess
+import sys
 
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, assert_one_line_error, run_script
+from conftest import MASKED, ROOT, UNMASKED, assert_one_line_error, bundled_images, refused_and_intact, run_script, snapshot
 from PIL import Image
 
 from maskdetect.detect.detectors import YUNET_MODEL
-from maskdetect.shipped_files import EXAMPLES, SHIPPED_MODEL
+from maskdetect.shipped_files import EXAMPLES, FACE_DETECTOR_DIR, SHIPPED_MODEL
 
-MASKED = EXAMPLES / "fmd_4d175c5964.jpg"
-UNMASKED = EXAMPLES / "fmd_2c7408b330.jpg"
 SHIPPED_CLASSES = ("with_mask", "without_mask", "mask_weared_incorrect")
+
+
 TWO_MASKED = EXAMPLES / "fmd_40d0b13bd8.jpg"
 
 
@@ -221,3 +224,138 @@ def test_faces_below_the_minimum_size_are_boxed_but_not_labelled(tmp_path):
     assert (tmp_path / "annotated.jpg").is_file()
     summary = run_script("detect_mask_image.py", "--image", TWO_MASKED, "--min-face-size", 1000, "--output", tmp_path / "b.jpg")
     assert "too_small" in summary.stdout
+
+
+def _labels_by_image(stdout):
+    return {record["image"]: [face["label"] for face in record["faces"]] for record in json.loads(stdout)}
+
+
+@pytest.mark.slow
+def test_every_backend_gives_the_same_labels(tmp_path):
+    labels = {}
+    for backend in ("onnx", "litert", "keras"):
+        result = run_script("detect_mask_image.py", "-i", EXAMPLES, "-b", backend, "--json", "-", "-o", tmp_path / backend)
+        assert result.returncode == 0, result.stderr
+        labels[backend] = _labels_by_image(result.stdout)
+    assert labels["onnx"] == labels["litert"] == labels["keras"]
+    assert sum(len(faces) for faces in labels["onnx"].values()) == 7
+    direct = run_script(
+        "detect_mask_image.py",
+        "-i",
+        EXAMPLES,
+        "-m",
+        SHIPPED_MODEL.with_suffix(".tflite"),
+        "--json",
+        "-",
+        "-o",
+        tmp_path / "direct",
+    )
+    assert _labels_by_image(direct.stdout) == labels["onnx"]
+
+
+def test_bad_models_and_backends_get_one_line(tmp_path):
+    image = EXAMPLES / "fmd_2c7408b330.jpg"
+    for name, words in (("junk.onnx", "not an ONNX model"), ("junk.tflite", "not a LiteRT model")):
+        (tmp_path / name).write_text("not a model at all")
+        result = run_script("detect_mask_image.py", "-i", image, "-m", tmp_path / name, "-o", tmp_path / "a.jpg")
+        assert_one_line_error(result, words)
+    result = run_script(
+        "detect_mask_image.py", "-i", image, "-m", SHIPPED_MODEL.with_suffix(".onnx"), "-b", "litert", "-o", tmp_path / "a.jpg"
+    )
+    assert_one_line_error(result, "litert backend", ".onnx")
+    keras_only = tmp_path / "keras_only.model"
+    shutil.copytree(SHIPPED_MODEL, keras_only)
+    result = run_script("detect_mask_image.py", "-i", image, "-m", keras_only, "-o", tmp_path / "a.jpg")
+    assert_one_line_error(result, "no onnx export", "python -m maskdetect export")
+    assert not (tmp_path / "a.jpg").exists()
+
+
+def test_a_json_output_never_replaces_a_file_of_another_kind(tmp_path):
+    photo = tmp_path / "photo.jpg"
+    shutil.copy(bundled_images("with_mask", "fmd", 1)[0], photo)
+    before = photo.read_bytes()
+    result = run_script(
+        "detect_mask_image.py",
+        "--image",
+        bundled_images("without_mask", "fmd", 1)[0],
+        "--output",
+        tmp_path / "out.jpg",
+        "--json",
+        photo,
+    )
+    assert result.returncode == 2 and "holds jpeg, not json" in result.stderr
+    assert photo.read_bytes() == before
+    # A previous JSON report is the same kind: it is replaced.
+    report = tmp_path / "report.json"
+    report.write_text("[]")
+    result = run_script(
+        "detect_mask_image.py",
+        "--image",
+        bundled_images("without_mask", "fmd", 1)[0],
+        "--output",
+        tmp_path / "out.jpg",
+        "--json",
+        report,
+    )
+    assert result.returncode == 0 and json.loads(report.read_text())[0]["faces"]
+
+
+def test_json_onto_a_folder_of_files_is_refused(photos, tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "notes.txt").write_text("my notes")
+    before = snapshot(keep)
+    result = run_script("detect_mask_image.py", "-i", photos, "--json", keep, "-o", tmp_path / "out")
+    refused_and_intact(result, keep, before, "it is a folder")
+    assert not (tmp_path / "out").exists(), "nothing is written when an output is refused"
+
+
+def test_output_folder_holding_a_folder_named_like_an_output_is_refused(photos, tmp_path):
+    out = tmp_path / "out"
+    (out / "masked.jpg").mkdir(parents=True)
+    (out / "masked.jpg" / "inner.txt").write_text("keep me")
+    before = snapshot(out)
+    result = run_script("detect_mask_image.py", "-i", photos, "-o", out)
+    refused_and_intact(result, out, before, "masked.jpg", "it is a folder")
+
+
+def test_annotated_copies_never_overwrite_the_inputs(photos):
+    before = snapshot(photos)
+    result = run_script("detect_mask_image.py", "-i", photos, "-o", photos)
+    refused_and_intact(result, photos, before, "input")
+    single = photos / "masked.jpg"
+    result = run_script("detect_mask_image.py", "-i", single, "-o", single)
+    refused_and_intact(result, photos, before, "input")
+
+
+@pytest.mark.parametrize("target", ["nodir/r.json", "/proc/x.json"])
+def test_unwritable_json_is_refused_before_any_image_is_read(photos, tmp_path, target):
+    result = run_script("detect_mask_image.py", "-i", photos, "--json", target, "-o", tmp_path / "out", cwd=tmp_path)
+    assert_one_line_error(result, "cannot write")
+    assert result.returncode == 2 and result.stdout == ""
+
+
+@pytest.mark.parametrize("model", [ROOT / "README.md", FACE_DETECTOR_DIR])
+def test_a_file_or_folder_that_is_not_a_model_gets_one_line(model, tmp_path):
+    result = run_script("detect_mask_image.py", "-i", MASKED, "-o", tmp_path / "a.jpg", "--model", model)
+    assert result.returncode == 2
+    assert_one_line_error(result, "not a mask detector model")
+
+
+def test_one_output_file_for_several_inputs_is_refused_once(photos, tmp_path):
+    result = run_script("detect_mask_image.py", "-i", photos, "-o", tmp_path / "result.jpg")
+    assert result.returncode == 2
+    assert_one_line_error(result, "result.jpg", "2 input images")
+
+
+def test_json_to_a_closed_pipe_ends_quietly(photos):
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "detect_mask_image.py"), "-i", photos, "--json", "-", "-o", photos.parent / "out"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # like `| head` that has gone away
+    stderr = process.stderr.read()
+    assert process.wait(timeout=300) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

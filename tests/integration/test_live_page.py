@@ -2,53 +2,19 @@
 
 import json
 import os
-import shutil
 import socket
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, free_port, run_script
 from crossing import make_crossing_video
+from helpers.pages import CHROMIUM, CHROMIUM_FLAGS, token_file, wait_until_served
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium as root in a container, with no network to phone home to.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = ROOT / "test-artifacts" / "live_page.png"
-
-
-def wait_until_served(url, seconds=60):
-    """The page at ``url`` (with its ?token=...), opened as a browser would: the token exchanged for a cookie."""
-    import http.cookiejar
-
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with opener.open(url, timeout=2) as response:
-                return response.read().decode()
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"nothing served at {url}")
-
-
-def token_file(folder, token="a-test-token-of-thirty-two-chars"):
-    path = Path(folder) / "page.token"
-    path.write_text(token)
-    path.chmod(0o600)
-    return path, token
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Chromium is not installed")

@@ -1,4 +1,4 @@
-"""Evaluation on annotated photos and on the hard-case check set, with the shipped model."""
+"""The evaluate and face-check commands on annotated photos and on the hard-case check set, with the shipped model."""
 
 import json
 import shutil
@@ -7,63 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, assert_one_line_error, run_script
 
-from maskdetect.classify.judging import band_name
-from maskdetect.evaluation.scenes import iou, match_faces, summarise
 from maskdetect.evaluation.voc import read_annotation
-from maskdetect.face import Face
 from maskdetect.shipped_files import EXAMPLES
 
 SCENES = ROOT / "data" / "scenes"
-
-
-def test_iou_and_greedy_matching():
-    a, b = Face(0, 0, 10, 10), Face(5, 0, 15, 10)
-    assert iou(a, b) == pytest.approx(50 / 150)
-    assert iou(a, Face(20, 20, 30, 30)) == 0.0
-    truth = [Face(0, 0, 10, 10), Face(100, 100, 120, 120)]
-    found = [Face(101, 101, 121, 121), Face(1, 0, 11, 10), Face(0, 0, 9, 9)]
-    # Each annotated face takes its best-overlapping detection once; the spare one is a false face.
-    assert sorted(match_faces(truth, found, 0.3)) == [(0, 1), (1, 0)]
-    assert match_faces(truth, found, 0.95) == []
-
-
-def test_size_bins_follow_the_annotated_height():
-    assert [band_name(h) for h in (10, 23, 24, 39, 40, 79, 80, 500)] == [
-        "<24",
-        "<24",
-        "24-40",
-        "24-40",
-        "40-80",
-        "40-80",
-        ">=80",
-        ">=80",
-    ]
-
-
-def test_voc_boxes_are_read_inclusive(tmp_path):
-    xml = tmp_path / "a.xml"
-    xml.write_text(
-        "<annotation><object><name>without_mask</name><bndbox><xmin>10</xmin><ymin>20</ymin>"
-        "<xmax>29</xmax><ymax>49</ymax></bndbox></object></annotation>"
-    )
-    (face,) = read_annotation(xml)
-    assert face.label == "without_mask" and (face.width, face.height) == (20, 30)
-
-
-def test_summary_counts_missed_faces_against_recall_not_accuracy():
-    records = [
-        {"image": "a", "truth": "with_mask", "height": 30, "predicted": "with_mask"},
-        {"image": "a", "truth": "with_mask", "height": 30, "predicted": "(missed)"},
-        {"image": "b", "truth": "without_mask", "height": 90, "predicted": "with_mask"},
-        {"image": "b", "truth": "mask_weared_incorrect", "height": 90, "predicted": "without_mask"},
-    ]
-    report = summarise(records, 1, ["with_mask", "without_mask"], 0.3)
-    masked = report["classes"]["with_mask"]["by_size"]["24-40"]
-    assert masked["face_recall"] == 0.5 and masked["label_accuracy"] == 1.0 and masked["end_to_end"] == 0.5
-    assert report["classes"]["without_mask"]["overall"]["label_accuracy"] == 0.0
-    # A class the model does not know is counted for recall, never for label accuracy.
-    assert "label_accuracy" not in report["classes"]["mask_weared_incorrect"]["overall"]
-    assert report["face_precision"] == pytest.approx(3 / 4)
 
 
 @pytest.fixture(scope="module")

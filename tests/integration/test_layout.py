@@ -1,21 +1,12 @@
-"""The package's shape holds: no import cycle, nothing below the command line imports it, one Face record
-from the detector to the JSON, and the video loop runs as a plain generator (no video file, no threads)."""
+"""The package's shape holds: no import cycle, nothing below the command line imports it, each command imports
+only what its extra declares, the public API needs neither TensorFlow nor the command line, and docs/layout.md
+lists the modules as they are."""
 
-import json
 import subprocess
 import sys
-import threading
 
-import numpy as np
 from conftest import ROOT
 
-from maskdetect.face import Face
-from maskdetect.io.records import frame_record
-from maskdetect.video.alerts import PersonAlerts
-from maskdetect.video.loop import analyse_frames
-from maskdetect.video.sinks import JsonLinesSink
-from maskdetect.video.summary import VideoSummary
-from maskdetect.video.tracking import FaceTracker
 from tools.import_graph import cycles, module_graph, upward_imports
 
 
@@ -45,85 +36,6 @@ def test_the_public_api_imports_neither_tensorflow_nor_the_command_line():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
-
-
-class StandInDetector:
-    """Finds one face per frame where the frame's first pixel says so; masked when the second pixel is 1."""
-
-    class_names = ["with_mask", "without_mask"]
-
-    def __init__(self):
-        self.made = []
-
-    def find(self, frame):
-        if not frame[0, 0, 0]:
-            return []
-        x = 100 + 2 * int(frame[0, 2, 0])  # the person walks right, two pixels a frame
-        face = Face(x, 100, x + 60, 170, score=0.9)
-        face.crop = np.zeros((4, 4, 3), np.uint8)
-        self.made.append(face)
-        return [face]
-
-    def label(self, faces_per_image):
-        for faces in faces_per_image:
-            for face in faces:
-                face.crop = None
-                face.label, face.probability = "without_mask", 0.99
-        return faces_per_image
-
-
-def frames(count, face_from=0):
-    made = []
-    for index in range(count):
-        frame = np.zeros((480, 640, 3), np.uint8)
-        frame[0, 0], frame[0, 2] = int(index >= face_from), index
-        made.append(frame)
-    return made
-
-
-def test_the_video_loop_is_a_generator_of_frame_results_over_one_face_record():
-    detector = StandInDetector()
-    before = threading.active_count()
-    results = list(
-        analyse_frames(
-            detector,
-            frames(20, face_from=2),
-            FaceTracker(30.0),
-            PersonAlerts({"without_mask"}, 5),
-            frame_rate=30.0,
-            find_ahead=False,
-        )
-    )
-    assert threading.active_count() == before
-    assert [result.index for result in results] == list(range(20))
-    assert [result.time for result in results[:3]] == [0.0, 1 / 30, 2 / 30]
-    faces = [face for result in results for face in result.faces]
-    # The objects the detector made are the ones the classifier and the tracker filled in.
-    assert len(faces) == len(detector.made) and all(face is made for face, made in zip(faces, detector.made))
-    assert all(face.label == "without_mask" for face in faces)
-    tracked = [face for face in faces if face.track_id is not None]
-    assert len(tracked) >= 15 and len({face.track_id for face in tracked}) == 1
-    assert all(face.person_label == "without_mask" for face in tracked)
-    alerted = [result.index for result in results if result.alerts]
-    assert len(alerted) == 1 and alerted[0] >= 6  # one alert, once the person was unmasked for 5 tracked frames
-
-
-def test_json_lines_come_from_the_same_faces_and_end_with_the_summary(tmp_path):
-    detector = StandInDetector()
-    summary = VideoSummary({"without_mask"})
-    path = tmp_path / "events.jsonl"
-    with JsonLinesSink(path, summary) as events:
-        for result in analyse_frames(detector, frames(12), FaceTracker(30.0), PersonAlerts({"without_mask"}, 3), 30.0, False):
-            events.write(result)
-            summary.write(result)
-            assert not path.exists()  # written beside, moved in place when closed
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [line["type"] for line in lines].count("frame") == 12 and lines[-1]["type"] == "summary"
-    assert lines[-1]["frames"] == 12 and lines[-1]["alerts"] == 1
-    assert [line for line in lines if line["type"] == "alert"][0]["label"] == "without_mask"
-    last_face = detector.made[-1]
-    assert lines[-2]["faces"][0] == frame_record(11, 11 / 30, [last_face])["faces"][0]
-    assert lines[-2]["faces"][0]["track_id"] == last_face.track_id is not None
 
 
 def _third_party(module, root=ROOT):

@@ -371,8 +371,8 @@ def doors(tmp_path_factory):
 
 @pytest.mark.slow
 def test_two_cameras_on_watchers_one_killed_and_restarted_on_the_dashboard(cluster, doors, tmp_path):
+    from helpers.pages import CHROMIUM, CHROMIUM_FLAGS
     from playwright.sync_api import sync_playwright
-    from test_live_page import CHROMIUM, CHROMIUM_FLAGS
 
     from maskdetect.cluster.cameras import run_cameras
     from maskdetect.serve.dashboard import Dashboard
