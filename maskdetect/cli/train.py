@@ -28,6 +28,7 @@ def _training():
 
 
 def parse_args(argv=None):
+    _training()
     parser = new_parser("mask-train", __doc__, EXAMPLES_TEXT)
     add_options(parser, TrainingSettings())
     return parser.parse_args(argv)
