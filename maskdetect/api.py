@@ -91,6 +91,6 @@ def video_results(
     detector = detector or _load_detector(settings.detector)
     _, alert_classes = alert_rule(detector.class_names, settings)
     with contextlib.closing(FrameReader(source, settings.open_timeout)) as reader:
-        tracker = FaceTracker(reader.fps or ASSUMED_FPS)
+        tracker = FaceTracker(reader.fps or ASSUMED_FPS, settings.alert_frames)
         with contextlib.closing(frame_results(detector, reader, settings, tracker, alert_classes, threading.Event())) as results:
             yield from results

@@ -168,7 +168,7 @@ class CameraWatcher:
 
         settings = self.settings
         frame_rate = reader.fps or ASSUMED_FPS
-        tracker = FaceTracker(frame_rate)
+        tracker = FaceTracker(frame_rate, settings.alert_frames)
         alerts = PersonAlerts(self.alerting, settings.alert_frames, settings.realert_s)
         frames = itertools.islice(reader.frames(self._stop), skip_frames, None)
         if settings.max_frames is not None:

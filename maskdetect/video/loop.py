@@ -199,7 +199,7 @@ def run_video(detector, source, settings: VideoSettings, links: SourceLinks | No
     with contextlib.ExitStack() as outputs:
         reader = outputs.enter_context(contextlib.closing(FrameReader(source, settings.open_timeout)))
         frame_rate = reader.fps or ASSUMED_FPS
-        tracker = FaceTracker(frame_rate)
+        tracker = FaceTracker(frame_rate, settings.alert_frames)
         summary = VideoSummary(alert_classes)
         run = _Run(detector, settings, links, tracker, summary, compliant)
         for sink in consumers(run, reader, frame_rate):

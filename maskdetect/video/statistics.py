@@ -1,8 +1,11 @@
 """Compliance statistics of a video run: unique people per class, the compliant share, per minute.
 
-A person counts once, under the label their votes gave them last; people never judged (their
-face stayed too small, or the classifier unsure) count apart. Compliant means a mask worn right
-(``with_mask``): an incorrectly worn mask is not compliant unless the run says so (``compliant``).
+A person counts once their track is confirmed (maskdetect.video.tracking: it lasted as long as an
+alert needs); shorter tracks count apart, as brief detections. A person counts under the label of
+the door rule (``Person.door_label``): a class that does not comply if their voted label held it for
+as long as an alert needs, in all; else the judged label they held longest. People never judged
+(their face stayed too small, or the classifier unsure) count apart. Compliant means a mask worn
+right (``with_mask``): an incorrectly worn mask is not compliant unless the run says so (``compliant``).
 """
 
 import csv
@@ -10,9 +13,10 @@ import io
 from collections import Counter
 
 from maskdetect.io.atomic import atomic_output
+from maskdetect.video.tracking import NOT_JUDGED
 
 MASKED = "with_mask"
-UNJUDGED = "not judged"
+UNJUDGED = NOT_JUDGED
 # Class names that mean a mask worn right, whatever a model calls it.
 _MASKED_NAMES = {"with_mask", "mask", "masked", "mask_on", "with_mask_correct"}
 
@@ -29,28 +33,56 @@ def non_compliant_classes(class_names, compliant=None):
 
 
 def people_counts(people, class_names, compliant=None):
-    """{"people", "masked_share"}: unique people per class (and not judged) and the share of judged people
-    who comply (``compliant``: the classes that do, default compliant_classes)."""
+    """{"people", "masked_share", "brief_detections"}: unique confirmed people per class (and not judged), the
+    share of judged people who comply (``compliant``: the classes that do, default compliant_classes), and the
+    tracks too short to be a person."""
     compliant = compliant_classes(class_names) if compliant is None else compliant
-    overall = Counter(person.label or UNJUDGED for person in people)
+    people = list(people)
+    confirmed = [person for person in people if person.confirmed]
+    overall = Counter(person.door_label(compliant) or UNJUDGED for person in confirmed)
     return {
         "people": {name: overall[name] for name in [*class_names, UNJUDGED]},
         "masked_share": _compliant_share(overall, compliant),
+        "brief_detections": len(people) - len(confirmed),
     }
+
+
+def person_records(people, class_names, compliant=None):
+    """A record per confirmed person, in the order they came: their track, the label they count under, when
+    they were first and last seen, and the seconds their voted label was each class and not judged."""
+    compliant = compliant_classes(class_names) if compliant is None else compliant
+    return [
+        {
+            "track_id": person.track_id,
+            "label": person.door_label(compliant),
+            "first_time": round(person.first_time, 3),
+            "last_time": round(person.last_time, 3),
+            "frames": person.frames,
+            "seconds": {name: round(float(person.seconds[name]), 3) for name in [*class_names, UNJUDGED]},
+        }
+        for person in sorted(people, key=lambda person: (person.first_time, person.track_id))
+        if person.confirmed
+    ]
 
 
 def people_statistics(people, class_names, compliant=None):
     """people_counts, plus "per_minute": the same by the minute each person arrived (Person.first_time)."""
     compliant = compliant_classes(class_names) if compliant is None else compliant
     classes = [*class_names, UNJUDGED]
+    people = list(people)
     minutes = {}
     for person in people:
-        minutes.setdefault(int(person.first_time // 60), Counter())[person.label or UNJUDGED] += 1
+        if person.confirmed:
+            minutes.setdefault(int(person.first_time // 60), Counter())[person.door_label(compliant) or UNJUDGED] += 1
     per_minute = [
         {"minute": minute, **{name: counts[name] for name in classes}, "masked_share": _compliant_share(counts, compliant)}
         for minute, counts in sorted(minutes.items())
     ]
-    return {**people_counts(people, class_names, compliant), "per_minute": per_minute}
+    return {
+        **people_counts(people, class_names, compliant),
+        "per_minute": per_minute,
+        "persons": person_records(people, class_names, compliant),
+    }
 
 
 def _compliant_share(counts, compliant):

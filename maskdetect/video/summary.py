@@ -77,6 +77,8 @@ class VideoSummary:
         if self.statistics:
             people = ", ".join(f"{count} {label}" for label, count in self.statistics["people"].items() if count) or "none"
             lines.append(f"people seen: {people} (masked share {self.statistics['masked_share']})")
+            if self.statistics.get("brief_detections"):
+                lines.append(f"brief detections (tracks too short to count as people): {self.statistics['brief_detections']}")
         if self.not_faces:
             lines.append(f"boxes dropped as no face: {self.not_faces}")
         if self.dropped_frames:

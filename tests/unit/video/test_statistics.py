@@ -11,10 +11,10 @@ def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
 
     classes = ["mask_weared_incorrect", "with_mask", "without_mask"]
     people = [
-        Person(1, 0.0, label="with_mask"),
-        Person(2, 0.0, label="mask_weared_incorrect"),
-        Person(3, 0.0, label="without_mask"),
-        Person(4, 0.0, label=None),
+        seen(Person(1, 0.0, label="with_mask")),
+        seen(Person(2, 0.0, label="mask_weared_incorrect")),
+        seen(Person(3, 0.0, label="without_mask")),
+        seen(Person(4, 0.0, label=None)),
     ]
     counts = people_counts(people, classes)
     assert counts["people"] == {"mask_weared_incorrect": 1, "with_mask": 1, "without_mask": 1, "not judged": 1}
@@ -22,3 +22,10 @@ def test_an_incorrectly_worn_mask_is_not_compliant_unless_the_run_says_so():
     assert people_counts(people, classes, ["with_mask", "mask_weared_incorrect"])["masked_share"] == pytest.approx(
         2 / 3, abs=1e-4
     )
+
+
+def seen(person, frames=10):
+    """The person, seen in ``frames`` frames under their label (a confirmed track)."""
+    for _ in range(frames):
+        person.seen(0.0, 1 / 15)
+    return person
