@@ -272,8 +272,6 @@ def run_cameras(settings: VideoSettings, verbose: bool = False) -> tuple[list[di
 
     if settings.output:
         raise InputError("-o records one machine's video; with --ray use --snapshots, --json and the --serve dashboard")
-    if settings.cameras.stats_every <= 0:
-        raise InputError(f"--stats-every must be more than 0 seconds, got {settings.cameras.stats_every}")
     sources = source_addresses(settings.source)
     settings = dataclasses.replace(settings, display=False, heartbeat=None, progress=False)
     per_source = numbered_settings(dataclasses.replace(settings, json_path=None, snapshots=None), len(sources))

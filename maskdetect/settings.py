@@ -395,6 +395,9 @@ class MqttSettings:
         ),
     )
 
+    def __post_init__(self) -> None:
+        check(self)
+
 
 @dataclass(frozen=True)
 class PageSettings:
@@ -484,10 +487,12 @@ class CameraSettings:
             type=number(above=0.0),
             metavar="SECONDS",
             group=RAY_GROUP_CAMERAS,
-            checked=False,
             help="with --ray: how often each camera's people counts and masked share are sent (the chart)",
         ),
     )
+
+    def __post_init__(self) -> None:
+        check(self)
 
 
 @dataclass(frozen=True)
