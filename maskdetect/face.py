@@ -38,6 +38,8 @@ class Face:
     label: str | None = None
     probability: float | None = None
     reason: str | None = None
+    # The class the classifier found most likely, kept when the face is not judged (what --collect shows a person).
+    guess: str | None = None
     # In video: the tracker's ID of this person and their label voted over recent frames (None until tracked).
     track_id: int | None = None
     person_label: str | None = None

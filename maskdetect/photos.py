@@ -39,8 +39,9 @@ class PhotoResult:
         return f"{self.image}: {len(self.faces)} {noun}" + (f" ({detail})" if detail else "")
 
 
-def detect_photos(detector, paths, targets, show=False, workers=None, progress=False):
-    """Label every face in every image and write annotated copies to ``targets`` (None: no copies).
+def detect_photos(detector, paths, targets, show=False, workers=None, progress=False, collector=None):
+    """Label every face in every image and write annotated copies to ``targets`` (None: no copies); a
+    ``collector`` (maskdetect.collector.FaceCollector) is offered each image's labelled faces.
 
     Reading, face finding and writing run on ``workers`` threads (default: one per core), a few
     images ahead; the faces of several images are classified in one batch; results come in input
@@ -72,6 +73,8 @@ def detect_photos(detector, paths, targets, show=False, workers=None, progress=F
                     bar.update()
                     continue
                 results.append(PhotoResult(str(item.path), item.image.shape[1], item.image.shape[0], item.faces))
+                if collector is not None:
+                    collector.add(str(item.path), item.image, item.faces)
                 if show:
                     _show(draw_faces(item.image.copy(), item.faces, colours))
                 writes.append(pool.submit(_annotate_and_write, item, colours, target) if target is not None else None)

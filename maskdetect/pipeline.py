@@ -112,7 +112,8 @@ class MaskDetector:
                     continue
                 face.probability = float(row.max())
                 face.reason = self.judging_rule.reason(face.height, face.probability)
-                face.label = None if face.reason else names[int(row.argmax())]
+                face.guess = names[int(row.argmax())]
+                face.label = None if face.reason else face.guess
                 kept.append(face)
             self.rejected_boxes += len(faces) - len(kept)
             faces[:] = kept

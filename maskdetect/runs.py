@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from maskdetect.errors import InputError
+from maskdetect.io.collection import check_collection_output
 from maskdetect.io.outputs import (
     check_distinct,
     check_file_output,
@@ -27,7 +28,7 @@ from maskdetect.io.outputs import (
     output_paths,
 )
 from maskdetect.pipeline import FACE_FINDING_THREADS, VIDEO_CLASSIFIER_THREADS, load_detector
-from maskdetect.settings import DetectorSettings, PhotoSettings, VideoSettings
+from maskdetect.settings import CollectSettings, DetectorSettings, PhotoSettings, VideoSettings
 
 logger = logging.getLogger(__name__)
 # -s env:NAME: the source's address is in the environment variable NAME.
@@ -66,12 +67,40 @@ def run_photos(settings: PhotoSettings) -> PhotoRun:
     if file_outputs(settings.json):
         check_file_output(settings.json, inputs=paths, kind="json")
     check_distinct([*dict.fromkeys(targets), *file_outputs(settings.json)])
+    if settings.collecting.collect:
+        check_collection_output(settings.collecting.collect, inputs=paths)
     detector = load_detector(_photo_detector(settings, face_detector_threads=FACE_FINDING_THREADS))
-    results, failures = detect_photos(detector, paths, targets, settings.show, progress=settings.progress)
+    collector = face_collector(settings.collecting, detector, settings.detector.model)
+    results, failures = detect_photos(detector, paths, targets, settings.show, progress=settings.progress, collector=collector)
     run = PhotoRun(results, problems + failures, detector.rejected_boxes)
     if settings.json and not is_stdout(settings.json):
         write_json(run.records, settings.json)
+    if collector is not None:
+        collector.close()
     return run
+
+
+def face_collector(settings: CollectSettings, detector: Any, model: str | None, confirm_frames: int = 1) -> Any:
+    """The FaceCollector of a run with ``--collect`` (None without), once the run has said that it collects."""
+    if not settings.collect:
+        return None
+    from maskdetect.collector import FaceCollector
+
+    logger.warning(
+        "collecting the faces of up to %d people into %s: tell the people filmed (docs/learn_your_door.md)",
+        settings.collect_max,
+        settings.collect,
+    )
+    classifier = detector.classifier
+    return FaceCollector(
+        settings.collect,
+        classifier.class_names,
+        settings.collect_max,
+        classifier.input_size,
+        classifier.lower_face,
+        confirm_frames,
+        Path(model).name if model else "",
+    )
 
 
 def _photo_detector(settings: PhotoSettings, **changes: Any) -> DetectorSettings:
@@ -99,6 +128,8 @@ def run_archive(settings: PhotoSettings, verbose: bool = False) -> Any:
     archive = settings.archive
     if not archive.results:
         raise InputError("--ray needs --results DIR: the folder or URI the records go to")
+    if settings.collecting.collect:
+        raise InputError("--collect gathers faces on one machine: run without --ray to collect")
     if len(settings.image) != 1:
         raise InputError("with --ray, -i is one folder, bucket prefix or listing file")
     if settings.json or settings.show:
@@ -181,6 +212,8 @@ def check_video_settings(sources: Sequence[str], settings: VideoSettings) -> lis
         )
     per_source = numbered_settings(settings, len(sources))
     check_sources(sources, per_source)
+    if settings.collecting.collect:
+        check_collection_output(settings.collecting.collect, inputs=[source for source in sources if Path(source).exists()])
     return per_source
 
 
@@ -199,15 +232,20 @@ def run_video(settings: VideoSettings) -> list:
 
         feed = LiveFeed(sources)
         server = _page_server(feed, settings)
-    links = links_for(len(sources), feed, events)
     try:
         detector = dataclasses.replace(
             settings.detector, classifier_threads=VIDEO_CLASSIFIER_THREADS, face_detector_threads=FACE_FINDING_THREADS
         )
         detectors = [load_detector(detector) for _ in sources]
+        collector = face_collector(settings.collecting, detectors[0], settings.detector.model, settings.alert_frames)
+        links = links_for(len(sources), feed, events, collector)
         if len(sources) == 1:
-            return [run_source(detectors[0], sources[0], per_source[0], links[0], checked=True)]
-        return run_sources(detectors, sources, per_source, links)
+            summaries = [run_source(detectors[0], sources[0], per_source[0], links[0], checked=True)]
+        else:
+            summaries = run_sources(detectors, sources, per_source, links)
+        if collector is not None:
+            collector.close()
+        return summaries
     finally:
         if server is not None:
             server.close()
@@ -272,6 +310,8 @@ def run_cameras(settings: VideoSettings, verbose: bool = False) -> tuple[list[di
 
     if settings.output:
         raise InputError("-o records one machine's video; with --ray use --snapshots, --json and the --serve dashboard")
+    if settings.collecting.collect:
+        raise InputError("--collect gathers faces on one machine: run without --ray to collect")
     sources = source_addresses(settings.source)
     settings = dataclasses.replace(settings, display=False, heartbeat=None, progress=False)
     per_source = numbered_settings(dataclasses.replace(settings, json_path=None, snapshots=None), len(sources))

@@ -45,6 +45,8 @@ DEFAULT_JUDGED_ACCURACY = 0.97
 DEFAULT_THIRD_CLASS_COST = 0.005
 # Faces shorter than this are never judged, whatever the model's rule says (0: the rule decides).
 DEFAULT_MIN_FACE_SIZE = 0
+# --collect: at most this many faces a run, unless --collect-max says otherwise.
+DEFAULT_COLLECT_MAX = 200
 # Many cameras on Ray: sources per watcher actor, sharing its detector.
 DEFAULT_STREAMS_PER_WATCHER = 4
 
@@ -225,6 +227,7 @@ RAY_GROUP_PHOTOS = "a photo archive on a Ray cluster (pip install 'maskdetect[ra
 RAY_GROUP_CAMERAS = "many cameras on a Ray cluster (pip install 'maskdetect[ray]')"
 MQTT_GROUP = "MQTT events for a building's systems (pip install 'maskdetect[mqtt]')"
 PAGE_GROUP = "who may open the live page"
+COLLECT_GROUP = "collecting faces to label and adapt the model to this place (docs/learn_your_door.md)"
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,45 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class CollectSettings:
+    """Collecting the faces the model was least sure of, for labelling and adapting (``--collect``)."""
+
+    collect: str | None = field(
+        default=None,
+        metadata=option(
+            "--collect",
+            metavar="DIR",
+            group=COLLECT_GROUP,
+            checked=False,
+            help="keep the faces the model was least sure of in DIR (one per person; crop, context and JSON) to "
+            "label with 'python -m maskdetect label DIR'; off by default: they are faces of real people",
+        ),
+    )
+    collect_max: int = field(
+        default=DEFAULT_COLLECT_MAX,
+        metadata=option(
+            "--collect-max",
+            type=at_least(1),
+            metavar="N",
+            group=COLLECT_GROUP,
+            help="with --collect: at most this many faces a run",
+        ),
+    )
+    collect_unblurred: bool = field(
+        default=False,
+        metadata=option(
+            "--collect-unblurred",
+            action="store_true",
+            group=COLLECT_GROUP,
+            help="with --collect and --blur: collect the faces anyway (they are kept unblurred)",
+        ),
+    )
+
+    def __post_init__(self) -> None:
+        check(self)
+
+
+@dataclass(frozen=True)
 class PhotoSettings:
     """Photos and folders of photos (``mask-detect-image``): inputs, detector, outputs, and an archive on Ray."""
 
@@ -325,6 +367,7 @@ class PhotoSettings:
             "decoded: a small file can hold a huge image",
         ),
     )
+    collecting: CollectSettings = nested(CollectSettings())
     archive: ArchiveSettings = nested(ArchiveSettings())
     # Progress bars on stderr (the command line's -q turns them off).
     progress: bool = False
@@ -624,6 +667,7 @@ class VideoSettings:
             "never answers); a stream also gives up a read that waits this long",
         ),
     )
+    collecting: CollectSettings = nested(CollectSettings())
     cameras: CameraSettings = nested(CameraSettings())
     # Progress bars on stderr (the command line's -q turns them off).
     progress: bool = False

@@ -109,27 +109,44 @@ def annotated(results, drawers):
         results.close()
 
 
-def frame_results(detector, reader, settings, tracker, alert_classes, stop):
+def collected(results, collector, source):
+    """Each result of ``results``, its faces offered to ``collector`` (a FaceCollector) before anything is drawn
+    on its frame; closing it closes ``results``."""
+    try:
+        for result in results:
+            collector.add(source, result.frame, result.faces, result.time, result.index)
+            yield result
+    finally:
+        results.close()
+
+
+def frame_results(detector, reader, settings, tracker, alert_classes, stop, collector=None, source=""):
     """The annotated result of each frame of ``reader`` (a FrameReader), until it ends, ``settings.max_frames``
-    frames or ``stop`` is set: faces found, labelled and tracked by ``tracker``, alerts due by the settings' rule."""
+    frames or ``stop`` is set: faces found, labelled and tracked by ``tracker``, alerts due by the settings' rule,
+    and, with a ``collector``, the faces of ``source`` offered to it."""
     frames = reader.frames(stop)
     if settings.max_frames is not None:
         frames = itertools.islice(frames, settings.max_frames)
     alerts = PersonAlerts(alert_classes, settings.alert_frames, settings.realert_s)
     frame_rate = (reader.fps or ASSUMED_FPS) if reader.is_file else None
     results = analyse_frames(detector, frames, tracker, alerts, frame_rate)
+    if collector is not None:
+        results = collected(results, collector, source)
     return annotated(results, annotators(detector.class_names, settings))
 
 
 @dataclass
 class SourceLinks:
     """What one source's run is connected to besides its settings: the live page it shows on (and its
-    number there), the MQTT publisher of its events, and the stop shared by every source of the run."""
+    number there), the MQTT publisher of its events, the collector of faces to label, and the stop shared by
+    every source of the run."""
 
     live: object = None
     live_source: int = 0
     # A connected maskdetect.video.mqtt.CameraEvents, or None.
     events: object = None
+    # A maskdetect.collector.FaceCollector shared by every source of the run (--collect), or None.
+    collector: object = None
     stop: threading.Event | None = None
 
 
@@ -151,6 +168,11 @@ def check_video_outputs(source, options: VideoSettings):
         raise InputError("the alert frames must be at least 1 and the re-alert time at least 0 seconds")
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"the most frames to read must be at least 1, got {options.max_frames}")
+    collecting = options.collecting
+    if collecting.collect and options.blur and not collecting.collect_unblurred:
+        raise InputError(
+            "--collect keeps faces unblurred, and this run blurs them (--blur): add --collect-unblurred to collect anyway"
+        )
     inputs = [source] if is_file_source(source) else []
     if options.output and Path(options.output).suffix.lower() not in CODECS:
         raise InputError(f"cannot write {options.output}: use one of {', '.join(sorted(CODECS))}")
@@ -206,7 +228,7 @@ def run_video(detector, source, settings: VideoSettings, links: SourceLinks | No
             # Closed at the end (or Ctrl+C): outputs finished and moved in place; after a failure, discarded.
             run.sinks.append(outputs.enter_context(sink))
         results = outputs.enter_context(
-            contextlib.closing(frame_results(detector, reader, settings, tracker, alert_classes, stop))
+            contextlib.closing(frame_results(detector, reader, settings, tracker, alert_classes, stop, links.collector, source))
         )
         try:
             with stop_on_ctrl_c(stop), single_threaded_opencv():

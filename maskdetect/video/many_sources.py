@@ -57,11 +57,17 @@ def run_sources(detectors, sources, settings_per_source, links_per_source):
     return summaries
 
 
-def links_for(count, live=None, events=None):
+def links_for(count, live=None, events=None, collector=None):
     """The links of each of ``count`` sources: its number on the live page ``live``, its MQTT publisher (one
-    per source in ``events``, or none), and one stop for them all."""
+    per source in ``events``, or none), and one face collector and one stop for them all."""
     stop = threading.Event()
     return [
-        SourceLinks(live=live, live_source=number, events=None if events is None else events[number], stop=stop)
+        SourceLinks(
+            live=live,
+            live_source=number,
+            events=None if events is None else events[number],
+            collector=collector,
+            stop=stop,
+        )
         for number in range(count)
     ]

@@ -1,0 +1,184 @@
+"""A folder of collected faces: the one place that knows its layout, its JSON sidecars and how entries move.
+
+``--collect DIR`` writes entries into DIR; ``python -m maskdetect label DIR`` sorts them into class folders;
+training reads the sorted ones (``--dataset DIR``). The layout (docs/learn_your_door.md)::
+
+    DIR/.maskdetect-collection       marks the folder as a collection: {"format": ..., "classes": [...]}
+    DIR/<id>.face.png                the aligned crop the classifier judged (face view, lower face under it)
+    DIR/<id>.context.png             the face with its surroundings; training frames the face in it by the sidecar's box
+    DIR/<id>.json                    the sidecar: where and when the face was seen, what the model said of it
+    DIR/<class>/<id>.*               the same three files once a person has labelled the entry
+
+An entry is complete when its sidecar is there: the sidecar is written last and moved first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from maskdetect.errors import InputError
+from maskdetect.face import Face
+from maskdetect.io.atomic import atomic_output
+
+MARKER = ".maskdetect-collection"
+FORMAT = "maskdetect collection 1"
+SIDECAR_FORMAT = "maskdetect collected face 1"
+# Entry names start with this, so training reports the collected faces as one source ("site").
+ID_PREFIX = "site_"
+FACE_SUFFIX = ".face.png"
+CONTEXT_SUFFIX = ".context.png"
+SIDECAR_SUFFIX = ".json"
+SUFFIXES = (SIDECAR_SUFFIX, FACE_SUFFIX, CONTEXT_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One collected face: its id, its sidecar record, and the class folder it was sorted into (None: not yet)."""
+
+    id: str
+    record: dict[str, Any]
+    label: str | None
+    folder: Path
+
+    @property
+    def sidecar(self) -> Path:
+        return self.folder / f"{self.id}{SIDECAR_SUFFIX}"
+
+    @property
+    def face_image(self) -> Path:
+        return self.folder / f"{self.id}{FACE_SUFFIX}"
+
+    @property
+    def context_image(self) -> Path:
+        return self.folder / f"{self.id}{CONTEXT_SUFFIX}"
+
+    @property
+    def box(self) -> Face:
+        """The face's box (and landmarks) in the context image, as training frames it."""
+        x1, y1, x2, y2 = (int(value) for value in self.record["box"])
+        points = self.record.get("landmarks")
+        landmarks = tuple((float(x), float(y)) for x, y in points) if points else None
+        return Face(x1, y1, x2, y2, landmarks=landmarks)
+
+    @property
+    def person(self) -> str:
+        """Who the face belongs to: every entry of one person (one track of one source) shares it."""
+        return str(self.record.get("person") or self.id)
+
+
+def is_collection(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` is a collection (it holds the marker file)."""
+    return (Path(folder) / MARKER).is_file()
+
+
+def classes_of(folder: str | os.PathLike[str]) -> list[str]:
+    """The classes a collection's faces are sorted into, as its marker lists them."""
+    try:
+        marker = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+        classes = [str(name) for name in marker["classes"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"{folder} is not a readable collection ({MARKER}: {error})") from None
+    if not classes or any(not name or name.startswith(".") or "/" in name or "\\" in name for name in classes):
+        raise InputError(f"{folder}: its {MARKER} lists no usable class names")
+    return classes
+
+
+def check_collection_output(folder: str | os.PathLike[str], inputs: Sequence[str] = ()) -> Path:
+    """Refuse a collection folder that would mix collected faces with other things, before any slow work.
+
+    Allowed: a folder that does not exist yet (its parent must), an empty folder, or a collection.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"refusing to collect into {folder}: it is a file")
+    if folder.is_dir() and not is_collection(folder) and any(folder.iterdir()):
+        raise InputError(f"refusing to collect into {folder}: it holds other files and is no collection (no {MARKER})")
+    if not folder.absolute().parent.is_dir():
+        raise InputError(f"cannot collect into {folder}: folder {folder.absolute().parent} does not exist")
+    for item in inputs:
+        source = Path(item).resolve()
+        if source == folder.resolve() or (source.is_dir() and source in folder.resolve().parents):
+            raise InputError(f"refusing to collect into {folder}: it is inside the input {item}")
+    return folder
+
+
+def open_collection(folder: str | os.PathLike[str], classes: Sequence[str]) -> Path:
+    """Make ``folder`` a collection (checked by ``check_collection_output``), sorted into ``classes``."""
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    marker = folder / MARKER
+    if not marker.is_file():
+        with atomic_output(marker) as temporary:
+            temporary.write_text(json.dumps({"format": FORMAT, "classes": list(classes)}, indent=1) + "\n", encoding="utf-8")
+    return folder
+
+
+def write_entry(folder: Path, entry_id: str, face_png: bytes, context_png: bytes, record: dict[str, Any]) -> None:
+    """Write one entry into a collection's unsorted faces: the two images, then the sidecar that completes it."""
+    for suffix, data in ((FACE_SUFFIX, face_png), (CONTEXT_SUFFIX, context_png)):
+        with atomic_output(folder / f"{entry_id}{suffix}", suffix) as temporary:
+            temporary.write_bytes(data)
+    with atomic_output(folder / f"{entry_id}{SIDECAR_SUFFIX}", SIDECAR_SUFFIX) as temporary:
+        temporary.write_text(json.dumps({"format": SIDECAR_FORMAT, "id": entry_id, **record}, indent=1) + "\n", "utf-8")
+
+
+def entries(folder: str | os.PathLike[str]) -> list[Entry]:
+    """Every complete entry of a collection, sorted or not; sidecars that cannot be read are skipped."""
+    folder = Path(folder)
+    found = []
+    for label in [None, *classes_of(folder)]:
+        place = folder if label is None else folder / label
+        if not place.is_dir():
+            continue
+        for sidecar in sorted(place.glob(f"{ID_PREFIX}*{SIDECAR_SUFFIX}")):
+            entry_id = sidecar.name[: -len(SIDECAR_SUFFIX)]
+            try:
+                record = json.loads(sidecar.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(record, dict) and record.get("format") == SIDECAR_FORMAT:
+                found.append(Entry(entry_id, record, label, place))
+    return found
+
+
+def unsorted_first(found: Sequence[Entry]) -> list[Entry]:
+    """Entries in the order a person should look at them: most doubtful first."""
+    return sorted(found, key=lambda entry: (-float(entry.record.get("doubt", 0.0)), entry.id))
+
+
+def move_entry(folder: str | os.PathLike[str], entry_id: str, label: str | None) -> Entry:
+    """Move an entry into the class folder ``label`` (None: back among the unsorted faces); returns it moved.
+
+    Files are renamed within the collection, never copied or deleted: the sidecar goes first (so an entry
+    interrupted half-way is found where its sidecar is) and the images follow it; a second call finishes one.
+    """
+    folder = Path(folder)
+    classes = classes_of(folder)
+    if label is not None and label not in classes:
+        raise InputError(f"no class {label!r} in {folder} (its classes: {', '.join(classes)})")
+    current = next((entry for entry in entries(folder) if entry.id == entry_id), None)
+    if current is None:
+        raise InputError(f"no collected face {entry_id!r} in {folder}")
+    target = folder if label is None else folder / label
+    target.mkdir(exist_ok=True)
+    places = [folder, *(folder / name for name in classes)]
+    for suffix in SUFFIXES:
+        for place in places:
+            source = place / f"{entry_id}{suffix}"
+            if place != target and source.exists():
+                os.replace(source, target / source.name)
+    return Entry(entry_id, current.record, label, target)
+
+
+def sorted_faces(folder: str | os.PathLike[str]) -> Iterator[tuple[str, Path, Face]]:
+    """(class, context image, face box) of each labelled entry: what training reads of a collection."""
+    for entry in entries(folder):
+        if entry.label is not None and entry.context_image.is_file():
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                yield entry.label, entry.context_image, entry.box
