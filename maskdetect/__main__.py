@@ -11,6 +11,7 @@ COMMANDS = {
     "evaluate": ("maskdetect.cli.evaluate", "measure a model on photos with PASCAL VOC annotations"),
     "face-check": ("maskdetect.cli.face_check", "measure a model on folders of hard cases"),
     "export": ("maskdetect.cli.export", "export a Keras model to ONNX and LiteRT"),
+    "label": ("maskdetect.cli.label", "sort collected faces into class folders on a page, or via Label Studio"),
     "label-review": ("maskdetect.cli.label_review", "list training labels a cross-validated model contradicts"),
     "health": ("maskdetect.cli.health", "is a video run alive? (its --heartbeat file; for health checks)"),
 }

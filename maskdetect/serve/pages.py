@@ -2,8 +2,9 @@
 (serve/live.py) and the dashboard of a cluster's cameras (serve/dashboard.py).
 
 What differs between the two is the state the server is given, a PageState: its HTML, its JSON routes (which
-the page polls every second), its MJPEG streams and its pictures. Every request first passes the Gate of
-serve/access.py (Host, token, cookie); only the known routes answer.
+the page polls every second), its MJPEG streams, its pictures and the actions it takes by POST (the labelling
+page, serve/labelling.py). Every request first passes the Gate of serve/access.py (Host, token, cookie); only
+the known routes answer.
 """
 
 import contextlib
@@ -30,6 +31,8 @@ from maskdetect.serve.access import (
 logger = logging.getLogger(__name__)
 # How long a stream waits for a new frame before it checks whether the run has ended.
 FRAME_WAIT_S = 1.0
+# The largest JSON body a POST route reads.
+MAX_POST_BYTES = 16 * 1024
 
 
 def parse_address(text):
@@ -101,9 +104,13 @@ class PageState:
     ``/``               with ``html()``;
     each JSON route     with ``json_routes()[route]()`` as JSON;
     ``/stream/N``       with an MJPEG stream of source N's frames in ``streams`` (a LatestFrames; None: no streams);
-    ``PREFIX N.jpg``    with the JPEG ``picture_routes()[PREFIX](N)`` (404 while it is None);
+    ``PREFIX N.jpg``    with the JPEG ``picture_routes()[PREFIX](N)`` (404 while it is None), ``PREFIX N.png``
+                        alike (sent as the JPEG or PNG its bytes are);
+    a POST to a route   with the (status, JSON) ``post_routes()[route](body)`` returns, ``body`` being the request's
+                        JSON object (``application/json`` of at most MAX_POST_BYTES, from the page's own origin);
 
-    and 404 to anything else. ``title`` names the page in what the server says ("live page: http://...").
+    and 404 to anything else (405 to a POST elsewhere). ``title`` names the page in what the server says
+    ("live page: http://...").
     """
 
     title: str = "page"
@@ -116,6 +123,9 @@ class PageState:
         return {}
 
     def picture_routes(self):
+        return {}
+
+    def post_routes(self):
         return {}
 
     def close(self):
@@ -178,9 +188,49 @@ class _Handler(BaseHTTPRequestHandler):
             self.route(parts.path)
 
     def do_POST(self):
+        parts = urlsplit(self.path)
+        action = self.server.state.post_routes().get(parts.path)
+        if action is None:
+            self.refuse()
+            return
+        refusal = self.server.gate.refusal(
+            self.client_address[0], self.headers.get("Host"), parts.path, parts.query, self.headers.get("Cookie")
+        )
+        if refusal is not None:
+            status, body, headers = refusal
+            self.send(status, "text/plain", body, headers)
+            return
+        body = self.json_body()
+        if isinstance(body, tuple):
+            status, answer = body
+        else:
+            status, answer = action(body)
+        self.send(status, "application/json", json.dumps(answer).encode())
+
+    def refuse(self):
         self.send(405, "text/plain", b"not allowed\n")
 
-    do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
+    do_PUT = do_DELETE = do_PATCH = refuse  # noqa: N815
+
+    def json_body(self):
+        """The JSON object a POST sends, or the (status, JSON error) that refuses it: it must be JSON, small, and
+        come from the page itself (a page of another site may send a form here, but with another Origin)."""
+        origin = self.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc.lower() != (self.headers.get("Host") or "").lower():
+            return 403, {"error": "only the page itself may send this"}
+        if (self.headers.get("Content-Type") or "").split(";")[0].strip().lower() != "application/json":
+            return 415, {"error": "send JSON (Content-Type: application/json)"}
+        try:
+            length = int(self.headers.get("Content-Length") or "")
+        except ValueError:
+            return 411, {"error": "a Content-Length is needed"}
+        if not 0 <= length <= MAX_POST_BYTES:
+            return 413, {"error": f"at most {MAX_POST_BYTES} bytes"}
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except (OSError, ValueError):
+            return 400, {"error": "the body is no JSON"}
+        return body if isinstance(body, dict) else (400, {"error": "the body is no JSON object"})
 
     def route(self, path):
         state = self.server.state
@@ -195,16 +245,17 @@ class _Handler(BaseHTTPRequestHandler):
                     self._stream(state.streams, number)
         else:
             for prefix, picture in state.picture_routes().items():
-                if (number := numbered(path, prefix, ".jpg")) is not None:
-                    self._picture(picture(number))
-                    return
+                for suffix in (".jpg", ".png"):
+                    if (number := numbered(path, prefix, suffix)) is not None:
+                        self._picture(picture(number))
+                        return
             self.send(404, "text/plain", b"not found\n")
 
-    def _picture(self, jpeg):
-        if jpeg is None:
+    def _picture(self, image):
+        if image is None:
             self.send(404, "text/plain", b"no picture yet\n")
         else:
-            self.send(200, "image/jpeg", jpeg)
+            self.send(200, "image/png" if image.startswith(b"\x89PNG") else "image/jpeg", image)
 
     def _stream(self, frames, source):
         self.start_stream("multipart/x-mixed-replace; boundary=frame")
