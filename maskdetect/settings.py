@@ -29,7 +29,7 @@ from maskdetect.detect.detectors import (
 from maskdetect.errors import InputError
 from maskdetect.io.images import DEFAULT_MAX_PIXELS
 from maskdetect.serve.access import DEFAULT_MAX_CLIENTS
-from maskdetect.shipped_files import FACE_DETECTOR_DIR, IMAGENET_WEIGHTS, TRAINED_MODEL, default_model
+from maskdetect.shipped_files import FACE_DETECTOR_DIR, IMAGENET_WEIGHTS, SHIPPED_MODEL, TRAINED_MODEL, default_model
 from maskdetect.video.sources import DEFAULT_OPEN_TIMEOUT_S
 
 Parser = Callable[[str], Any]
@@ -45,6 +45,13 @@ DEFAULT_JUDGED_ACCURACY = 0.97
 DEFAULT_THIRD_CLASS_COST = 0.005
 # Faces shorter than this are never judged, whatever the model's rule says (0: the rule decides).
 DEFAULT_MIN_FACE_SIZE = 0
+# --adapt-from: the collected faces' share of the training weight, the share of the collected people held out
+# to measure on, the epochs, and the most accuracy on the datasets' validation faces an adapted model may lose (points).
+DEFAULT_SITE_WEIGHT = 0.5
+DEFAULT_SITE_HOLDOUT = 0.3
+DEFAULT_ADAPT_EPOCHS = 4
+DEFAULT_ADAPT_LEARNING_RATE = 4e-5
+DEFAULT_ACCEPT_LOSS = 1.0
 # --collect: at most this many faces a run, unless --collect-max says otherwise.
 DEFAULT_COLLECT_MAX = 200
 # Many cameras on Ray: sources per watcher actor, sharing its detector.
@@ -227,6 +234,7 @@ RAY_GROUP_PHOTOS = "a photo archive on a Ray cluster (pip install 'maskdetect[ra
 RAY_GROUP_CAMERAS = "many cameras on a Ray cluster (pip install 'maskdetect[ray]')"
 MQTT_GROUP = "MQTT events for a building's systems (pip install 'maskdetect[mqtt]')"
 PAGE_GROUP = "who may open the live page"
+ADAPT_GROUP = "adapting a trained model to one place (docs/learn_your_door.md)"
 COLLECT_GROUP = "collecting faces to label and adapt the model to this place (docs/learn_your_door.md)"
 
 
@@ -829,6 +837,64 @@ class TrainingSettings:
             checked=False,
             help="also write the model for inference without TensorFlow, beside it under the same name: "
             "onnx (.onnx, for ONNX Runtime) and/or litert (.tflite); none with an empty list",
+        ),
+    )
+    adapt_from: str | None = field(
+        default=None,
+        metadata=option(
+            "--adapt-from",
+            nargs="?",
+            const=str(SHIPPED_MODEL),
+            metavar="MODEL",
+            group=ADAPT_GROUP,
+            checked=False,
+            help="adapt this trained model (alone: the shipped one) to a place, on the datasets and the collected faces "
+            "among them (a --dataset labelled with 'python -m maskdetect label'), instead of training from ImageNet",
+        ),
+    )
+    site_weight: float = field(
+        default=DEFAULT_SITE_WEIGHT,
+        metadata=option(
+            "--site-weight",
+            type=number(above=0.0, below=1.0),
+            metavar="SHARE",
+            group=ADAPT_GROUP,
+            help="with --adapt-from: the share of the training weight the collected faces carry",
+        ),
+    )
+    site_holdout: float = field(
+        default=DEFAULT_SITE_HOLDOUT,
+        metadata=option(
+            "--site-holdout",
+            type=number(above=0.0, below=1.0),
+            metavar="SHARE",
+            group=ADAPT_GROUP,
+            help="with --adapt-from: the share of the collected people (all their faces) held out to measure on",
+        ),
+    )
+    adapt_epochs: int = field(
+        default=DEFAULT_ADAPT_EPOCHS,
+        metadata=option("--adapt-epochs", type=at_least(1), metavar="N", group=ADAPT_GROUP, help="with --adapt-from: epochs"),
+    )
+    adapt_learning_rate: float = field(
+        default=DEFAULT_ADAPT_LEARNING_RATE,
+        metadata=option(
+            "--adapt-learning-rate",
+            type=number(above=0.0, maximum=1.0),
+            metavar="RATE",
+            group=ADAPT_GROUP,
+            help="with --adapt-from: the learning rate (twice training's fine-tuning rate: a few epochs must move the model)",
+        ),
+    )
+    accept_loss: float = field(
+        default=DEFAULT_ACCEPT_LOSS,
+        metadata=option(
+            "--accept-loss",
+            type=number(minimum=0.0, maximum=100.0),
+            metavar="POINTS",
+            group=ADAPT_GROUP,
+            help="with --adapt-from: refuse the adapted model (the old one stays) if its accuracy on the datasets' "
+            "validation faces is more than this many points below the old model's",
         ),
     )
     framing_detector: str = "yunet"

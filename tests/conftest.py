@@ -76,6 +76,7 @@ COMMANDS = {
     "export": "maskdetect.cli.export",
     "label-review": "maskdetect.cli.label_review",
     "health": "maskdetect.cli.health",
+    "label": "maskdetect.cli.label",
 }
 
 

@@ -12,6 +12,7 @@ EXAMPLES_TEXT = """
     mask-train --classes with_mask without_mask -m mask_detector_2class.model -p plot_2class.png -r report_2class.json
     mask-train -d dataset -d data/extra                 also the synthetic incorrectly worn masks of data/extra/
     mask-train -d my_faces --head-epochs 8 --fine-tune-epochs 0 --export onnx
+    mask-train --adapt-from -d dataset -d collected -m site.model   the shipped model adapted to collected/ (labelled)
 """
 
 
@@ -39,7 +40,12 @@ def main(argv=None):
     apply_verbosity(args)
     training = _training()
     settings = dataclasses.replace(read_options(TrainingSettings(), args), verbose=not args.quiet)
-    training.train(settings)
+    if settings.adapt_from:
+        from maskdetect.training.adapt import adapt
+
+        adapt(settings)
+    else:
+        training.train(settings)
     return 0
 
 

@@ -14,7 +14,6 @@ An entry is complete when its sidecar is there: the sidecar is written last and 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -176,9 +175,13 @@ def move_entry(folder: str | os.PathLike[str], entry_id: str, label: str | None)
     return Entry(entry_id, current.record, label, target)
 
 
-def sorted_faces(folder: str | os.PathLike[str]) -> Iterator[tuple[str, Path, Face]]:
-    """(class, context image, face box) of each labelled entry: what training reads of a collection."""
+def labelled(folder: str | os.PathLike[str]) -> Iterator[tuple[Entry, Face]]:
+    """Each labelled entry with its face box in its context image: what training reads of a collection (entries
+    whose box cannot be read are skipped)."""
     for entry in entries(folder):
         if entry.label is not None and entry.context_image.is_file():
-            with contextlib.suppress(KeyError, ValueError, TypeError):
-                yield entry.label, entry.context_image, entry.box
+            try:
+                box = entry.box
+            except (KeyError, ValueError, TypeError):
+                continue
+            yield entry, box

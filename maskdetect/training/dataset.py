@@ -13,6 +13,7 @@ from tqdm import tqdm
 from maskdetect.classify.judging import NOT_A_FACE
 from maskdetect.errors import InputError
 from maskdetect.face import Face
+from maskdetect.io import collection
 from maskdetect.io.images import list_images, read_image
 from maskdetect.io.prefetch import Prefetch
 from maskdetect.training.duplicates import image_hashes
@@ -67,8 +68,18 @@ def find_classes(roots, min_classes=2, classes=None):
     for root in map(Path, roots):
         if not root.is_dir():
             raise InputError(f"dataset folder not found: {root}")
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        found = {folder.name: list_images(folder) for folder in folders}
+        if collection.is_collection(root):
+            found = {name: [] for name in collection.classes_of(root)}
+            for entry, _ in collection.labelled(root):
+                found[str(entry.label)].append(entry.context_image)
+            found = {name: paths for name, paths in found.items() if paths}
+        else:
+            folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+            found = {folder.name: list_images(folder) for folder in folders}
+        if not any(found.values()) and collection.is_collection(root):
+            raise InputError(
+                f"the collection {root} has no labelled faces yet: label them with 'python -m maskdetect label {root}'"
+            )
         if not any(found.values()):
             raise InputError(f"dataset {root} holds no class folders with images (expected {root}/<class>/*.jpg)")
         for name, paths in found.items():
@@ -137,8 +148,11 @@ def load_dataset(roots, face_detector=None, verbose=True, min_classes=2, classes
 
 
 def known_boxes(roots):
-    """{image path: Face} from the BOXES_FILE of every class folder of ``roots`` that has one."""
+    """{image path: Face} from the BOXES_FILE of every class folder of ``roots`` that has one, and from the
+    sidecars of the collections among ``roots``."""
     boxes = {}
+    for root in (root for root in roots if collection.is_collection(root)):
+        boxes.update({entry.context_image.resolve(): box for entry, box in collection.labelled(root)})
     for listing in (path for root in map(Path, roots) if root.is_dir() for path in root.glob(f"*/{BOXES_FILE}")):
         try:
             with open(listing, newline="", encoding="utf-8") as handle:

@@ -233,3 +233,32 @@ def save_classifier(model, path, judging_rule=None):
 def run_batched(call, inputs, batch=256):
     """``call`` (a compiled model) on ``inputs`` in batches of ``batch``, as one array."""
     return np.concatenate([call(tf.constant(inputs[i : i + batch], tf.float32)).numpy() for i in range(0, len(inputs), batch)])
+
+
+def load_parts(path):
+    """A saved classifier as ClassifierParts, to train further: the same layers built again (its members, top
+    blocks and views read from the saved model) with its weights; returns the parts and its class names."""
+    from maskdetect.classify.keras_backend import KerasClassifier
+
+    try:
+        saved = KerasClassifier.load(path).model
+        class_names = [str(name) for name in saved.get_layer(CLASS_NAMES).get_vocabulary()]
+        members = [layer for layer in saved.layers if layer.name.startswith("member_")]
+        blocks = {int(layer.name.split("_")[1]) for layer in members[0].layers if layer.name.startswith("block_")}
+        height, width = saved.input_shape[1:3]
+        parts = build_classifier(
+            class_names,
+            "none",
+            LAST_BLOCK + 1 - min(blocks),
+            len(members),
+            hidden_units=_hidden_units(members[0]),
+            lower_face=height != width,
+        )
+        parts.model.set_weights(saved.get_weights())
+    except (OSError, ValueError, KeyError, IndexError, AttributeError) as error:
+        raise InputError(f"cannot adapt {path}: it is not a classifier this toolkit trained ({error})") from None
+    return parts, class_names
+
+
+def _hidden_units(member):
+    return int(member.get_layer("head_dense").units)

@@ -212,7 +212,7 @@ def train(config):
         weights_table(cells, weights, difficulty, split.dataset.class_names),
     )
     report["exports"] = {name: str(path) for name, path in exports.items()}
-    _write_outputs(parts.model, judging_rule, history, report, config, exports, features.val_crops[:EXPORT_CHECK_FACES])
+    write_outputs(parts.model, judging_rule, history, report, config, exports, features.val_crops[:EXPORT_CHECK_FACES])
     written = [config.model, *report["exports"].values(), config.plot, config.report]
     _log(config, f"Wrote {', '.join(map(str, written))} in {time.perf_counter() - started:.0f} s")
     return report
@@ -469,7 +469,7 @@ def _fine_tune(member, views, labels, weights, validation, config, prefix):
     return history
 
 
-def _write_outputs(model, judging_rule, history, report, config, exports, probe_faces):
+def write_outputs(model, judging_rule, history, report, config, exports, probe_faces):
     """Model, its ``exports`` ({format: path}, checked against it on ``probe_faces``), plot and report: all
     written, or none replaced."""
     targets = [(config.model, model_suffix(config.model)), (config.plot, ".png"), (config.report, ".json")]

@@ -85,6 +85,7 @@ def test_each_command_imports_only_what_its_extra_declares():
         "train": detection | training,
         "export": detection | training,
         "label_review": detection | training,
+        "label": detection,
     }
     for command, allowed in commands.items():
         reached, todo = set(), [f"maskdetect.cli.{command}"]

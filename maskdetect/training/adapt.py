@@ -1,0 +1,294 @@
+"""Adapting a trained classifier to one place: its faces collected, labelled, learned in minutes, and measured.
+
+``train_mask_detector.py --adapt-from MODEL --dataset dataset --dataset DIR`` reads the datasets as training
+does; the collections among them (``--collect DIR``, labelled with ``python -m maskdetect label DIR``) are the
+site's faces. A share of the site's people (all the faces of one person together) is held out. The model's
+top blocks and heads are fine-tuned on one augmented view of a sample of the datasets' training faces (what
+it knew) and several views of the site's other faces (what it meets here), the site carrying ``site_weight``
+of the weight. It is measured before and after on the held-out people and on the datasets' validation faces
+(split as training splits them, so for the data a model was trained on, faces it never saw), and refused when
+it loses more than ``accept_loss`` points there. The judging rule is calibrated again as training does.
+"""
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.keras_backend import compiled
+from maskdetect.detect.align import classifier_crop
+from maskdetect.detect.detectors import load_face_detector
+from maskdetect.errors import InputError
+from maskdetect.io import collection
+from maskdetect.quiet_tensorflow import keras, tf
+from maskdetect.training.calibration import describe
+from maskdetect.training.dataset import find_classes, load_dataset
+from maskdetect.training.metrics import per_class_recall
+from maskdetect.training.model import load_parts, run_batched, set_top_trainable
+from maskdetect.training.train import (
+    EXPORT_CHECK_FACES,
+    augmented_batches,
+    calibrate_rule,
+    check_config,
+    crop_batches,
+    cut_features,
+    fit_epochs,
+    validation_split,
+    write_outputs,
+)
+
+# Training faces of the datasets seen while adapting (one augmented view each): enough to keep what the model
+# knew, few enough to adapt in minutes.
+KNOWN_FACES = 3000
+# Augmented views of each site face the adaptation cycles through.
+SITE_VIEWS = 4
+# A collected face weighs at most this many faces of the datasets of its class.
+MAX_SITE_FACE_WEIGHT = 10.0
+
+
+@dataclass
+class _Faces:
+    """Faces to measure on: their cut features, true labels and crops."""
+
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def adapt(config):
+    """Adapt ``config.adapt_from`` to the collections among ``config.datasets``; returns the report also written
+    as JSON. Raises InputError (nothing written) when the adapted model loses more than ``config.accept_loss``
+    points on the datasets' validation faces."""
+    started, timings = time.perf_counter(), {}
+    exports = check_config(config)
+    sites = [root for root in config.datasets if collection.is_collection(root)]
+    known_roots = [root for root in config.datasets if not collection.is_collection(root)]
+    if not sites or not known_roots:
+        raise InputError(
+            "--adapt-from needs the datasets the model knew (--dataset dataset) and the site's labelled collection "
+            "(--dataset DIR, made with --collect DIR and 'python -m maskdetect label DIR')"
+        )
+    if not Path(config.adapt_from).exists():
+        raise InputError(f"no model to adapt at {config.adapt_from}")
+    parts, class_names = load_parts(config.adapt_from)
+    find_classes(known_roots, classes=class_names)
+    keras.utils.set_random_seed(config.seed)
+
+    mark = time.perf_counter()
+    known = load_dataset(known_roots, load_face_detector(config.framing_detector), verbose=config.verbose, classes=class_names)
+    site, people = _site_faces(sites, class_names, config)
+    timings["load_images_s"] = time.perf_counter() - mark
+    known_labels = np.asarray(known.labels)
+    train_idx, val_idx = validation_split(known_labels, np.asarray(known.hashes), config, class_names, np.asarray(known.checked))
+    site_train, site_held = _held_out_people(people, config.site_holdout, config.seed)
+    _log(
+        config,
+        f"Site: {len(site.labels)} faces of {len(set(people))} people, {len(site_held)} faces of "
+        f"{len({people[i] for i in site_held})} people held out; datasets: {len(val_idx)} validation faces",
+    )
+
+    mark = time.perf_counter()
+    extract = compiled(parts.lower, tf.uint8)
+    rng = np.random.default_rng(config.seed)
+    lower_face = parts.model.input_shape[1] != parts.model.input_shape[2]
+    sample = _sample(train_idx, known_labels, KNOWN_FACES, rng)
+    known_view = cut_features(
+        extract,
+        augmented_batches(known, sample, rng, config.degrade, lower_face),
+        len(sample),
+        config.verbose,
+        "Features, datasets",
+    )
+    site_views = [
+        cut_features(
+            extract,
+            augmented_batches(site, site_train, rng, config.degrade, lower_face),
+            len(site_train),
+            config.verbose,
+            f"Features, site, view {view + 1} of {SITE_VIEWS}",
+        )
+        for view in range(SITE_VIEWS)
+    ]
+    validation_crops = [classifier_crop(known.images[i], known.boxes[i], IMAGE_SIZE, lower_face) for i in val_idx]
+    validation = _Faces(_features(extract, validation_crops, config, "Features, validation"), known_labels[val_idx])
+    held_crops = [classifier_crop(site.images[i], site.boxes[i], IMAGE_SIZE, lower_face) for i in site_held]
+    held = _Faces(_features(extract, held_crops, config, "Features, held-out site"), np.asarray(site.labels)[site_held])
+    timings["features_s"] = time.perf_counter() - mark
+
+    before = _measure(parts, validation, held, class_names)
+    labels = np.concatenate([known_labels[sample], np.asarray(site.labels)[site_train]])
+    weights = _weights(labels, np.arange(len(labels)) >= len(sample), config.site_weight)
+    views = [np.concatenate([known_view, site_view]) for site_view in site_views]
+    mark = time.perf_counter()
+    history = _fine_tune(parts, views, labels, weights, validation, config)
+    timings["fine_tune_s"] = time.perf_counter() - mark
+    after = _measure(parts, validation, held, class_names)
+    lost = 100 * (before["validation"]["accuracy"] - after["validation"]["accuracy"])
+    _log(config, _comparison(before, after))
+    if lost > config.accept_loss:
+        raise InputError(
+            f"the adapted model is {lost:.1f} points less accurate on the datasets' validation faces "
+            f"({before['validation']['accuracy']:.4f} -> {after['validation']['accuracy']:.4f}), more than "
+            f"--accept-loss {config.accept_loss:g}: nothing was written, {config.model} is as it was"
+        )
+
+    mark = time.perf_counter()
+    upper = compiled(parts.upper, tf.float32)
+    judging_rule, judged = calibrate_rule(
+        lambda crops: run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, "")),
+        validation_crops,
+        validation.labels,
+        np.asarray(known.sources)[val_idx],
+        class_names,
+        False,
+        config,
+        np.asarray(known.checked)[val_idx],
+    )
+    timings["calibration_s"] = time.perf_counter() - mark
+    _log(config, f"Judging rule: {describe(judged)}")
+    timings["wall_time_s"] = time.perf_counter() - started
+    report = {
+        "adapted_from": str(config.adapt_from),
+        "class_names": class_names,
+        "site": {
+            "collections": [str(root) for root in sites],
+            "faces": len(site.labels),
+            "people": len(set(people)),
+            "train_faces": len(site_train),
+            "held_out_faces": len(site_held),
+            "held_out_people": len({people[i] for i in site_held}),
+            "weight": config.site_weight,
+        },
+        "datasets": {"roots": [str(root) for root in known_roots], "trained_on": len(sample), "validation": len(val_idx)},
+        "before": before,
+        "after": after,
+        "validation_points_lost": round(lost, 2),
+        "accept_loss": config.accept_loss,
+        "settings": {"adapt_epochs": config.adapt_epochs, "learning_rate": config.adapt_learning_rate, "seed": config.seed},
+        "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
+        "history": history,
+        "timings": {key: round(value, 2) for key, value in timings.items()},
+        "wall_time_s": round(timings["wall_time_s"], 2),
+        "exports": {name: str(path) for name, path in exports.items()},
+    }
+    plotted = replace(config, head_epochs=config.adapt_epochs, fine_tune_epochs=0)
+    write_outputs(parts.model, judging_rule, history, report, plotted, exports, validation_crops[:EXPORT_CHECK_FACES])
+    _log(config, f"Wrote {config.model} and {config.report} in {time.perf_counter() - started:.0f} s")
+    return report
+
+
+def _log(config, message):
+    if config.verbose:
+        print(message, flush=True)
+
+
+def _site_faces(roots, class_names, config):
+    """The labelled faces of the site's collections (classes the model lacks are refused), and the person of each."""
+    site = load_dataset(roots, None, verbose=config.verbose, min_classes=1)
+    unknown = sorted(set(site.class_names) - set(class_names))
+    if unknown:
+        raise InputError(
+            f"the collected faces are labelled {', '.join(unknown)}, which {config.adapt_from} cannot tell "
+            f"(it knows {', '.join(class_names)})"
+        )
+    site.labels = [class_names.index(site.class_names[label]) for label in site.labels]
+    site.class_names = list(class_names)
+    person_of = {entry.context_image.resolve(): entry.person for root in roots for entry, _ in collection.labelled(root)}
+    return site, [person_of[Path(path).resolve()] for path in site.paths]
+
+
+def _held_out_people(people, share, seed):
+    """Indices (training, held out) of the site's faces, whole people held out: ``share`` of them, at least one."""
+    names = sorted(set(people))
+    if len(names) < 2:
+        raise InputError(f"the site's collections hold {len(names)} labelled person: at least 2 are needed to hold one out")
+    order = np.random.default_rng(seed).permutation(len(names))
+    count = min(len(names) - 1, max(1, math.ceil(share * len(names))))
+    held = {names[i] for i in order[:count]}
+    held_out = np.array([person in held for person in people])
+    return np.flatnonzero(~held_out), np.flatnonzero(held_out)
+
+
+def _sample(indices, labels, count, rng):
+    """At most ``count`` of ``indices``, drawn at random (so each class in about its share)."""
+    if len(indices) <= count:
+        return np.sort(indices)
+    return np.sort(rng.choice(indices, count, replace=False))
+
+
+def _weights(labels, from_site, site_weight):
+    """Sample weights averaging 1. Every class carries the same total weight, as in training; within a class
+    the site's faces (``from_site``) carry ``site_weight`` of it (all of it where the datasets have none), but
+    no site face weighs more than MAX_SITE_FACE_WEIGHT dataset faces: a few faces are not learned by heart."""
+    weights = np.zeros(len(labels))
+    for label in np.unique(labels):
+        site = (labels == label) & from_site
+        known = (labels == label) & ~from_site
+        capped = MAX_SITE_FACE_WEIGHT * site.sum() / (MAX_SITE_FACE_WEIGHT * site.sum() + known.sum())
+        share = min(site_weight, capped) if known.any() else 1.0
+        if site.any():
+            weights[site] = share / site.sum()
+        if known.any():
+            weights[known] = (1.0 - (share if site.any() else 0.0)) / known.sum()
+    return weights * len(labels) / weights.sum()
+
+
+def _features(extract, crops, config, label):
+    return cut_features(extract, crop_batches(crops), len(crops), config.verbose, label)
+
+
+def _fine_tune(parts, views, labels, weights, validation, config):
+    """Each member's top blocks and head, trained on ``views``; returns the history (mean over members)."""
+    settings = replace(config, head_epochs=0, fine_tune_epochs=config.adapt_epochs)
+    histories = []
+    for index, member in enumerate(parts.members):
+        keras.utils.set_random_seed(config.seed + 1000 * index)
+        _log(config, f"Adapting member {index + 1} of {len(parts.members)}, {config.adapt_epochs} epochs ...")
+        set_top_trainable(member, True)
+        member_views = views[index % len(views) :] + views[: index % len(views)]
+        histories.append(
+            fit_epochs(
+                member.upper,
+                member_views,
+                labels,
+                weights,
+                (validation.features, validation.labels),
+                config.adapt_epochs,
+                config.adapt_learning_rate,
+                settings,
+            )
+        )
+        set_top_trainable(member, False)
+    return {key: [float(np.mean(values)) for values in zip(*(h[key] for h in histories))] for key in histories[0]}
+
+
+def _measure(parts, validation, held, class_names):
+    """Accuracy and recall per class on the datasets' validation faces and on the held-out site people."""
+    upper = compiled(parts.upper, tf.float32)
+    measured = {}
+    for name, faces in (("validation", validation), ("site_held_out", held)):
+        probabilities = run_batched(upper, faces.features)
+        measured[name] = {
+            "faces": int(len(faces.labels)),
+            "accuracy": round(float(np.mean(probabilities.argmax(axis=1) == faces.labels)), 4),
+            "recall": per_class_recall(faces.labels, probabilities, class_names),
+            "faces_per_class": {
+                class_names[label]: int(count) for label, count in zip(*np.unique(faces.labels, return_counts=True))
+            },
+        }
+    return measured
+
+
+def _comparison(before, after):
+    lines = []
+    for name, title in (("validation", "datasets' validation faces"), ("site_held_out", "held-out site people")):
+        recall = ", ".join(
+            f"{label} {before[name]['recall'][label]:.3f} -> {value:.3f}" for label, value in after[name]["recall"].items()
+        )
+        lines.append(
+            f"{title} ({after[name]['faces']}): accuracy {before[name]['accuracy']:.4f} -> {after[name]['accuracy']:.4f}"
+            f"; recall {recall}"
+        )
+    return "\n".join(lines)
