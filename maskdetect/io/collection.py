@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ FORMAT = "maskdetect collection 1"
 SIDECAR_FORMAT = "maskdetect collected face 1"
 # Entry names start with this, so training reports the collected faces as one source ("site").
 ID_PREFIX = "site_"
+# What an entry's id may be: it names files, so nothing that could reach outside the collection.
+ENTRY_ID = re.compile(r"site_[A-Za-z0-9_]+")
 FACE_SUFFIX = ".face.png"
 CONTEXT_SUFFIX = ".context.png"
 SIDECAR_SUFFIX = ".json"
@@ -136,14 +139,21 @@ def entries(folder: str | os.PathLike[str]) -> list[Entry]:
         if not place.is_dir():
             continue
         for sidecar in sorted(place.glob(f"{ID_PREFIX}*{SIDECAR_SUFFIX}")):
-            entry_id = sidecar.name[: -len(SIDECAR_SUFFIX)]
-            try:
-                record = json.loads(sidecar.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if isinstance(record, dict) and record.get("format") == SIDECAR_FORMAT:
-                found.append(Entry(entry_id, record, label, place))
+            entry = _entry(place, sidecar.name[: -len(SIDECAR_SUFFIX)], label)
+            if entry is not None:
+                found.append(entry)
     return found
+
+
+def _entry(place: Path, entry_id: str, label: str | None) -> Entry | None:
+    """The complete entry ``entry_id`` in ``place`` (a collection or one of its class folders), or None."""
+    try:
+        record = json.loads((place / f"{entry_id}{SIDECAR_SUFFIX}").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(record, dict) and record.get("format") == SIDECAR_FORMAT:
+        return Entry(entry_id, record, label, place)
+    return None
 
 
 def unsorted_first(found: Sequence[Entry]) -> list[Entry]:
@@ -161,12 +171,14 @@ def move_entry(folder: str | os.PathLike[str], entry_id: str, label: str | None)
     classes = classes_of(folder)
     if label is not None and label not in classes:
         raise InputError(f"no class {label!r} in {folder} (its classes: {', '.join(classes)})")
-    current = next((entry for entry in entries(folder) if entry.id == entry_id), None)
+    places = [folder, *(folder / name for name in classes)]
+    current = None
+    if ENTRY_ID.fullmatch(entry_id):
+        current = next((found for place, name in zip(places, [None, *classes]) if (found := _entry(place, entry_id, name))), None)
     if current is None:
         raise InputError(f"no collected face {entry_id!r} in {folder}")
     target = folder if label is None else folder / label
     target.mkdir(exist_ok=True)
-    places = [folder, *(folder / name for name in classes)]
     for suffix in SUFFIXES:
         for place in places:
             source = place / f"{entry_id}{suffix}"
