@@ -13,4 +13,4 @@ os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(400_000_000))
 from maskdetect.errors import InputError
 
 __all__ = ["InputError"]
-__version__ = "1.6.0"
+__version__ = "1.7.0"

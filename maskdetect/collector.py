@@ -45,6 +45,8 @@ class _Person:
 
     source: str
     track: int | None
+    # In photos: the face's place among the photo's faces.
+    index: int = 0
     frames: int = 0
     last_time: float = 0.0
     judged: Counter = field(default_factory=Counter)
@@ -107,7 +109,7 @@ class FaceCollector:
             key = (source, face.track_id if tracked else index)
             person = self._people.get(key)
             if person is None:
-                person = self._people[key] = _Person(redacted(source), face.track_id if tracked else None)
+                person = self._people[key] = _Person(redacted(source), face.track_id if tracked else None, index)
             person.frames += 1
             person.last_time = self._now
             if face.label is not None:
@@ -167,7 +169,7 @@ class FaceCollector:
             record = {
                 "source": person.source,
                 "track": person.track,
-                "person": f"{person.source}#{person.track}" if person.track is not None else f"{entry_id}",
+                "person": f"{person.source}#{person.track if person.track is not None else f'face{person.index}'}",
                 "frames": person.frames,
                 "labels_seen": dict(person.judged),
                 "disagreement": round(person.disagreement, 4),

@@ -89,6 +89,28 @@ def label_from_annotations(folder):
     return counts
 
 
+def table(before, after):
+    """Markdown: per class and size band, end to end, the share judged and label accuracy, before -> after."""
+    lines = [
+        "| class | size | faces | end to end | uncertain | label accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("with_mask", "without_mask"):
+        rows = {"all": (before["classes"][name]["overall"], after["classes"][name]["overall"])}
+        bands = before["classes"][name]["by_size"]
+        rows.update({band: (cell, after["classes"][name]["by_size"][band]) for band, cell in bands.items()})
+        for band, (old, new) in rows.items():
+            lines.append(
+                f"| {name} | {band} | {old['faces']} | {old['end_to_end']:.3f} -> {new['end_to_end']:.3f} "
+                f"| {old['uncertain']} -> {new['uncertain']} | {_rate(old['label_accuracy'])} -> {_rate(new['label_accuracy'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _rate(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
 def timed(step, command, timings):
     started = time.perf_counter()
     print(f"$ {' '.join(map(str, command))}", flush=True)
@@ -168,6 +190,8 @@ def main():
         "adapt_report": json.loads((work / "adapt_report.json").read_text()),
     }
     (work / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (work / "table.md").write_text(table(summary["before"], summary["after"]))
+    print(table(summary["before"], summary["after"]))
     print(json.dumps({"labelled": sorted_counts, "timings": timings}, indent=1))
 
 
