@@ -25,6 +25,7 @@ import numpy as np
 
 from maskdetect.classify.judging import NOT_A_FACE, band_name
 from maskdetect.detect.align import classifier_crop
+from maskdetect.errors import InputError
 from maskdetect.face import Face
 from maskdetect.io import collection
 from maskdetect.io.redact import redacted
@@ -162,6 +163,14 @@ class FaceCollector:
             self._write()
 
     def _write(self) -> None:
+        try:
+            self._write_entries()
+        except OSError as error:
+            raise InputError(
+                f"cannot write the collected faces into {self.folder} ({len(self.written)} written): {error.strerror or error}"
+            ) from None
+
+    def _write_entries(self) -> None:
         collection.open_collection(self.folder, self.class_names)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + secrets.token_hex(2)
         for rank, person in enumerate(self.chosen(), 1):
