@@ -88,7 +88,7 @@ def _rss_mb():
 
 def _hostile_clients(port, stop, counts, cookie, at_once=8):
     """50 viewers, up to ``at_once`` watching together, that read a little of the stream and vanish (half with a
-    reset), and garbage requests."""
+    reset), and garbage requests; fewer if the run ends (``stop``) first."""
     import struct
 
     garbage = [
@@ -135,14 +135,13 @@ def test_the_live_page_shrugs_off_viewers_that_vanish_and_garbage_requests(tmp_p
         arguments = ["detect_mask_video.py", "-s", door, "--no-display", "--json", tmp_path / f"events-{serve}.jsonl"]
         serving = ["--serve", port, "--serve-token-file", secret, "--serve-max-clients", 4] if serve else []
         runs, stop, counts = [], threading.Event(), {"clients": 0, "refused": 0, "garbage": 0}
-        worker = threading.Thread(target=lambda: runs.append(run_script(*arguments, *serving)))
+        worker = threading.Thread(target=lambda: (runs.append(run_script(*arguments, *serving)), stop.set()))
         rss_before = _rss_mb()
         worker.start()
         if serve:
             wait_until_served(f"http://127.0.0.1:{port}/?token={token}")
             _hostile_clients(port, stop, counts, Access(token).cookie_value)
         worker.join(timeout=300)
-        stop.set()
         (result,) = runs
         summary = [json.loads(line) for line in (tmp_path / f"events-{serve}.jsonl").read_text().splitlines()][-1]
         return result, summary["median_fps"], counts, _rss_mb() - rss_before
