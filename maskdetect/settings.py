@@ -894,7 +894,8 @@ class TrainingSettings:
             metavar="POINTS",
             group=ADAPT_GROUP,
             help="with --adapt-from: refuse the adapted model (the old one stays) if its accuracy on the datasets' "
-            "validation faces is more than this many points below the old model's",
+            "validation faces is more than this many points below the old model's; 100 also takes one that no "
+            "longer judges a size band the old one judged",
         ),
     )
     framing_detector: str = "yunet"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from maskdetect.classify.batch import IMAGE_SIZE
+from maskdetect.classify.judging import BAND_NAMES
 from maskdetect.classify.keras_backend import compiled
 from maskdetect.detect.align import classifier_crop
 from maskdetect.detect.detectors import load_face_detector
@@ -45,6 +46,9 @@ from maskdetect.training.train import (
 KNOWN_FACES = 3000
 # Augmented views of each site face the adaptation cycles through.
 SITE_VIEWS = 4
+# --accept-loss at this (points) takes any adapted model, even one that judges no face of a size band the old
+# model judged.
+ACCEPT_ANY_LOSS = 100
 # A collected face weighs at most this many faces of the datasets of its class.
 MAX_SITE_FACE_WEIGHT = 10.0
 
@@ -72,7 +76,7 @@ def adapt(config):
         )
     if not Path(config.adapt_from).exists():
         raise InputError(f"no model to adapt at {config.adapt_from}")
-    parts, class_names = load_parts(config.adapt_from)
+    parts, class_names, old_rule = load_parts(config.adapt_from)
     find_classes(known_roots, classes=class_names)
     keras.utils.set_random_seed(config.seed)
 
@@ -148,6 +152,7 @@ def adapt(config):
     )
     timings["calibration_s"] = time.perf_counter() - mark
     _log(config, f"Judging rule: {describe(judged)}")
+    _check_bands(old_rule, judging_rule, config)
     timings["wall_time_s"] = time.perf_counter() - started
     report = {
         "adapted_from": str(config.adapt_from),
@@ -177,6 +182,23 @@ def adapt(config):
     write_outputs(parts.model, judging_rule, history, report, plotted, exports, validation_crops[:EXPORT_CHECK_FACES])
     _log(config, f"Wrote {config.model} and {config.report} in {time.perf_counter() - started:.0f} s")
     return report
+
+
+def _check_bands(old_rule, new_rule, config):
+    """Refuse an adapted model that no longer judges a size band the old one judged (none of its faces would get
+    a label), unless ``--accept-loss`` accepts any loss (100)."""
+    if old_rule is None or config.accept_loss >= ACCEPT_ANY_LOSS:
+        return
+    lost = [
+        band for band, old, new in zip(BAND_NAMES, old_rule.thresholds, new_rule.thresholds) if old is not None and new is None
+    ]
+    if lost:
+        raise InputError(
+            f"the adapted model no longer reaches the judged accuracy ({config.judged_accuracy:g}) on the datasets' "
+            f"validation faces of {', '.join(lost)} px, which the old one judged: nothing was written, {config.model} "
+            f"is as it was (fewer --adapt-epochs or a lower --site-weight change less; --accept-loss {ACCEPT_ANY_LOSS} "
+            "takes it anyway)"
+        )
 
 
 def _log(config, message):

@@ -237,11 +237,13 @@ def run_batched(call, inputs, batch=256):
 
 def load_parts(path):
     """A saved classifier as ClassifierParts, to train further: the same layers built again (its members, top
-    blocks and views read from the saved model) with its weights; returns the parts and its class names."""
+    blocks and views read from the saved model) with its weights; returns the parts, its class names and its
+    judging rule (None if it has none)."""
     from maskdetect.classify.keras_backend import KerasClassifier
 
     try:
-        saved = KerasClassifier.load(path).model
+        classifier = KerasClassifier.load(path)
+        saved = classifier.model
         class_names = [str(name) for name in saved.get_layer(CLASS_NAMES).get_vocabulary()]
         members = [layer for layer in saved.layers if layer.name.startswith("member_")]
         blocks = {int(layer.name.split("_")[1]) for layer in members[0].layers if layer.name.startswith("block_")}
@@ -257,7 +259,7 @@ def load_parts(path):
         parts.model.set_weights(saved.get_weights())
     except (OSError, ValueError, KeyError, IndexError, AttributeError) as error:
         raise InputError(f"cannot adapt {path}: it is not a classifier this toolkit trained ({error})") from None
-    return parts, class_names
+    return parts, class_names, classifier.judging_rule
 
 
 def _hidden_units(member):

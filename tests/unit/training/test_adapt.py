@@ -44,3 +44,21 @@ def test_whole_people_are_held_out_and_at_least_one_is_kept_for_training():
     assert len({people[i] for i in held}) == 3
     with pytest.raises(InputError, match="at least 2"):
         _held_out_people(["a", "a"], 0.3, seed=0)
+
+
+def test_a_model_that_no_longer_judges_a_band_the_old_one_judged_is_refused_unless_any_loss_is_accepted():
+    from dataclasses import replace
+
+    from maskdetect.classify.judging import JudgingRule
+    from maskdetect.settings import TrainingSettings
+    from maskdetect.training.adapt import ACCEPT_ANY_LOSS, _check_bands
+
+    old, kept, lost = (
+        JudgingRule(thresholds) for thresholds in ((0.8, 0.7, 0.6, 0.6), (0.9, 0.6, 0.6, 0.5), (None, 0.6, 0.6, 0.5))
+    )
+    settings = TrainingSettings(model="site.model")
+    _check_bands(old, kept, settings)
+    _check_bands(JudgingRule((None, 0.7, 0.6, 0.6)), lost, settings)
+    with pytest.raises(InputError, match="<24 px.*site.model is as it was"):
+        _check_bands(old, lost, settings)
+    _check_bands(old, lost, replace(settings, accept_loss=ACCEPT_ANY_LOSS))
