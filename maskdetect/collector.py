@@ -29,6 +29,7 @@ from maskdetect.errors import InputError
 from maskdetect.face import Face
 from maskdetect.io import collection
 from maskdetect.io.redact import redacted
+from maskdetect.video.tracking import LOST_SECONDS
 
 logger = logging.getLogger(__name__)
 # The context image keeps the face at most this many pixels across, as training keeps its faces
@@ -36,8 +37,9 @@ logger = logging.getLogger(__name__)
 CONTEXT_FACE_SIDE = 256
 # The context image shows this many face widths around the face's centre.
 CONTEXT_SPAN = 2.0
-# A person not seen for this long (seconds) will not be seen again: their entry is final.
-FINAL_AFTER_S = 5.0
+# A person not seen for this long (seconds) will not be seen again (the tracker ends a track lost for
+# LOST_SECONDS): their entry is final.
+FINAL_AFTER_S = 2 * LOST_SECONDS
 
 
 @dataclass
@@ -69,7 +71,8 @@ class _Person:
 
 class FaceCollector:
     """Keeps each person's most doubtful face as frames come (``add``); ``close`` writes the most doubtful
-    ``limit`` people into the collection ``folder``, ``discard`` writes nothing."""
+    ``limit`` people into the collection ``folder``. ``confirm_frames``: in video, the frames a track needs
+    to be a person; None for photos, where each face is a person."""
 
     def __init__(
         self,
@@ -78,7 +81,7 @@ class FaceCollector:
         limit: int,
         crop_size: int,
         lower_face: bool,
-        confirm_frames: int = 1,
+        confirm_frames: int | None = None,
         model_name: str = "",
     ) -> None:
         self.folder = Path(folder)
@@ -87,9 +90,11 @@ class FaceCollector:
         self.crop_size, self.lower_face = crop_size, lower_face
         self.confirm_frames = confirm_frames
         self.model_name = model_name
-        self.written: list[Path] = []
+        self.written = 0
         self._people: dict[tuple[str, Any], _Person] = {}
-        self._now = 0.0
+        # Each source's latest time: the sources of a run keep their own clocks.
+        self._now: dict[str, float] = {}
+        self._stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + secrets.token_hex(2)
         # Several sources of one video run share a collector, each on its own thread.
         self._lock = threading.Lock()
 
@@ -97,13 +102,13 @@ class FaceCollector:
         self, source: str, image: np.ndarray, faces: Sequence[Face], when: float | None = None, frame: int | None = None
     ) -> None:
         """Take the labelled faces of one image or frame (``when``: its time in seconds, for video). In video
-        (``confirm_frames`` above 1) faces without a track are skipped; in photos each face is a person."""
+        faces without a track are skipped; in photos each face is a person."""
         with self._lock:
             self._add(source, image, faces, when, frame)
 
     def _add(self, source: str, image: np.ndarray, faces: Sequence[Face], when: float | None, frame: int | None) -> None:
-        tracked = self.confirm_frames > 1
-        self._now = when if when is not None else self._now
+        tracked = self.confirm_frames is not None
+        now = self._now[source] = when if when is not None else self._now.get(source, 0.0)
         for index, face in enumerate(faces):
             if face.probability is None or (tracked and face.track_id is None):
                 continue
@@ -112,14 +117,14 @@ class FaceCollector:
             if person is None:
                 person = self._people[key] = _Person(redacted(source), face.track_id if tracked else None, index)
             person.frames += 1
-            person.last_time = self._now
+            person.last_time = now
             if face.label is not None:
                 person.judged[face.label] += 1
             doubt = 1.0 - face.probability
             if doubt > person.face_doubt:
                 self._keep(person, image, face, doubt, when, frame)
         if len(self._people) > 4 * self.limit:
-            self._prune(final_only=tracked)
+            self._prune()
 
     def _keep(self, person: _Person, image: np.ndarray, face: Face, doubt: float, when: float | None, frame: int | None) -> None:
         crop = classifier_crop(image, face, self.crop_size, self.lower_face)
@@ -137,23 +142,27 @@ class FaceCollector:
                 "file": self.model_name,
                 "guess": face.guess,
                 "label": face.label,
-                "probability": round(float(face.probability or 0.0), 4),
+                "probability": round(1.0 - doubt, 4),
                 "reason": face.reason,
                 "band": band_name(face.height),
             },
         }
 
-    def _prune(self, final_only: bool) -> None:
+    def _prune(self) -> None:
         """Forget the people who can no longer make the cut: final ones below the ``limit`` most doubtful."""
-        final = [key for key, person in self._people.items() if not final_only or self._now - person.last_time > FINAL_AFTER_S]
+        final = [key for key, person in self._people.items() if self.confirm_frames is None or self._final(key, person)]
         ranked = sorted(final, key=lambda key: -self._people[key].doubt if self._confirmed(self._people[key]) else 1.0)
         for key in ranked[self.limit :]:
             del self._people[key]
 
-    def _confirmed(self, person: _Person) -> bool:
-        return person.frames >= self.confirm_frames
+    def _final(self, key: tuple[str, Any], person: _Person) -> bool:
+        """Whether a person of a video will not be seen again, by their own source's clock."""
+        return self._now[key[0]] - person.last_time > FINAL_AFTER_S
 
-    def chosen(self) -> list[_Person]:
+    def _confirmed(self, person: _Person) -> bool:
+        return person.frames >= (self.confirm_frames or 1)
+
+    def _chosen(self) -> list[_Person]:
         """The people to write, most doubtful first."""
         people = [person for person in self._people.values() if self._confirmed(person)]
         return sorted(people, key=lambda person: -person.doubt)[: self.limit]
@@ -167,18 +176,17 @@ class FaceCollector:
             self._write_entries()
         except OSError as error:
             raise InputError(
-                f"cannot write the collected faces into {self.folder} ({len(self.written)} written): {error.strerror or error}"
+                f"cannot write the collected faces into {self.folder} ({self.written} written): {error.strerror or error}"
             ) from None
 
     def _write_entries(self) -> None:
         collection.open_collection(self.folder, self.class_names)
-        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + secrets.token_hex(2)
-        for rank, person in enumerate(self.chosen(), 1):
-            entry_id = f"{collection.ID_PREFIX}{stamp}_{rank:04d}"
+        for rank, person in enumerate(self._chosen(), 1):
+            entry_id = f"{collection.ID_PREFIX}{self._stamp}_{rank:04d}"
             record = {
                 "source": person.source,
                 "track": person.track,
-                "person": f"{person.source}#{person.track if person.track is not None else f'face{person.index}'}",
+                "person": _person_key(person, self._stamp),
                 "frames": person.frames,
                 "labels_seen": dict(person.judged),
                 "disagreement": round(person.disagreement, 4),
@@ -188,13 +196,16 @@ class FaceCollector:
                 **person.face,
             }
             collection.write_entry(self.folder, entry_id, person.face_png, person.context_png, record)
-            self.written.append(self.folder / f"{entry_id}{collection.SIDECAR_SUFFIX}")
-        logger.info("collected %d face(s) into %s", len(self.written), self.folder)
+            self.written += 1
+        logger.info("collected %d face(s) into %s", self.written, self.folder)
         self._people.clear()
 
-    def discard(self) -> None:
-        with self._lock:
-            self._people.clear()
+
+def _person_key(person: _Person, stamp: str) -> str:
+    """One key per person: PHOTO#faceN in photos; in video SOURCE@RUN#TRACK, as track IDs start again each run."""
+    if person.track is None:
+        return f"{person.source}#face{person.index}"
+    return f"{person.source}@{stamp}#{person.track}"
 
 
 def context_crop(image: np.ndarray, face: Face) -> tuple[np.ndarray, list[int], list[list[float]] | None]:

@@ -80,8 +80,9 @@ def run_photos(settings: PhotoSettings) -> PhotoRun:
     return run
 
 
-def face_collector(settings: CollectSettings, detector: Any, model: str | None, confirm_frames: int = 1) -> Any:
-    """The FaceCollector of a run with ``--collect`` (None without), once the run has said that it collects."""
+def face_collector(settings: CollectSettings, detector: Any, model: str | None, confirm_frames: int | None = None) -> Any:
+    """The FaceCollector of a run with ``--collect`` (None without), once the run has said that it collects;
+    ``confirm_frames``: in video, the frames a track needs to be a person (None: photos)."""
     if not settings.collect:
         return None
     from maskdetect.collector import FaceCollector
