@@ -71,7 +71,15 @@ def run_photos(settings: PhotoSettings) -> PhotoRun:
         check_collection_output(settings.collecting.collect, inputs=paths)
     detector = load_detector(_photo_detector(settings, face_detector_threads=FACE_FINDING_THREADS))
     collector = face_collector(settings.collecting, detector, settings.detector.model)
-    results, failures = detect_photos(detector, paths, targets, settings.show, progress=settings.progress, collector=collector)
+    try:
+        results, failures = detect_photos(
+            detector, paths, targets, settings.show, progress=settings.progress, collector=collector
+        )
+    except KeyboardInterrupt:
+        # Ctrl+C ends a photo run at once; the faces collected so far are kept, as a video run keeps them.
+        if collector is not None:
+            collector.close()
+        raise
     run = PhotoRun(results, problems + failures, detector.rejected_boxes)
     if settings.json and not is_stdout(settings.json):
         write_json(run.records, settings.json)

@@ -317,15 +317,6 @@ class CollectSettings:
             help="with --collect: at most this many faces a run",
         ),
     )
-    collect_unblurred: bool = field(
-        default=False,
-        metadata=option(
-            "--collect-unblurred",
-            action="store_true",
-            group=COLLECT_GROUP,
-            help="with --collect and --blur: collect the faces anyway (they are kept unblurred)",
-        ),
-    )
 
     def __post_init__(self) -> None:
         check(self)
@@ -676,6 +667,15 @@ class VideoSettings:
         ),
     )
     collecting: CollectSettings = nested(CollectSettings())
+    collect_unblurred: bool = field(
+        default=False,
+        metadata=option(
+            "--collect-unblurred",
+            action="store_true",
+            group=COLLECT_GROUP,
+            help="with --collect and --blur: collect the faces anyway (they are kept unblurred)",
+        ),
+    )
     cameras: CameraSettings = nested(CameraSettings())
     # Progress bars on stderr (the command line's -q turns them off).
     progress: bool = False

@@ -168,8 +168,7 @@ def check_video_outputs(source, options: VideoSettings):
         raise InputError("the alert frames must be at least 1 and the re-alert time at least 0 seconds")
     if options.max_frames is not None and options.max_frames < 1:
         raise InputError(f"the most frames to read must be at least 1, got {options.max_frames}")
-    collecting = options.collecting
-    if collecting.collect and options.blur and not collecting.collect_unblurred:
+    if options.collecting.collect and options.blur and not options.collect_unblurred:
         raise InputError(
             "--collect keeps faces unblurred, and this run blurs them (--blur): add --collect-unblurred to collect anyway"
         )
