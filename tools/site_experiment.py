@@ -28,6 +28,7 @@ from maskdetect.evaluation.scenes import CHECKS_FILE, NO_FACE, iou
 from maskdetect.evaluation.voc import read_annotation
 from maskdetect.face import Face
 from maskdetect.io import collection
+from maskdetect.shipped_files import SHIPPED_MODEL
 
 SCENES = ROOT / "data" / "scenes"
 # A collected box is the annotated face it overlaps this much (the evaluation's own threshold).
@@ -173,7 +174,7 @@ def main():
         ],
         timings,
     )
-    for name, chosen in (("before", []), ("after", ["-m", model])):
+    for name, chosen in (("before", ["-m", SHIPPED_MODEL]), ("after", ["-m", model])):
         timed(
             f"evaluate_{name}_s",
             [python, "-m", "maskdetect", "evaluate", "-q", work / "measure" / "images", *chosen, "--json", work / f"{name}.json"],

@@ -5,7 +5,7 @@ import dataclasses
 from maskdetect.cli.common import apply_verbosity, new_parser, run_main
 from maskdetect.cli.options import add_options, read_options
 from maskdetect.errors import InputError
-from maskdetect.settings import TrainingSettings
+from maskdetect.settings import TrainingSettings, options_of
 
 EXAMPLES_TEXT = """
     mask-train                                          dataset/ -> mask_detector.model, .onnx, .tflite
@@ -40,6 +40,7 @@ def main(argv=None):
     apply_verbosity(args)
     training = _training()
     settings = dataclasses.replace(read_options(TrainingSettings(), args), verbose=not args.quiet)
+    _refuse_misplaced(settings)
     if settings.adapt_from:
         from maskdetect.training.adapt import adapt
 
@@ -47,6 +48,26 @@ def main(argv=None):
     else:
         training.train(settings)
     return 0
+
+
+# The options of a training from ImageNet alone, and those of an adaptation alone.
+TRAINING_ONLY = (
+    "classes", "weights", "head_epochs", "fine_tune_epochs", "top_blocks", "members", "learning_rate",
+    "fine_tune_learning_rate", "views", "weighting", "third_class_cost",
+)  # fmt: skip
+ADAPTING_ONLY = ("site_weight", "site_holdout", "adapt_epochs", "adapt_learning_rate", "accept_loss")
+
+
+def _refuse_misplaced(settings):
+    """Refuse options that the run would ignore: training's with --adapt-from, adapting's without it."""
+    defaults = TrainingSettings()
+    flags = {name: spec["flags"][-1] for name, spec, _ in options_of(defaults)}
+    ignored = TRAINING_ONLY if settings.adapt_from else ADAPTING_ONLY
+    given = [flags[name] for name in ignored if getattr(settings, name) != getattr(defaults, name)]
+    if given and settings.adapt_from:
+        raise InputError(f"--adapt-from does not use {', '.join(given)} (a training from ImageNet does)")
+    if given:
+        raise InputError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} with --adapt-from only")
 
 
 def run():

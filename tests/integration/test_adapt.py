@@ -77,3 +77,11 @@ def test_a_model_that_loses_on_validation_is_refused_and_the_old_one_kept(tiny_t
         "-p", kept / "site.png", "-r", kept / "site.json", "--site-weight", 0.95, "--adapt-learning-rate", 1e-3, "--export",
     )  # fmt: skip
     refused_and_intact(result, kept, before, "less accurate on the datasets' validation faces", "nothing was written")
+
+
+def test_options_the_run_would_ignore_are_refused_before_anything_loads(tmp_path):
+    adapting_only = run_script("train_mask_detector.py", "--site-weight", 0.3, "-m", tmp_path / "m.model")
+    assert adapting_only.returncode == 2 and "--site-weight goes with --adapt-from only" in adapting_only.stderr
+    training_only = run_script("train_mask_detector.py", "--adapt-from", "--members", 2, "-m", tmp_path / "m.model")
+    assert training_only.returncode == 2 and "--adapt-from does not use --members" in training_only.stderr
+    assert not list(tmp_path.iterdir())
