@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import stat
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,13 +17,14 @@ from maskdetect.cli.status import EXIT_OK
 from maskdetect.errors import InputError
 from maskdetect.io import collection
 from maskdetect.io.atomic import atomic_outputs
-from maskdetect.io.outputs import check_distinct, check_file_output, content_kind
+from maskdetect.io.outputs import check_distinct, check_file_output
 from maskdetect.serve.labelling import (
     DOCUMENT_ROOT_VARIABLE,
     NO_ANNOTATION,
     UNKNOWN_CLASS,
     UNKNOWN_ENTRY,
     LabellingPage,
+    is_label_studio_config,
     is_label_studio_tasks,
     label_studio_config,
     label_studio_labels,
@@ -31,6 +33,8 @@ from maskdetect.serve.labelling import (
 from maskdetect.settings import PageSettings
 
 DEFAULT_ADDRESS = "8000"
+# A Label Studio export above this size is not read (one of 100 000 tasks is about 150 MB).
+MAX_EXPORT_BYTES = 1 << 30
 EXAMPLES_TEXT = """
     python -m maskdetect label faces/                   the page at http://127.0.0.1:8000/?token=... until Ctrl+C
     python -m maskdetect label faces/ --serve 8001 --serve-token-file page.token
@@ -141,7 +145,9 @@ def export_tasks(folder: Path, classes: list[str], args: argparse.Namespace) -> 
         (config_path, _is_label_studio_config, "a labelling config"),
     ):
         check_file_output(path, inputs=[folder])
-        if path.is_file() and content_kind(path) is not None and not ours(path):
+        # Anything but an empty file or this command's own output stays, whatever its kind (content_kind does
+        # not know every kind: a .tar.gz or a database is "unknown").
+        if path.is_file() and path.stat().st_size > 0 and not ours(path):
             raise InputError(f"refusing to write {path}: it holds other things than {what} this command wrote")
     root = Path(args.document_root or os.environ.get(DOCUMENT_ROOT_VARIABLE) or folder.resolve().parent)
     if not root.is_dir():
@@ -165,30 +171,50 @@ def export_tasks(folder: Path, classes: list[str], args: argparse.Namespace) -> 
 
 def _is_label_studio_config(path: Path) -> bool:
     try:
-        return path.read_text(encoding="utf-8").startswith("<View>")
+        return is_label_studio_config(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return False
 
 
 def import_labels(folder: Path, classes: list[str], export_path: Path) -> int:
     """Move each face into the class Label Studio's JSON export gives it, and say what was skipped and why."""
-    try:
-        export = json.loads(export_path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise InputError(f"cannot read {export_path}: {error.strerror or error}") from None
-    except ValueError as error:
-        raise InputError(f"{export_path} is no Label Studio JSON export: {error}") from None
+    export = _read_export(export_path)
     found = {entry.id: entry for entry in collection.entries(folder)}
     try:
         labels, skipped = label_studio_labels(export, list(found), classes)
     except InputError as error:
         raise InputError(f"{export_path}: {error}") from None
+    for label in sorted({label for _, label in labels}):
+        if (folder / label).exists() and not (folder / label).is_dir():
+            raise InputError(f"cannot sort faces into {folder / label}: it is a file, not a class folder; no face was moved")
     moved: Counter = Counter()
     for entry_id, label in labels:
-        collection.move_entry(folder, entry_id, label)
+        try:
+            collection.move_entry(folder, entry_id, label)
+        except OSError as error:
+            raise InputError(
+                f"cannot move {entry_id} into {folder / label}: {error.strerror or error} "
+                f"({sum(moved.values())} face(s) were sorted before it; importing again finishes the others)"
+            ) from None
         moved[label] += 1
     per_class = ", ".join(f"{count} {label}" for label, count in sorted(moved.items()))
     print(f"sorted: {sum(moved.values())} face(s){f' ({per_class})' if per_class else ''}")
     for reason in (NO_ANNOTATION, UNKNOWN_CLASS, UNKNOWN_ENTRY):
         print(f"skipped, {reason}: {skipped[reason]}")
     return EXIT_OK
+
+
+def _read_export(path: Path) -> object:
+    """The JSON of a Label Studio export: a regular file (a FIFO or a device would never end), not huge."""
+    try:
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError(f"cannot read {path}: it is {'a folder' if stat.S_ISDIR(status.st_mode) else 'no regular file'}")
+        if status.st_size > MAX_EXPORT_BYTES:
+            raise InputError(f"{path} holds {status.st_size} bytes, more than a Label Studio export of {MAX_EXPORT_BYTES}")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    except (ValueError, RecursionError) as error:
+        reason = "it nests too deep" if isinstance(error, RecursionError) else error
+        raise InputError(f"{path} is no Label Studio JSON export: {reason}") from None

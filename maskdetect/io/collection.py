@@ -15,8 +15,10 @@ An entry is complete when its sidecar is there: the sidecar is written last and 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,12 @@ FACE_SUFFIX = ".face.png"
 CONTEXT_SUFFIX = ".context.png"
 SIDECAR_SUFFIX = ".json"
 SUFFIXES = (SIDECAR_SUFFIX, FACE_SUFFIX, CONTEXT_SUFFIX)
+# The marker and a sidecar are a few hundred bytes: a larger file, or one that is no regular file (a FIFO, a
+# device), is not read.
+MAX_RECORD_BYTES = 1 << 20
+# A class name names a folder: at most this many bytes (file systems take 255), no control character.
+MAX_CLASS_BYTES = 200
+_CLASS_NAME = re.compile(r"[^\x00-\x1f\x7f/\\]+")
 
 
 @dataclass(frozen=True)
@@ -62,10 +70,15 @@ class Entry:
 
     @property
     def box(self) -> Face:
-        """The face's box (and landmarks) in the context image, as training frames it."""
+        """The face's box (and landmarks) in the context image, as training frames it; ValueError when the sidecar
+        holds no box with 0 <= x1 < x2 and 0 <= y1 < y2 (or landmarks that are not finite points)."""
         x1, y1, x2, y2 = (int(value) for value in self.record["box"])
+        if not (0 <= x1 < x2 and 0 <= y1 < y2):
+            raise ValueError(f"{self.id}: no face box in {self.record['box']!r}")
         points = self.record.get("landmarks")
         landmarks = tuple((float(x), float(y)) for x, y in points) if points else None
+        if landmarks and not all(math.isfinite(value) for point in landmarks for value in point):
+            raise ValueError(f"{self.id}: landmarks that are not finite")
         return Face(x1, y1, x2, y2, landmarks=landmarks)
 
     @property
@@ -80,15 +93,35 @@ def is_collection(folder: str | os.PathLike[str]) -> bool:
 
 
 def classes_of(folder: str | os.PathLike[str]) -> list[str]:
-    """The classes a collection's faces are sorted into, as its marker lists them."""
+    """The classes a collection's faces are sorted into, as its marker lists them: different names, each one
+    folder's name inside the collection."""
     try:
-        marker = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
-        classes = [str(name) for name in marker["classes"]]
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        marker = _read_record(Path(folder) / MARKER)
+        classes = marker["classes"]
+    except (OSError, ValueError, RecursionError, KeyError, TypeError) as error:
         raise InputError(f"{folder} is not a readable collection ({MARKER}: {error})") from None
-    if not classes or any(not name or name.startswith(".") or "/" in name or "\\" in name for name in classes):
-        raise InputError(f"{folder}: its {MARKER} lists no usable class names")
+    if (
+        not isinstance(classes, list)
+        or not classes
+        or not all(isinstance(name, str) and _is_class_name(name) for name in classes)
+        or len(set(classes)) < len(classes)
+    ):
+        raise InputError(f"{folder}: its {MARKER} lists no usable class names (different folder names, none starting with '.')")
     return classes
+
+
+def _is_class_name(name: str) -> bool:
+    return bool(_CLASS_NAME.fullmatch(name)) and not name.startswith(".") and len(name.encode("utf-8")) <= MAX_CLASS_BYTES
+
+
+def _read_record(path: Path) -> Any:
+    """The JSON of a marker or sidecar: a small regular file (OSError or ValueError otherwise)."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{path.name} is no regular file")
+    if status.st_size > MAX_RECORD_BYTES:
+        raise ValueError(f"{path.name} holds {status.st_size} bytes, more than a record's {MAX_RECORD_BYTES}")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def check_collection_output(folder: str | os.PathLike[str], inputs: Sequence[str] = ()) -> Path:
@@ -100,13 +133,19 @@ def check_collection_output(folder: str | os.PathLike[str], inputs: Sequence[str
     if folder.exists() and not folder.is_dir():
         raise InputError(f"refusing to collect into {folder}: it is a file")
     if folder.is_dir() and not is_collection(folder) and any(folder.iterdir()):
-        raise InputError(f"refusing to collect into {folder}: it holds other files and is no collection (no {MARKER})")
+        raise InputError(f"refusing to collect into {folder}: it holds other files and is no collection (no {MARKER} file)")
+    if is_collection(folder):
+        classes_of(folder)
     if not folder.absolute().parent.is_dir():
         raise InputError(f"cannot collect into {folder}: folder {folder.absolute().parent} does not exist")
     for item in inputs:
         source = Path(item).resolve()
         if source == folder.resolve() or (source.is_dir() and source in folder.resolve().parents):
             raise InputError(f"refusing to collect into {folder}: it is inside the input {item}")
+        if folder.resolve() in source.parents:
+            raise InputError(
+                f"refusing to collect into {folder}: the input {item} is inside it (a collection's faces are no input)"
+            )
     return folder
 
 
@@ -148,8 +187,8 @@ def entries(folder: str | os.PathLike[str]) -> list[Entry]:
 def _entry(place: Path, entry_id: str, label: str | None) -> Entry | None:
     """The complete entry ``entry_id`` in ``place`` (a collection or one of its class folders), or None."""
     try:
-        record = json.loads((place / f"{entry_id}{SIDECAR_SUFFIX}").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        record = _read_record(place / f"{entry_id}{SIDECAR_SUFFIX}")
+    except (OSError, ValueError, RecursionError):
         return None
     if isinstance(record, dict) and record.get("format") == SIDECAR_FORMAT:
         return Entry(entry_id, record, label, place)
@@ -157,8 +196,17 @@ def _entry(place: Path, entry_id: str, label: str | None) -> Entry | None:
 
 
 def unsorted_first(found: Sequence[Entry]) -> list[Entry]:
-    """Entries in the order a person should look at them: most doubtful first."""
-    return sorted(found, key=lambda entry: (-float(entry.record.get("doubt", 0.0)), entry.id))
+    """Entries in the order a person should look at them: most doubtful first (a sidecar whose doubt is no finite
+    number counts as no doubt)."""
+    return sorted(found, key=lambda entry: (-doubt_of(entry), entry.id))
+
+
+def doubt_of(entry: Entry) -> float:
+    """The entry's doubt, 0 when its sidecar holds no finite number."""
+    value = entry.record.get("doubt")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0.0
+    return float(value)
 
 
 def move_entry(folder: str | os.PathLike[str], entry_id: str, label: str | None) -> Entry:
@@ -178,6 +226,8 @@ def move_entry(folder: str | os.PathLike[str], entry_id: str, label: str | None)
     if current is None:
         raise InputError(f"no collected face {entry_id!r} in {folder}")
     target = folder if label is None else folder / label
+    if target.exists() and not target.is_dir():
+        raise InputError(f"cannot sort faces into {target}: it is a file, not a class folder")
     target.mkdir(exist_ok=True)
     for suffix in SUFFIXES:
         for place in places:
@@ -194,6 +244,6 @@ def labelled(folder: str | os.PathLike[str]) -> Iterator[tuple[Entry, Face]]:
         if entry.label is not None and entry.context_image.is_file():
             try:
                 box = entry.box
-            except (KeyError, ValueError, TypeError):
+            except (KeyError, ValueError, TypeError, OverflowError):
                 continue
             yield entry, box

@@ -184,6 +184,19 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+# What label_studio_config writes, whatever the classes: only such a file may be replaced by another.
+_CONFIG = re.compile(
+    rf'<View>\n  <Image name="{IMAGE_NAME}" value="\${IMAGE_NAME}"/>\n'
+    rf'  <Choices name="{CHOICES_NAME}" toName="{IMAGE_NAME}" choice="single" showInline="true">\n'
+    r'(?:    <Choice value="[^"<>]*"/>\n)*  </Choices>\n</View>\n'
+)
+
+
+def is_label_studio_config(text: str) -> bool:
+    """Whether ``text`` is a labelling config ``label_studio_config`` wrote (an output it may replace)."""
+    return bool(_CONFIG.fullmatch(text))
+
+
 def label_studio_config(classes: Sequence[str]) -> str:
     """The labelling config of a Label Studio project for a collection: the face, and one choice per class."""
     choices = "\n".join(f'    <Choice value="{html.escape(name)}"/>' for name in classes)
@@ -233,14 +246,28 @@ def _choice(name: str) -> dict[str, Any]:
     return {"from_name": CHOICES_NAME, "to_name": IMAGE_NAME, "type": "choices", "value": {"choices": [name]}}
 
 
+# The keys of the tasks label_studio_tasks writes, and of their annotations. Label Studio's own export of those
+# tasks has more (who annotated, when, the project...): it holds a person's work, and is never replaced.
+_TASK_KEYS = {"id", "data", "predictions", "annotations"}
+_ANNOTATION_KEYS = {"result", "was_cancelled"}
+
+
 def is_label_studio_tasks(path: Path) -> bool:
-    """Whether ``path`` holds tasks ``label_studio_tasks`` wrote (an output it may replace)."""
+    """Whether ``path`` holds tasks ``label_studio_tasks`` wrote (an output it may replace), not Label Studio's
+    export of them."""
     try:
         tasks = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(tasks, list) and all(
-        isinstance(task, dict) and isinstance(task.get("data"), dict) and "maskdetect_id" in task["data"] for task in tasks
+        isinstance(task, dict)
+        and set(task) <= _TASK_KEYS
+        and isinstance(task.get("data"), dict)
+        and "maskdetect_id" in task["data"]
+        and all(
+            isinstance(annotation, dict) and set(annotation) <= _ANNOTATION_KEYS for annotation in _items(task, "annotations")
+        )
+        for task in tasks
     )
 
 

@@ -76,8 +76,13 @@ def adapt(config):
         )
     if not Path(config.adapt_from).exists():
         raise InputError(f"no model to adapt at {config.adapt_from}")
+    if Path(config.model).resolve() == Path(config.adapt_from).resolve():
+        raise InputError(
+            f"refusing to write the adapted model over the model it adapts, {config.adapt_from}: give -m another path"
+        )
     parts, class_names, old_rule = load_parts(config.adapt_from)
     find_classes(known_roots, classes=class_names)
+    _check_sites(sites, class_names, config)
     keras.utils.set_random_seed(config.seed)
 
     mark = time.perf_counter()
@@ -206,15 +211,28 @@ def _log(config, message):
         print(message, flush=True)
 
 
-def _site_faces(roots, class_names, config):
-    """The labelled faces of the site's collections (classes the model lacks are refused), and the person of each."""
-    site = load_dataset(roots, None, verbose=config.verbose, min_classes=1)
-    unknown = sorted(set(site.class_names) - set(class_names))
+def _check_sites(roots, class_names, config):
+    """Refuse, before any image is read, collections that cannot adapt the model: no labelled face, a class the
+    model cannot tell, fewer than two labelled people (one is held out)."""
+    _refuse_unknown(find_classes(roots, min_classes=1), class_names, config)
+    people = {entry.person for root in roots for entry, _ in collection.labelled(root)}
+    if len(people) < 2:
+        raise InputError(f"the site's collections hold {len(people)} labelled person: at least 2 are needed to hold one out")
+
+
+def _refuse_unknown(site_classes, class_names, config):
+    unknown = sorted(set(site_classes) - set(class_names))
     if unknown:
         raise InputError(
             f"the collected faces are labelled {', '.join(unknown)}, which {config.adapt_from} cannot tell "
             f"(it knows {', '.join(class_names)})"
         )
+
+
+def _site_faces(roots, class_names, config):
+    """The labelled faces of the site's collections (classes the model lacks are refused), and the person of each."""
+    site = load_dataset(roots, None, verbose=config.verbose, min_classes=1)
+    _refuse_unknown(site.class_names, class_names, config)
     site.labels = [class_names.index(site.class_names[label]) for label in site.labels]
     site.class_names = list(class_names)
     person_of = {entry.context_image.resolve(): entry.person for root in roots for entry, _ in collection.labelled(root)}
