@@ -43,7 +43,7 @@ def test_adapting_writes_a_model_that_loads_with_before_and_after_in_its_report(
     out = {"model": tmp_path / "site.model", "plot": tmp_path / "site.png", "report": tmp_path / "site.json"}
     result = run_script(
         "train_mask_detector.py", "--adapt-from", tiny["model"], "-d", dataset, "-d", site, "-m", out["model"],
-        "-p", out["plot"], "-r", out["report"], "--adapt-epochs", 2, "--export",
+        "-p", out["plot"], "-r", out["report"], "--adapt-epochs", 1, "--export",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert class_names_of(KerasClassifier.load(out["model"]).model) == ["with_mask", "without_mask"]
@@ -58,7 +58,7 @@ def test_adapting_writes_a_model_that_loads_with_before_and_after_in_its_report(
         assert report[stage]["site_held_out"]["faces"] == site_report["held_out_faces"]
         assert 0.0 <= report[stage]["site_held_out"]["accuracy"] <= 1.0
     assert report["validation_points_lost"] <= report["accept_loss"]
-    assert len(report["history"]["loss"]) == 2
+    assert len(report["history"]["loss"]) == 1
     # The old model is untouched: adapting reads it, and writes elsewhere.
     assert KerasClassifier.load(tiny["model"]) is not None
 
@@ -74,7 +74,7 @@ def test_a_model_that_loses_on_validation_is_refused_and_the_old_one_kept(tiny_t
     before = snapshot(kept)
     result = run_script(
         "train_mask_detector.py", "--adapt-from", tiny["model"], "-d", dataset, "-d", site, "-m", kept / "site.model",
-        "-p", kept / "site.png", "-r", kept / "site.json", "--site-weight", 0.95, "--adapt-learning-rate", 1e-3, "--export",
+        "-p", kept / "site.png", "-r", kept / "site.json", "--site-weight", 0.95, "--adapt-learning-rate", 1e-3, "--adapt-epochs", 2, "--export",
     )  # fmt: skip
     refused_and_intact(result, kept, before, "less accurate on the datasets' validation faces", "nothing was written")
 
