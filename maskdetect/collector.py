@@ -94,6 +94,8 @@ class FaceCollector:
         self._people: dict[tuple[str, Any], _Person] = {}
         # Each source's latest time: the sources of a run keep their own clocks.
         self._now: dict[str, float] = {}
+        # In photos, once the bound is reached: the doubt a face must exceed to be kept.
+        self._cutoff = -1.0
         self._stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + secrets.token_hex(2)
         # Several sources of one video run share a collector, each on its own thread.
         self._lock = threading.Lock()
@@ -114,6 +116,9 @@ class FaceCollector:
                 continue
             key = (source, face.track_id if tracked else index)
             person = self._people.get(key)
+            if person is None and not tracked and 1.0 - face.probability <= self._cutoff:
+                # A photo's face less doubtful than the ``limit`` kept ones would be forgotten: not even cropped.
+                continue
             if person is None:
                 person = self._people[key] = _Person(redacted(source), face.track_id if tracked else None, index)
             person.frames += 1
@@ -154,6 +159,8 @@ class FaceCollector:
         ranked = sorted(final, key=lambda key: -self._people[key].doubt if self._confirmed(self._people[key]) else 1.0)
         for key in ranked[self.limit :]:
             del self._people[key]
+        if self.confirm_frames is None and len(ranked) >= self.limit:
+            self._cutoff = self._people[ranked[self.limit - 1]].doubt
 
     def _final(self, key: tuple[str, Any], person: _Person) -> bool:
         """Whether a person of a video will not be seen again, by their own source's clock."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from maskdetect.errors import InputError
-from maskdetect.io.collection import check_collection_output
+from maskdetect.io.collection import check_classes, check_collection_output
 from maskdetect.io.outputs import (
     check_distinct,
     check_file_output,
@@ -68,7 +68,8 @@ def run_photos(settings: PhotoSettings) -> PhotoRun:
         check_file_output(settings.json, inputs=paths, kind="json")
     check_distinct([*dict.fromkeys(targets), *file_outputs(settings.json)])
     if settings.collecting.collect:
-        check_collection_output(settings.collecting.collect, inputs=paths)
+        outputs = [*([folder] if folder is not None else dict.fromkeys(targets)), *file_outputs(settings.json)]
+        check_collection_output(settings.collecting.collect, inputs=paths, outputs=outputs)
     detector = load_detector(_photo_detector(settings, face_detector_threads=FACE_FINDING_THREADS))
     collector = face_collector(settings.collecting, detector, settings.detector.model)
     try:
@@ -93,6 +94,7 @@ def face_collector(settings: CollectSettings, detector: Any, model: str | None, 
     ``confirm_frames``: in video, the frames a track needs to be a person (None: photos)."""
     if not settings.collect:
         return None
+    from maskdetect.classify.judging import NOT_A_FACE
     from maskdetect.collector import FaceCollector
 
     logger.warning(
@@ -101,6 +103,7 @@ def face_collector(settings: CollectSettings, detector: Any, model: str | None, 
         settings.collect,
     )
     classifier = detector.classifier
+    check_classes(settings.collect, [name for name in classifier.class_names if name != NOT_A_FACE])
     return FaceCollector(
         settings.collect,
         classifier.class_names,
@@ -210,6 +213,7 @@ def source_addresses(sources: Sequence[str] | None) -> list[str]:
 
 def check_video_settings(sources: Sequence[str], settings: VideoSettings) -> list[VideoSettings]:
     """Refuse what cannot work before anything loads; returns each source's settings (numbered outputs)."""
+    from maskdetect.video.loop import file_outputs_of
     from maskdetect.video.many_sources import check_sources, numbered_settings
 
     if settings.display and not has_display():
@@ -222,7 +226,10 @@ def check_video_settings(sources: Sequence[str], settings: VideoSettings) -> lis
     per_source = numbered_settings(settings, len(sources))
     check_sources(sources, per_source)
     if settings.collecting.collect:
-        check_collection_output(settings.collecting.collect, inputs=[source for source in sources if Path(source).exists()])
+        outputs = [path for one in per_source for path, _ in file_outputs_of(one)]
+        outputs += [one.snapshots for one in per_source if one.snapshots]
+        inputs = [source for source in sources if Path(source).exists()]
+        check_collection_output(settings.collecting.collect, inputs=inputs, outputs=outputs)
     return per_source
 
 

@@ -152,7 +152,7 @@ def export_tasks(folder: Path, classes: list[str], args: argparse.Namespace) -> 
     root = Path(args.document_root or os.environ.get(DOCUMENT_ROOT_VARIABLE) or folder.resolve().parent)
     if not root.is_dir():
         raise InputError(f"the Label Studio document root {root} is no folder (--document-root)")
-    found = collection.unsorted_first([entry for entry in collection.entries(folder) if args.all or entry.label is None])
+    found = collection.most_doubtful_first([entry for entry in collection.entries(folder) if args.all or entry.label is None])
     tasks = label_studio_tasks(found, classes, root)
     try:
         with atomic_outputs((tasks_path, ""), (config_path, "")) as (tasks_temporary, config_temporary):

@@ -40,6 +40,8 @@ def main(argv=None):
     apply_verbosity(args)
     training = _training()
     settings = dataclasses.replace(read_options(TrainingSettings(), args), verbose=not args.quiet)
+    if settings.adapt_from == "":
+        raise InputError("--adapt-from needs a model's path, or none for the shipped model")
     _refuse_misplaced(settings)
     if settings.adapt_from:
         from maskdetect.training.adapt import adapt

@@ -27,6 +27,7 @@ from typing import Any
 from maskdetect.errors import InputError
 from maskdetect.face import Face
 from maskdetect.io.atomic import atomic_output
+from maskdetect.io.outputs import check_writable
 
 MARKER = ".maskdetect-collection"
 FORMAT = "maskdetect collection 1"
@@ -124,12 +125,22 @@ def _read_record(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def check_collection_output(folder: str | os.PathLike[str], inputs: Sequence[str] = ()) -> Path:
+def check_collection_output(
+    folder: str | os.PathLike[str], inputs: Sequence[str] = (), outputs: Sequence[str | os.PathLike[str]] = ()
+) -> Path:
     """Refuse a collection folder that would mix collected faces with other things, before any slow work.
 
-    Allowed: a folder that does not exist yet (its parent must), an empty folder, or a collection.
+    Allowed: a folder that does not exist yet (its parent must), an empty folder, or a collection, that takes
+    new files and neither holds nor lies in one of the run's other ``outputs``.
     """
     folder = Path(folder)
+    if not str(folder):
+        raise InputError("--collect needs a folder")
+    for output in map(Path, outputs):
+        if output.resolve() == folder.resolve() or folder.resolve() in output.resolve().parents:
+            raise InputError(f"refusing to collect into {folder}: the run also writes {output} there")
+        if output.resolve() in folder.resolve().parents:
+            raise InputError(f"refusing to collect into {folder}: it is inside the run's output {output}")
     if folder.exists() and not folder.is_dir():
         raise InputError(f"refusing to collect into {folder}: it is a file")
     if folder.is_dir() and not is_collection(folder) and any(folder.iterdir()):
@@ -146,7 +157,19 @@ def check_collection_output(folder: str | os.PathLike[str], inputs: Sequence[str
             raise InputError(
                 f"refusing to collect into {folder}: the input {item} is inside it (a collection's faces are no input)"
             )
+    check_writable(folder / MARKER if folder.is_dir() else folder)
     return folder
+
+
+def check_classes(folder: str | os.PathLike[str], class_names: Sequence[str]) -> None:
+    """Refuse to add faces of a model whose classes the existing collection ``folder`` cannot sort them into."""
+    if is_collection(folder):
+        missing = [name for name in class_names if name not in classes_of(folder)]
+        if missing:
+            raise InputError(
+                f"the collection {folder} sorts faces into {', '.join(classes_of(folder))}, not {', '.join(missing)}: "
+                "collect this model's faces into a new folder"
+            )
 
 
 def open_collection(folder: str | os.PathLike[str], classes: Sequence[str]) -> Path:
@@ -195,7 +218,7 @@ def _entry(place: Path, entry_id: str, label: str | None) -> Entry | None:
     return None
 
 
-def unsorted_first(found: Sequence[Entry]) -> list[Entry]:
+def most_doubtful_first(found: Sequence[Entry]) -> list[Entry]:
     """Entries in the order a person should look at them: most doubtful first (a sidecar whose doubt is no finite
     number counts as no doubt)."""
     return sorted(found, key=lambda entry: (-doubt_of(entry), entry.id))

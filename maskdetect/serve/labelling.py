@@ -83,7 +83,7 @@ class LabellingPage(PageState):
         with self._lock:
             found = collection.entries(self.folder)
             counts = Counter(entry.label for entry in found)
-            unsorted = [self._tile(entry) for entry in collection.unsorted_first([e for e in found if e.label is None])]
+            unsorted = [self._tile(entry) for entry in collection.most_doubtful_first([e for e in found if e.label is None])]
             return {
                 "classes": face_classes(self.classes),
                 "not_a_face": NOT_A_FACE if NOT_A_FACE in self.classes else None,

@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
             return 413, {"error": f"at most {MAX_POST_BYTES} bytes"}
         try:
             body = json.loads(self.rfile.read(length) or b"{}")
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return 400, {"error": "the body is no JSON"}
         return body if isinstance(body, dict) else (400, {"error": "the body is no JSON object"})
 

@@ -74,7 +74,8 @@ def test_a_model_that_loses_on_validation_is_refused_and_the_old_one_kept(tiny_t
     before = snapshot(kept)
     result = run_script(
         "train_mask_detector.py", "--adapt-from", tiny["model"], "-d", dataset, "-d", site, "-m", kept / "site.model",
-        "-p", kept / "site.png", "-r", kept / "site.json", "--site-weight", 0.95, "--adapt-learning-rate", 1e-3, "--adapt-epochs", 2, "--export",
+        "-p", kept / "site.png", "-r", kept / "site.json", "--site-weight", 0.95, "--adapt-learning-rate", 1e-3,
+        "--adapt-epochs", 2, "--export",
     )  # fmt: skip
     refused_and_intact(result, kept, before, "less accurate on the datasets' validation faces", "nothing was written")
 
@@ -85,3 +86,8 @@ def test_options_the_run_would_ignore_are_refused_before_anything_loads(tmp_path
     training_only = run_script("train_mask_detector.py", "--adapt-from", "--members", 2, "-m", tmp_path / "m.model")
     assert training_only.returncode == 2 and "--adapt-from does not use --members" in training_only.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_an_empty_model_path_is_refused_not_taken_for_a_training(tmp_path):
+    result = run_script("train_mask_detector.py", "--adapt-from", "", "-m", tmp_path / "m.model")
+    assert result.returncode == 2 and "--adapt-from needs a model's path" in result.stderr

@@ -41,7 +41,7 @@ def test_a_video_run_collects_one_entry_per_confirmed_person(clip, tmp_path):
         assert entry.label is None
     ranked = sorted(found, key=lambda entry: entry.record["rank"])
     assert ranked[0].record["doubt"] >= ranked[1].record["doubt"]
-    assert [entry.id for entry in collection.unsorted_first(found)] == [entry.id for entry in ranked]
+    assert [entry.id for entry in collection.most_doubtful_first(found)] == [entry.id for entry in ranked]
 
 
 def test_collect_max_keeps_the_most_doubtful_and_a_second_run_adds_to_the_collection(clip, tmp_path):
@@ -84,3 +84,25 @@ def test_collecting_is_refused_from_a_blurred_run_and_into_a_folder_of_other_thi
     before = snapshot(papers)
     refused = run_script("detect_mask_video.py", "--source", clip, "--no-display", "--collect", papers)
     refused_and_intact(refused, papers, before, "no collection")
+
+
+def test_collecting_into_another_output_of_the_run_is_refused_before_it_starts(photos, clip, tmp_path):
+    out = tmp_path / "out"
+    shared_folder = run_script("detect_mask_image.py", "-i", photos, "-o", out, "--collect", out)
+    assert shared_folder.returncode == 2 and "also writes" in shared_folder.stderr and not out.exists()
+    report = tmp_path / "faces.json"
+    shared_file = run_script("detect_mask_image.py", "-i", photos, "-o", out, "--json", report, "--collect", report)
+    assert shared_file.returncode == 2 and not report.exists()
+    snapshots = tmp_path / "snaps"
+    into_snapshots = run_script(
+        "detect_mask_video.py", "--source", clip, "--no-display", "--snapshots", snapshots, "--collect", snapshots / "faces"
+    )
+    assert into_snapshots.returncode == 2 and "inside the run's output" in into_snapshots.stderr
+
+
+def test_a_collection_refuses_the_faces_of_a_model_with_other_classes(photos, tmp_path):
+    folder = tmp_path / "collected"
+    collection.open_collection(folder, ["not_a_face", "masked", "unmasked"])
+    result = run_script("detect_mask_image.py", "-i", photos, "-o", tmp_path / "out", "--collect", folder)
+    assert result.returncode == 2 and "collect this model's faces into a new folder" in result.stderr
+    assert collection.entries(folder) == []

@@ -141,7 +141,7 @@ def test_sidecars_that_are_corrupt_huge_or_no_file_neither_break_nor_hang_the_pa
     (folder / "site_deep.json").write_text("[" * 100000 + "]" * 100000)
     found = collection.entries(folder)
     assert sorted(entry.id for entry in found) == sorted(ids)
-    assert collection.unsorted_first(found)[0].id == ids[3]
+    assert collection.most_doubtful_first(found)[0].id == ids[3]
     listing = LabellingPage(folder).listing()
     assert [tile["id"] for tile in listing["unsorted"]][0] == ids[3]
     result = label(folder, "--export", "label-studio", "--tasks", tmp_path / "tasks.json")

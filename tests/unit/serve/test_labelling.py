@@ -78,7 +78,7 @@ def test_tasks_hold_each_face_as_a_local_file_with_the_models_guess_as_a_predict
     folder = tmp_path / "faces"
     ids = make_collection(folder, 3)
     collection.move_entry(folder, ids[1], "with_mask")
-    found = collection.unsorted_first(collection.entries(folder))
+    found = collection.most_doubtful_first(collection.entries(folder))
     tasks = label_studio_tasks(found, CLASSES, tmp_path)
     assert [task["data"]["maskdetect_id"] for task in tasks] == ids
     first, second = tasks[0], tasks[1]
