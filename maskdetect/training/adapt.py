@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from maskdetect.classify.batch import IMAGE_SIZE
-from maskdetect.classify.judging import BAND_NAMES
+from maskdetect.classify.judging import BAND_NAMES, NOT_A_FACE
 from maskdetect.classify.keras_backend import compiled
 from maskdetect.detect.align import classifier_crop
 from maskdetect.detect.detectors import load_face_detector
@@ -55,7 +55,7 @@ MAX_SITE_FACE_WEIGHT = 10.0
 
 @dataclass
 class _Faces:
-    """Faces to measure on: their cut features, true labels and crops."""
+    """Faces to measure on: their cut features and true labels."""
 
     features: np.ndarray
     labels: np.ndarray
@@ -82,12 +82,12 @@ def adapt(config):
         )
     parts, class_names, old_rule = load_parts(config.adapt_from)
     find_classes(known_roots, classes=class_names)
-    _check_sites(sites, class_names, config)
+    site_classes = _check_sites(sites, class_names, config)
     keras.utils.set_random_seed(config.seed)
 
     mark = time.perf_counter()
     known = load_dataset(known_roots, load_face_detector(config.framing_detector), verbose=config.verbose, classes=class_names)
-    site, people = _site_faces(sites, class_names, config)
+    site, people = _site_faces(sites, class_names, site_classes, config)
     timings["load_images_s"] = time.perf_counter() - mark
     known_labels = np.asarray(known.labels)
     train_idx, val_idx = validation_split(known_labels, np.asarray(known.hashes), config, class_names, np.asarray(known.checked))
@@ -102,7 +102,7 @@ def adapt(config):
     extract = compiled(parts.lower, tf.uint8)
     rng = np.random.default_rng(config.seed)
     lower_face = parts.model.input_shape[1] != parts.model.input_shape[2]
-    sample = _sample(train_idx, known_labels, KNOWN_FACES, rng)
+    sample = _sample(train_idx, KNOWN_FACES, rng)
     known_view = cut_features(
         extract,
         augmented_batches(known, sample, rng, config.degrade, lower_face),
@@ -213,26 +213,27 @@ def _log(config, message):
 
 def _check_sites(roots, class_names, config):
     """Refuse, before any image is read, collections that cannot adapt the model: no labelled face, a class the
-    model cannot tell, fewer than two labelled people (one is held out)."""
-    _refuse_unknown(find_classes(roots, min_classes=1), class_names, config)
-    people = {entry.person for root in roots for entry, _ in collection.labelled(root)}
-    if len(people) < 2:
-        raise InputError(f"the site's collections hold {len(people)} labelled person: at least 2 are needed to hold one out")
-
-
-def _refuse_unknown(site_classes, class_names, config):
-    unknown = sorted(set(site_classes) - set(class_names))
+    model cannot tell, fewer than two labelled people (one is held out). Boxes labelled as no face are left
+    out, with a line, for a model without that class. Returns the classes to read."""
+    found = find_classes(roots, min_classes=1)
+    unknown = sorted(set(found) - set(class_names) - {NOT_A_FACE})
     if unknown:
         raise InputError(
             f"the collected faces are labelled {', '.join(unknown)}, which {config.adapt_from} cannot tell "
             f"(it knows {', '.join(class_names)})"
         )
+    if NOT_A_FACE in set(found) - set(class_names):
+        _log(config, f"{len(found[NOT_A_FACE])} collected boxes labelled {NOT_A_FACE} left out: the model has no such class")
+    classes = [name for name in found if name in class_names]
+    people = {entry.person for root in roots for entry, _ in collection.labelled(root) if entry.label in classes}
+    if len(people) < 2:
+        raise InputError(f"the site's collections hold {len(people)} labelled person: at least 2 are needed to hold one out")
+    return classes
 
 
-def _site_faces(roots, class_names, config):
-    """The labelled faces of the site's collections (classes the model lacks are refused), and the person of each."""
-    site = load_dataset(roots, None, verbose=config.verbose, min_classes=1)
-    _refuse_unknown(site.class_names, class_names, config)
+def _site_faces(roots, class_names, site_classes, config):
+    """The labelled faces of the site's collections in ``site_classes``, and the person of each."""
+    site = load_dataset(roots, None, verbose=config.verbose, min_classes=1, classes=site_classes)
     site.labels = [class_names.index(site.class_names[label]) for label in site.labels]
     site.class_names = list(class_names)
     person_of = {entry.context_image.resolve(): entry.person for root in roots for entry, _ in collection.labelled(root)}
@@ -251,7 +252,7 @@ def _held_out_people(people, share, seed):
     return np.flatnonzero(~held_out), np.flatnonzero(held_out)
 
 
-def _sample(indices, labels, count, rng):
+def _sample(indices, count, rng):
     """At most ``count`` of ``indices``, drawn at random (so each class in about its share)."""
     if len(indices) <= count:
         return np.sort(indices)
