@@ -64,9 +64,89 @@ class _Faces:
 def adapt(config):
     """Adapt ``config.adapt_from`` to the collections among ``config.datasets``; returns the report also written
     as JSON. Raises InputError (nothing written) when the adapted model loses more than ``config.accept_loss``
-    points on the datasets' validation faces."""
+    points on the datasets' validation faces, or no longer judges a size band the old model judged."""
     started, timings = time.perf_counter(), {}
     exports = check_config(config)
+    sites, known_roots = _check_inputs(config)
+    parts, class_names, old_rule = load_parts(config.adapt_from)
+    find_classes(known_roots, classes=class_names)
+    site_classes = _check_sites(sites, class_names, config)
+    keras.utils.set_random_seed(config.seed)
+    data = _load(config, known_roots, sites, class_names, site_classes, timings)
+    features = _cut(parts, data, config, timings)
+
+    before = _measure(parts, features.validation, features.held, class_names)
+    mark = time.perf_counter()
+    history = _fine_tune(parts, features.views, features.labels, features.weights, features.validation, config)
+    timings["fine_tune_s"] = time.perf_counter() - mark
+    after = _measure(parts, features.validation, features.held, class_names)
+    _log(config, _comparison(before, after))
+    lost = _check_accuracy(before, after, config)
+
+    mark = time.perf_counter()
+    judging_rule, judged = _calibrate(parts, data, features, class_names, config)
+    timings["calibration_s"] = time.perf_counter() - mark
+    _log(config, f"Judging rule: {describe(judged)}")
+    _check_bands(old_rule, judging_rule, config)
+    timings["wall_time_s"] = time.perf_counter() - started
+    report = {
+        "adapted_from": str(config.adapt_from),
+        "class_names": class_names,
+        "site": _site_report(data, sites, config),
+        "datasets": {
+            "roots": [str(root) for root in known_roots],
+            "trained_on": len(data.sample),
+            "validation": len(data.val_idx),
+        },
+        "before": before,
+        "after": after,
+        "validation_points_lost": round(lost, 2),
+        "accept_loss": config.accept_loss,
+        "settings": {"adapt_epochs": config.adapt_epochs, "learning_rate": config.adapt_learning_rate, "seed": config.seed},
+        "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
+        "history": history,
+        "timings": {key: round(value, 2) for key, value in timings.items()},
+        "wall_time_s": round(timings["wall_time_s"], 2),
+        "exports": {name: str(path) for name, path in exports.items()},
+    }
+    plotted = replace(config, head_epochs=config.adapt_epochs, fine_tune_epochs=0)
+    probes = features.validation_crops[:EXPORT_CHECK_FACES]
+    write_outputs(parts.model, judging_rule, history, report, plotted, exports, probes)
+    _log(config, f"Wrote {config.model} and {config.report} in {time.perf_counter() - started:.0f} s")
+    return report
+
+
+@dataclass
+class _Data:
+    """The datasets' faces and the site's, and how they are split: the datasets' training sample and validation,
+    the site's training faces and its held-out people; the generator of the augmented views."""
+
+    known: object
+    site: object
+    people: list
+    sample: np.ndarray
+    val_idx: np.ndarray
+    site_train: np.ndarray
+    site_held: np.ndarray
+    rng: np.random.Generator
+
+
+@dataclass
+class _Cut:
+    """What the adaptation trains and measures on: the views at the cut, their labels and weights, the validation
+    faces (and their crops, for calibrating) and the held-out site faces."""
+
+    views: list
+    labels: np.ndarray
+    weights: np.ndarray
+    validation: _Faces
+    validation_crops: list
+    held: _Faces
+    extract: object
+
+
+def _check_inputs(config):
+    """The site's collections and the other datasets, refused before anything loads when one is missing."""
     sites = [root for root in config.datasets if collection.is_collection(root)]
     known_roots = [root for root in config.datasets if not collection.is_collection(root)]
     if not sites or not known_roots:
@@ -80,113 +160,95 @@ def adapt(config):
         raise InputError(
             f"refusing to write the adapted model over the model it adapts, {config.adapt_from}: give -m another path"
         )
-    parts, class_names, old_rule = load_parts(config.adapt_from)
-    find_classes(known_roots, classes=class_names)
-    site_classes = _check_sites(sites, class_names, config)
-    keras.utils.set_random_seed(config.seed)
+    return sites, known_roots
 
+
+def _load(config, known_roots, sites, class_names, site_classes, timings):
+    """Read the datasets and the site's faces, and split them (the datasets as training splits them)."""
     mark = time.perf_counter()
     known = load_dataset(known_roots, load_face_detector(config.framing_detector), verbose=config.verbose, classes=class_names)
     site, people = _site_faces(sites, class_names, site_classes, config)
     timings["load_images_s"] = time.perf_counter() - mark
-    known_labels = np.asarray(known.labels)
-    train_idx, val_idx = validation_split(known_labels, np.asarray(known.hashes), config, class_names, np.asarray(known.checked))
+    labels = np.asarray(known.labels)
+    train_idx, val_idx = validation_split(labels, np.asarray(known.hashes), config, class_names, np.asarray(known.checked))
     site_train, site_held = _held_out_people(people, config.site_holdout, config.seed)
     _log(
         config,
         f"Site: {len(site.labels)} faces of {len(set(people))} people, {len(site_held)} faces of "
         f"{len({people[i] for i in site_held})} people held out; datasets: {len(val_idx)} validation faces",
     )
+    # One generator draws the sample and then every augmented view: the same seed, the same adaptation.
+    rng = np.random.default_rng(config.seed)
+    sample = _sample(train_idx, KNOWN_FACES, rng)
+    return _Data(known, site, people, sample, val_idx, site_train, site_held, rng)
 
+
+def _cut(parts, data, config, timings):
+    """The features at the cut of one augmented view of the datasets' sample and SITE_VIEWS of the site's
+    training faces, and of the faces measured on."""
     mark = time.perf_counter()
     extract = compiled(parts.lower, tf.uint8)
-    rng = np.random.default_rng(config.seed)
+    rng = data.rng
     lower_face = parts.model.input_shape[1] != parts.model.input_shape[2]
-    sample = _sample(train_idx, KNOWN_FACES, rng)
-    known_view = cut_features(
-        extract,
-        augmented_batches(known, sample, rng, config.degrade, lower_face),
-        len(sample),
-        config.verbose,
-        "Features, datasets",
-    )
-    site_views = [
-        cut_features(
-            extract,
-            augmented_batches(site, site_train, rng, config.degrade, lower_face),
-            len(site_train),
-            config.verbose,
-            f"Features, site, view {view + 1} of {SITE_VIEWS}",
-        )
-        for view in range(SITE_VIEWS)
-    ]
-    validation_crops = [classifier_crop(known.images[i], known.boxes[i], IMAGE_SIZE, lower_face) for i in val_idx]
-    validation = _Faces(_features(extract, validation_crops, config, "Features, validation"), known_labels[val_idx])
-    held_crops = [classifier_crop(site.images[i], site.boxes[i], IMAGE_SIZE, lower_face) for i in site_held]
-    held = _Faces(_features(extract, held_crops, config, "Features, held-out site"), np.asarray(site.labels)[site_held])
-    timings["features_s"] = time.perf_counter() - mark
-
-    before = _measure(parts, validation, held, class_names)
-    labels = np.concatenate([known_labels[sample], np.asarray(site.labels)[site_train]])
-    weights = _weights(labels, np.arange(len(labels)) >= len(sample), config.site_weight)
+    known, site = data.known, data.site
+    batches = augmented_batches(known, data.sample, rng, config.degrade, lower_face)
+    known_view = cut_features(extract, batches, len(data.sample), config.verbose, "Features, datasets")
+    site_views = []
+    for view in range(SITE_VIEWS):
+        batches = augmented_batches(site, data.site_train, rng, config.degrade, lower_face)
+        label = f"Features, site, view {view + 1} of {SITE_VIEWS}"
+        site_views.append(cut_features(extract, batches, len(data.site_train), config.verbose, label))
+    known_labels, site_labels = np.asarray(known.labels), np.asarray(site.labels)
+    validation_crops = [classifier_crop(known.images[i], known.boxes[i], IMAGE_SIZE, lower_face) for i in data.val_idx]
+    validation = _Faces(_features(extract, validation_crops, config, "Features, validation"), known_labels[data.val_idx])
+    held_crops = [classifier_crop(site.images[i], site.boxes[i], IMAGE_SIZE, lower_face) for i in data.site_held]
+    held = _Faces(_features(extract, held_crops, config, "Features, held-out site"), site_labels[data.site_held])
+    labels = np.concatenate([known_labels[data.sample], site_labels[data.site_train]])
+    weights = _weights(labels, np.arange(len(labels)) >= len(data.sample), config.site_weight)
     views = [np.concatenate([known_view, site_view]) for site_view in site_views]
-    mark = time.perf_counter()
-    history = _fine_tune(parts, views, labels, weights, validation, config)
-    timings["fine_tune_s"] = time.perf_counter() - mark
-    after = _measure(parts, validation, held, class_names)
+    timings["features_s"] = time.perf_counter() - mark
+    return _Cut(views, labels, weights, validation, validation_crops, held, extract)
+
+
+def _check_accuracy(before, after, config):
+    """The points of accuracy lost on the datasets' validation faces; refused beyond ``config.accept_loss``."""
     lost = 100 * (before["validation"]["accuracy"] - after["validation"]["accuracy"])
-    _log(config, _comparison(before, after))
     if lost > config.accept_loss:
         raise InputError(
             f"the adapted model is {lost:.1f} points less accurate on the datasets' validation faces "
             f"({before['validation']['accuracy']:.4f} -> {after['validation']['accuracy']:.4f}), more than "
             f"--accept-loss {config.accept_loss:g}: nothing was written, {config.model} is as it was"
         )
+    return lost
 
-    mark = time.perf_counter()
+
+def _calibrate(parts, data, features, class_names, config):
+    """The adapted model's judging rule, calibrated on the datasets' validation faces as training does."""
     upper = compiled(parts.upper, tf.float32)
-    judging_rule, judged = calibrate_rule(
+    extract = features.extract
+    return calibrate_rule(
         lambda crops: run_batched(upper, cut_features(extract, crop_batches(crops), len(crops), False, "")),
-        validation_crops,
-        validation.labels,
-        np.asarray(known.sources)[val_idx],
+        features.validation_crops,
+        features.validation.labels,
+        np.asarray(data.known.sources)[data.val_idx],
         class_names,
         False,
         config,
-        np.asarray(known.checked)[val_idx],
+        np.asarray(data.known.checked)[data.val_idx],
     )
-    timings["calibration_s"] = time.perf_counter() - mark
-    _log(config, f"Judging rule: {describe(judged)}")
-    _check_bands(old_rule, judging_rule, config)
-    timings["wall_time_s"] = time.perf_counter() - started
-    report = {
-        "adapted_from": str(config.adapt_from),
-        "class_names": class_names,
-        "site": {
-            "collections": [str(root) for root in sites],
-            "faces": len(site.labels),
-            "people": len(set(people)),
-            "train_faces": len(site_train),
-            "held_out_faces": len(site_held),
-            "held_out_people": len({people[i] for i in site_held}),
-            "weight": config.site_weight,
-        },
-        "datasets": {"roots": [str(root) for root in known_roots], "trained_on": len(sample), "validation": len(val_idx)},
-        "before": before,
-        "after": after,
-        "validation_points_lost": round(lost, 2),
-        "accept_loss": config.accept_loss,
-        "settings": {"adapt_epochs": config.adapt_epochs, "learning_rate": config.adapt_learning_rate, "seed": config.seed},
-        "judging": {**judging_rule.as_dict(), "target_accuracy": config.judged_accuracy, "validation_by_size": judged},
-        "history": history,
-        "timings": {key: round(value, 2) for key, value in timings.items()},
-        "wall_time_s": round(timings["wall_time_s"], 2),
-        "exports": {name: str(path) for name, path in exports.items()},
+
+
+def _site_report(data, sites, config):
+    people, held = data.people, data.site_held
+    return {
+        "collections": [str(root) for root in sites],
+        "faces": len(data.site.labels),
+        "people": len(set(people)),
+        "train_faces": len(data.site_train),
+        "held_out_faces": len(held),
+        "held_out_people": len({people[i] for i in held}),
+        "weight": config.site_weight,
     }
-    plotted = replace(config, head_epochs=config.adapt_epochs, fine_tune_epochs=0)
-    write_outputs(parts.model, judging_rule, history, report, plotted, exports, validation_crops[:EXPORT_CHECK_FACES])
-    _log(config, f"Wrote {config.model} and {config.report} in {time.perf_counter() - started:.0f} s")
-    return report
 
 
 def _check_bands(old_rule, new_rule, config):
