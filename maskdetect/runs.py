@@ -245,9 +245,10 @@ def run_video(settings: VideoSettings) -> list:
     server = feed = None
     if settings.serve:
         from maskdetect.serve.live import LiveFeed
+        from maskdetect.serve.pages import serve_page
 
         feed = LiveFeed(sources)
-        server = _page_server(feed, settings)
+        server = serve_page(feed, settings.serve, settings.page)
     try:
         detector = dataclasses.replace(
             settings.detector, classifier_threads=VIDEO_CLASSIFIER_THREADS, face_detector_threads=FACE_FINDING_THREADS
@@ -272,25 +273,6 @@ def has_display() -> bool:
     if sys.platform.startswith(("linux", "freebsd", "openbsd")):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
-
-
-def _page_server(state: Any, settings: VideoSettings) -> Any:
-    """The live page or dashboard of ``state`` at ``settings.serve``, open to whom the --serve-* options say."""
-    from maskdetect.serve.access import access_for
-    from maskdetect.serve.pages import PageServer, parse_address
-
-    host, port = parse_address(settings.serve)
-    page = settings.page
-    access = access_for(
-        host,
-        page.serve_token_file,
-        page.serve_no_auth,
-        page.serve_cert,
-        page.serve_key,
-        page.serve_allow_host,
-        page.serve_max_clients,
-    )
-    return PageServer(state, host, port, access)
 
 
 def mqtt_events(settings: VideoSettings, sources: Sequence[str]) -> list:
@@ -345,8 +327,10 @@ def run_cameras(settings: VideoSettings, verbose: bool = False) -> tuple[list[di
     mqtt = mqtt_events(settings, sources) if settings.events.mqtt else None
     dashboard = server = None
     if settings.serve:
+        from maskdetect.serve.pages import serve_page
+
         dashboard = Dashboard(sources)
-        server = _page_server(dashboard, settings)
+        server = serve_page(dashboard, settings.serve, settings.page)
     stop = threading.Event()
     try:
         ray = connect(settings.cameras.ray, verbose=verbose)

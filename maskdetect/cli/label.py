@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import stat
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +17,7 @@ from maskdetect.errors import InputError
 from maskdetect.io import collection
 from maskdetect.io.atomic import atomic_outputs
 from maskdetect.io.outputs import check_distinct, check_file_output
+from maskdetect.io.records import read_json_file
 from maskdetect.serve.labelling import (
     DOCUMENT_ROOT_VARIABLE,
     NO_ANNOTATION,
@@ -104,23 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(folder: Path, args: argparse.Namespace) -> int:
     """Serve the labelling page until Ctrl+C (or SIGTERM); every move is already on disk, so that is exit 0."""
-    from maskdetect.serve.access import access_for
-    from maskdetect.serve.pages import PageServer, parse_address
+    from maskdetect.serve.pages import serve_page
 
-    page = read_options(PageSettings(), args)
-    host, port = parse_address(args.serve)
-    access = access_for(
-        host,
-        page.serve_token_file,
-        page.serve_no_auth,
-        page.serve_cert,
-        page.serve_key,
-        page.serve_allow_host,
-        page.serve_max_clients,
-    )
     state = LabellingPage(folder)
     unsorted = sum(1 for entry in collection.entries(folder) if entry.label is None)
-    server = PageServer(state, host, port, access)
+    server = serve_page(state, args.serve, read_options(PageSettings(), args))
     print(f"{unsorted} face(s) to sort in {folder}; Ctrl+C ends", flush=True)
     try:
         while True:
@@ -207,14 +195,8 @@ def import_labels(folder: Path, classes: list[str], export_path: Path) -> int:
 def _read_export(path: Path) -> object:
     """The JSON of a Label Studio export: a regular file (a FIFO or a device would never end), not huge."""
     try:
-        status = path.stat()
-        if not stat.S_ISREG(status.st_mode):
-            raise InputError(f"cannot read {path}: it is {'a folder' if stat.S_ISDIR(status.st_mode) else 'no regular file'}")
-        if status.st_size > MAX_EXPORT_BYTES:
-            raise InputError(f"{path} holds {status.st_size} bytes, more than a Label Studio export of {MAX_EXPORT_BYTES}")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json_file(path, MAX_EXPORT_BYTES)
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
-    except (ValueError, RecursionError) as error:
-        reason = "it nests too deep" if isinstance(error, RecursionError) else error
-        raise InputError(f"{path} is no Label Studio JSON export: {reason}") from None
+    except ValueError as error:
+        raise InputError(f"{path} is no Label Studio JSON export: {error}") from None

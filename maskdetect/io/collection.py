@@ -18,7 +18,6 @@ import json
 import math
 import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from maskdetect.errors import InputError
 from maskdetect.face import Face
 from maskdetect.io.atomic import atomic_output
 from maskdetect.io.outputs import check_writable
+from maskdetect.io.records import read_json_file
 
 MARKER = ".maskdetect-collection"
 FORMAT = "maskdetect collection 1"
@@ -97,9 +97,9 @@ def classes_of(folder: str | os.PathLike[str]) -> list[str]:
     """The classes a collection's faces are sorted into, as its marker lists them: different names, each one
     folder's name inside the collection."""
     try:
-        marker = _read_record(Path(folder) / MARKER)
+        marker = read_json_file(Path(folder) / MARKER, MAX_RECORD_BYTES)
         classes = marker["classes"]
-    except (OSError, ValueError, RecursionError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise InputError(f"{folder} is not a readable collection ({MARKER}: {error})") from None
     if (
         not isinstance(classes, list)
@@ -113,16 +113,6 @@ def classes_of(folder: str | os.PathLike[str]) -> list[str]:
 
 def _is_class_name(name: str) -> bool:
     return bool(_CLASS_NAME.fullmatch(name)) and not name.startswith(".") and len(name.encode("utf-8")) <= MAX_CLASS_BYTES
-
-
-def _read_record(path: Path) -> Any:
-    """The JSON of a marker or sidecar: a small regular file (OSError or ValueError otherwise)."""
-    status = path.stat()
-    if not stat.S_ISREG(status.st_mode):
-        raise ValueError(f"{path.name} is no regular file")
-    if status.st_size > MAX_RECORD_BYTES:
-        raise ValueError(f"{path.name} holds {status.st_size} bytes, more than a record's {MAX_RECORD_BYTES}")
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def check_collection_output(
@@ -210,8 +200,8 @@ def entries(folder: str | os.PathLike[str]) -> list[Entry]:
 def _entry(place: Path, entry_id: str, label: str | None) -> Entry | None:
     """The complete entry ``entry_id`` in ``place`` (a collection or one of its class folders), or None."""
     try:
-        record = _read_record(place / f"{entry_id}{SIDECAR_SUFFIX}")
-    except (OSError, ValueError, RecursionError):
+        record = read_json_file(place / f"{entry_id}{SIDECAR_SUFFIX}", MAX_RECORD_BYTES)
+    except (OSError, ValueError):
         return None
     if isinstance(record, dict) and record.get("format") == SIDECAR_FORMAT:
         return Entry(entry_id, record, label, place)

@@ -3,7 +3,10 @@
 import contextlib
 import json
 import math
+import stat
 import sys
+from pathlib import Path
+from typing import Any
 
 from maskdetect.errors import InputError
 from maskdetect.io.atomic import (
@@ -118,3 +121,18 @@ def write_json(data, path):
             temporary.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     except OSError as error:
         raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def read_json_file(path: Path, max_bytes: int) -> Any:
+    """The JSON in ``path``, read only when it is a regular file (a FIFO or a device would never end) of at most
+    ``max_bytes``. Raises OSError when it cannot be read, ValueError when it is no such file or holds no JSON
+    (JSON nested too deep for the parser included)."""
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError("it is a folder" if stat.S_ISDIR(status.st_mode) else "it is no regular file")
+    if status.st_size > max_bytes:
+        raise ValueError(f"it holds {status.st_size} bytes, more than {max_bytes}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("it nests too deep") from None

@@ -47,6 +47,22 @@ def parse_address(text):
     return host or DEFAULT_HOST, number
 
 
+def serve_page(state, address, page):
+    """Start the page server of ``state`` at ``address`` ('[HOST:]PORT'), open to whom ``page`` (the --serve-*
+    options, a maskdetect.settings.PageSettings) lets in."""
+    host, port = parse_address(address)
+    access = access_for(
+        host,
+        page.serve_token_file,
+        page.serve_no_auth,
+        page.serve_cert,
+        page.serve_key,
+        page.serve_allow_host,
+        page.serve_max_clients,
+    )
+    return PageServer(state, host, port, access)
+
+
 def numbered(path, prefix, suffix=""):
     """The number N in a path PREFIX N SUFFIX (/stream/3, /camera/3.jpg), or None: ASCII digits only ('²' is a
     digit to str.isdigit)."""
